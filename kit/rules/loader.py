@@ -1,0 +1,364 @@
+"""Strict loader for rule-set files and the :class:`RuleSet` record.
+
+A rule-set file is TOML::
+
+    schema_version = 1
+    id = "dst"
+    version = "2025.1"
+    description = "..."
+
+    [release]
+    file_types = ["html", "xlsx", "png", "svg", "txt"]
+    suppressed_symbol = "x"
+    note_suppressed = "x: not shown to protect confidentiality."
+
+    [[rules]]
+    id = "dst-min-units"
+    kind = "threshold"
+    min_units = 3
+    applies_to = ["count", "sum", "mean", "rate"]
+    rationale = "..."
+    source = "..."
+
+Everything is checked: an unknown top-level key, rule key, kind, statistic or
+enum value, a wrong type or an out-of-range number is a :class:`RuleSetError`
+naming the file, the rule and the key. The fingerprint is the SHA-256 of the
+canonical JSON form of the validated content (sorted keys, no whitespace), so
+comments and layout do not change it but any parameter does.
+
+Examples
+--------
+>>> rs = load_rule_set("dst")
+>>> rs.id, rs.min_units()
+('dst', 3)
+>>> len(rs.fingerprint)
+64
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import sys
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kit.errors import RuleSetError
+from kit.resources import rules_dir
+from kit.rules.model import PARAMS_BY_KIND, Rule, RuleKind, RuleParams
+from kit.spec_types import Statistic
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["RuleSet", "ReleasePolicy", "load_rule_set", "list_rule_sets", "SCHEMA_VERSION"]
+
+#: The rule-file schema version this kit reads.
+SCHEMA_VERSION = 1
+
+_TOP_KEYS = {"schema_version", "id", "version", "description", "release", "rules"}
+_RELEASE_KEYS = {"file_types", "suppressed_symbol", "note_suppressed"}
+_RULE_COMMON = {"id", "kind", "applies_to", "rationale", "source"}
+
+
+@dataclass(frozen=True)
+class ReleasePolicy:
+    """What a release under this rule set may contain and how it marks suppression."""
+
+    file_types: tuple[str, ...]
+    suppressed_symbol: str
+    note_suppressed: str
+
+    def allows(self, extension: str) -> bool:
+        """Whether a file type (extension without dot, any case) may be released."""
+        return extension.lower().lstrip(".") in self.file_types
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A validated, fingerprinted rule set. Public: safe to print and log."""
+
+    id: str
+    version: str
+    description: str
+    schema_version: int
+    rules: tuple[Rule, ...]
+    release: ReleasePolicy
+    fingerprint: str
+    source_name: str
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def of_kind(self, kind: RuleKind, statistic: Statistic | None = None) -> tuple[Rule, ...]:
+        """Rules of one kind, optionally only those applying to a statistic."""
+        return tuple(
+            r for r in self.rules if r.kind is kind and (statistic is None or r.applies(statistic))
+        )
+
+    def min_units(self, statistic: Statistic = Statistic.COUNT) -> int:
+        """The strictest threshold for a statistic (1 when the set has none)."""
+        from kit.rules.model import Threshold
+
+        values = [r.params.min_units for r in self.of_kind(RuleKind.THRESHOLD, statistic)
+                  if isinstance(r.params, Threshold)]
+        return max(values, default=1)
+
+    def param(self, kind: RuleKind, name: str, statistic: Statistic | None = None) -> Any:
+        """The parameter of the single rule of a kind, or ``None`` when the set has none.
+
+        Raises
+        ------
+        RuleSetError
+            When more than one rule of the kind applies (ambiguous).
+        """
+        rules = self.of_kind(kind, statistic)
+        if not rules:
+            return None
+        if len(rules) > 1:
+            raise RuleSetError(
+                f"rule set '{self.id}'",
+                f"{len(rules)} rules of kind '{kind.value}' apply; the kit needs exactly one",
+                "merge them into one rule",
+            )
+        return getattr(rules[0].params, name)
+
+    def describe(self) -> str:
+        """A readable description for ``kit rules show``."""
+        lines = [
+            f"{self.id} {self.version} (schema {self.schema_version})",
+            f"fingerprint sha256:{self.fingerprint}",
+            self.description,
+            f"release file types: {', '.join(self.release.file_types)}",
+            f"suppressed symbol: {self.release.suppressed_symbol}",
+            "",
+        ]
+        for rule in self.rules:
+            params = ", ".join(
+                f"{f.name}={_display(getattr(rule.params, f.name))}"
+                for f in dataclasses.fields(rule.params)
+            )
+            lines.append(f"- {rule.id} [{rule.kind.value}] {params}")
+            lines.append(f"    applies to: {', '.join(s.value for s in rule.applies_to)}")
+            lines.append(f"    {rule.rationale}")
+            lines.append(f"    source: {rule.source}")
+        return "\n".join(lines)
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_display(v) for v in value) + "]"
+    return str(value)
+
+
+def list_rule_sets() -> tuple[str, ...]:
+    """Names of the rule sets shipped with the kit.
+
+    >>> {"dst", "sacro", "sds"} <= set(list_rule_sets())
+    True
+    """
+    return tuple(sorted(p.stem for p in rules_dir().glob("*.toml")))
+
+
+def load_rule_set(name_or_path: str | Path) -> RuleSet:
+    """Load a shipped rule set by name, or a custom rule-set file by path.
+
+    Raises
+    ------
+    RuleSetError
+        When the name is unknown, the file is unreadable, or any content is invalid.
+    """
+    if isinstance(name_or_path, RuleSet):  # type: ignore[unreachable]
+        return name_or_path  # type: ignore[unreachable]
+    text = str(name_or_path)
+    path = Path(text)
+    if not (path.suffix == ".toml" or path.exists()):
+        candidate = rules_dir() / f"{text}.toml"
+        if not candidate.exists():
+            raise RuleSetError(
+                f"rule set '{text}'",
+                "no shipped rule set has this name and no such file exists",
+                f"use one of {', '.join(list_rule_sets())} or the path of a .toml rule file",
+            )
+        path = candidate
+    if not path.is_file():
+        raise RuleSetError(f"rule set file {path.name}", "the file does not exist",
+                           "check the path (kit rules list shows the shipped sets)")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleSetError(f"rule set file {path.name}", f"cannot be read ({type(exc).__name__})",
+                           "check the file's permissions and that it is UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleSetError(f"rule set file {path.name}", f"is not valid TOML ({exc})",
+                           "fix the syntax at the line named") from None
+    return parse_rule_set(raw, path.name)
+
+
+def parse_rule_set(raw: Mapping[str, Any], source_name: str) -> RuleSet:
+    """Validate a parsed TOML mapping and build a :class:`RuleSet`."""
+    where = f"rule set file {source_name}"
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise RuleSetError(where, f"unknown top-level key(s) {sorted(unknown)}",
+                           f"allowed keys are {sorted(_TOP_KEYS)}")
+    for key in ("schema_version", "id", "version", "description", "release", "rules"):
+        if key not in raw:
+            raise RuleSetError(where, f"the key '{key}' is missing", f"add '{key}' (see docs/rules.md)")
+    if raw["schema_version"] != SCHEMA_VERSION or isinstance(raw["schema_version"], bool):
+        raise RuleSetError(where, f"schema_version is {raw['schema_version']!r}, this kit reads "
+                           f"{SCHEMA_VERSION}", "convert the file to the current schema")
+    for key in ("id", "version", "description"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise RuleSetError(where, f"'{key}' must be a non-empty string", f"set {key} = \"...\"")
+    release = _parse_release(raw["release"], where)
+    rules_raw = raw["rules"]
+    if not isinstance(rules_raw, list) or not rules_raw:
+        raise RuleSetError(where, "'rules' must be a non-empty list of [[rules]] tables",
+                           "add at least one [[rules]] table")
+    rules = tuple(_parse_rule(r, where, i) for i, r in enumerate(rules_raw))
+    ids = [r.id for r in rules]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise RuleSetError(where, f"rule id(s) {dupes} appear more than once", "give every rule its own id")
+    canonical = _canonical(raw["id"], raw["version"], raw["description"], release, rules)
+    fingerprint = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return RuleSet(
+        id=raw["id"], version=raw["version"], description=raw["description"],
+        schema_version=SCHEMA_VERSION, rules=rules, release=release,
+        fingerprint=fingerprint, source_name=source_name,
+    )
+
+
+def _parse_release(raw: Any, where: str) -> ReleasePolicy:
+    if not isinstance(raw, dict):
+        raise RuleSetError(where, "'release' must be a table", "write a [release] table")
+    unknown = set(raw) - _RELEASE_KEYS
+    if unknown:
+        raise RuleSetError(f"{where}, [release]", f"unknown key(s) {sorted(unknown)}",
+                           f"allowed keys are {sorted(_RELEASE_KEYS)}")
+    for key in _RELEASE_KEYS:
+        if key not in raw:
+            raise RuleSetError(f"{where}, [release]", f"the key '{key}' is missing", f"add '{key}'")
+    types = raw["file_types"]
+    if not isinstance(types, list) or not types or not all(
+        isinstance(t, str) and t.isalnum() for t in types
+    ):
+        raise RuleSetError(f"{where}, [release]", "'file_types' must be a list of extensions like \"html\"",
+                           "list extensions without dots")
+    for key in ("suppressed_symbol", "note_suppressed"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise RuleSetError(f"{where}, [release]", f"'{key}' must be a non-empty string", f"set {key}")
+    return ReleasePolicy(
+        file_types=tuple(sorted({t.lower() for t in types})),
+        suppressed_symbol=raw["suppressed_symbol"],
+        note_suppressed=raw["note_suppressed"],
+    )
+
+
+def _parse_rule(raw: Any, where: str, index: int) -> Rule:
+    if not isinstance(raw, dict):
+        raise RuleSetError(where, f"rule number {index + 1} is not a table", "write each rule as [[rules]]")
+    rule_id = raw.get("id")
+    if not isinstance(rule_id, str) or not rule_id.strip():
+        raise RuleSetError(where, f"rule number {index + 1} has no string 'id'", "give the rule an id")
+    here = f"{where}, rule '{rule_id}'"
+    kind_text = raw.get("kind")
+    try:
+        kind = RuleKind(kind_text)
+    except ValueError:
+        raise RuleSetError(here, f"unknown kind {kind_text!r}",
+                           f"use one of: {', '.join(k.value for k in RuleKind)}") from None
+    params_cls = PARAMS_BY_KIND[kind]
+    fields = {f.name: f for f in dataclasses.fields(params_cls)}
+    unknown = set(raw) - _RULE_COMMON - set(fields)
+    if unknown:
+        raise RuleSetError(here, f"unknown key(s) {sorted(unknown)} for kind '{kind.value}'",
+                           f"kind '{kind.value}' takes {sorted(fields) or 'no parameters'}")
+    for key in ("applies_to", "rationale", "source"):
+        if key not in raw:
+            raise RuleSetError(here, f"the key '{key}' is missing", f"add '{key}' (every rule cites its source)")
+    for key in ("rationale", "source"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise RuleSetError(here, f"'{key}' must be a non-empty string", f"write the {key}")
+    applies = raw["applies_to"]
+    if not isinstance(applies, list) or not applies:
+        raise RuleSetError(here, "'applies_to' must be a non-empty list of statistics",
+                           f"use values from: {', '.join(s.value for s in Statistic)}")
+    statistics = []
+    for item in applies:
+        try:
+            statistics.append(Statistic(item))
+        except ValueError:
+            raise RuleSetError(here, f"'applies_to' has unknown statistic {item!r}",
+                               f"use values from: {', '.join(s.value for s in Statistic)}") from None
+    values: dict[str, Any] = {}
+    hints = typing.get_type_hints(params_cls)
+    for name, fld in fields.items():
+        if name not in raw:
+            raise RuleSetError(here, f"parameter '{name}' is missing", f"add {name} ({fld.metadata['doc']})")
+        values[name] = _convert(raw[name], hints[name], fld.metadata, here, name)
+    params: RuleParams = params_cls(**values)
+    return Rule(id=rule_id, kind=kind, params=params, applies_to=tuple(statistics),
+                rationale=raw["rationale"], source=raw["source"])
+
+
+def _convert(value: Any, hint: Any, meta: Mapping[str, Any], here: str, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        (inner, _ellipsis) = typing.get_args(hint)
+        if not isinstance(value, list) or not value:
+            raise RuleSetError(here, f"'{key}' must be a non-empty list", f"write {key} = [...]")
+        return tuple(_convert(v, inner, meta, here, key) for v in value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            raise RuleSetError(here, f"'{key}' has unknown value {value!r}",
+                               f"use one of: {', '.join(str(m.value) for m in hint)}") from None
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise RuleSetError(here, f"'{key}' must be true or false", f"write {key} = true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RuleSetError(here, f"'{key}' must be a whole number", f"write {key} as an integer")
+    elif hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RuleSetError(here, f"'{key}' must be a number", f"write {key} as a number")
+        value = float(value)
+    lo, hi = meta.get("min"), meta.get("max")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise RuleSetError(here, f"'{key}' = {value} is out of range", f"use a value from {lo} to {hi}")
+    return value
+
+
+def _canonical(rid: str, version: str, description: str, release: ReleasePolicy,
+               rules: tuple[Rule, ...]) -> str:
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, enum.Enum):
+            return obj.value
+        if isinstance(obj, tuple):
+            return [plain(o) for o in obj]
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return obj
+
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "id": rid,
+        "version": version,
+        "description": description,
+        "release": plain(release),
+        "rules": [plain(r) for r in rules],
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

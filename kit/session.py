@@ -1,0 +1,288 @@
+"""The session: the one door through which microdata are read.
+
+A :class:`Session` holds the rule set, the unit column and its type, and
+(optionally) a dataset schema with public code lists. It evaluates specs
+against a DataFrame: it validates the input, computes evidence in one grouped
+pass, runs the primary checks, protects tables that publish margins, and
+returns private results that only :func:`kit.clear` can turn into cleared
+output.
+
+Examples
+--------
+>>> import pandas as pd, kit
+>>> df = pd.DataFrame({"PNR": [1, 1, 2, 3, 4, 5, 6], "KOM": ["101", "101", "101", "101", "851", "851", "851"]})
+>>> s = kit.Session(rules="dst", unit="PNR")
+>>> t = s.table(df, rows="KOM", stat="count", codes={"KOM": ["101", "147", "851"]})
+>>> kit.clear(t).to_frame()
+   KOM  value
+0  101    3.0
+1  147    0.0
+2  851    3.0
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kit.assess import assess, needs_absolute, top_k_needed
+from kit.cleared import utc_now
+from kit.errors import SchemaError, SpecError
+from kit.evidence import MISSING, build_evidence
+from kit.rules.loader import RuleSet, load_rule_set
+from kit.rules.model import KeyColumns, RuleKind
+from kit.schema import ColumnRole, DatasetSchema, looks_like_key
+from kit.spec import TableSpec, as_dims
+from kit.spec_types import Statistic, UnitType
+from kit.table import Table, cell_estimates
+
+__all__ = ["Session"]
+
+log = logging.getLogger(__name__)
+
+#: A dimension with more categories than this is refused (it is probably an identifier).
+DEFAULT_MAX_CATEGORIES = 1000
+#: A table with more inner cells than this is refused.
+MAX_CELLS = 2_000_000
+
+
+class Session:
+    """Evaluate tables and estimates on microdata under one rule set.
+
+    Parameters
+    ----------
+    rules
+        A shipped rule-set name (``"dst"``, ``"sacro"``, ``"sds"``), a path to a
+        rule file, or a loaded :class:`~kit.rules.RuleSet`.
+    unit
+        The unit column: thresholds count its distinct values.
+    unit_type
+        ``person``, ``household`` or ``enterprise`` (dominance rules name the types
+        they apply to).
+    schema
+        Optional dataset schema with public code lists and roles.
+    data_label
+        Public description of the data for provenance (never a file path).
+    max_categories
+        Largest number of categories a dimension may have.
+    created
+        Fixed creation time for provenance (ISO 8601); default now. Fix it to get
+        byte-identical releases from the same data.
+    """
+
+    def __init__(
+        self,
+        rules: str | RuleSet = "dst",
+        unit: str = "PNR",
+        unit_type: str | UnitType = UnitType.PERSON,
+        schema: DatasetSchema | None = None,
+        data_label: str = "",
+        max_categories: int = DEFAULT_MAX_CATEGORIES,
+        created: str | None = None,
+    ) -> None:
+        self.rules: RuleSet = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
+        if not isinstance(unit, str) or not unit:
+            raise SpecError("session", "the unit column must be a column name", 'pass unit="PNR"')
+        self.unit = unit
+        self.unit_type = UnitType.parse(unit_type, "session unit_type")
+        self.schema = schema
+        self.data_label = data_label
+        self.max_categories = int(max_categories)
+        self.created = created or utc_now()
+
+    def __repr__(self) -> str:
+        return (f"<Session rules={self.rules.id} {self.rules.version} unit={self.unit!r} "
+                f"({self.unit_type.value})>")
+
+    # ------------------------------------------------------------------ tables
+    def table(
+        self,
+        df: pd.DataFrame,
+        rows: str | Sequence[str],
+        cols: str | Sequence[str] | None = None,
+        stat: str | Statistic = "count",
+        measure: str | None = None,
+        weight: str | None = None,
+        margins: bool = False,
+        codes: Mapping[str, Sequence[Any]] | None = None,
+        name: str = "table",
+        title: str = "",
+        **options: Any,
+    ) -> Table:
+        """Describe and evaluate a table in one call (see :class:`~kit.spec.TableSpec`).
+
+        Extra keyword options are passed to :class:`TableSpec` (``attributes``,
+        ``structural_zeros``, ``forced``, ``never``, ``population``, ``notes``);
+        an unknown option is an error.
+        """
+        allowed = {"attributes", "structural_zeros", "forced", "never", "population", "notes"}
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise SpecError("table", f"unknown option(s) {unknown}", f"allowed options are {sorted(allowed)}")
+        dims = as_dims(rows, cols)
+        merged_codes = self._codes_for(dims, codes)
+        spec = TableSpec(dims=dims, statistic=Statistic.parse(stat, "table stat"), measure=measure,
+                         weight=weight, margins=margins, codes=merged_codes, name=name, title=title,
+                         **options)
+        return self.evaluate(spec, df)
+
+    def evaluate(self, spec: TableSpec, df: pd.DataFrame) -> Table:
+        """Evaluate a table spec on microdata."""
+        where = f"table '{spec.name}'"
+        self._check_frame(df, where)
+        self._check_columns(df, spec, where)
+        unit_codes, n_units = self._unit_codes(df, where)
+        dim_codes, dim_labels = [], []
+        for dim in spec.dims:
+            codes, labels = self._encode_dimension(df[dim], dim, spec.code_list(dim), where)
+            dim_codes.append(codes)
+            dim_labels.append(labels)
+        n_cells = int(np.prod([len(lab) for lab in dim_labels]))
+        if n_cells > MAX_CELLS:
+            raise SpecError(where, f"the table would have {n_cells} cells", "use fewer or coarser dimensions")
+        x = self._measure(df, spec, where)
+        w = self._weight(df, spec, where)
+        stat = spec.statistic
+        differencing = bool(self.rules.of_kind(RuleKind.DIFFERENCING, stat))
+        evidence = build_evidence(
+            dim_codes, dim_labels, spec.dims, unit_codes, n_units, x, w,
+            margins=spec.margins, differencing=differencing,
+            top_k=top_k_needed(self.rules, stat, self.unit_type),
+            absolute=needs_absolute(self.rules, stat),
+        )
+        assessment = assess(evidence, spec, self.rules, self.unit_type)
+        estimates = cell_estimates(evidence.cells, stat, weighted=w is not None)
+        table = Table(spec=spec, rules=self.rules, unit_type=self.unit_type, evidence=evidence,
+                      estimates=estimates, assessment=assessment, data_label=self.data_label,
+                      created=self.created)
+        if spec.margins:
+            from kit.protect_bridge import protect_table
+
+            protect_table(table)
+        log.info("evaluated %s: %d cells", where, len(evidence))
+        return table
+
+    # ------------------------------------------------------------- validation
+    def _codes_for(self, dims: Sequence[str], codes: Mapping[str, Sequence[Any]] | None) -> dict[str, tuple[str, ...]]:
+        out: dict[str, tuple[str, ...]] = {}
+        if self.schema is not None:
+            for d in dims:
+                if d in self.schema and self.schema[d].codes is not None:
+                    out[d] = tuple(self.schema[d].codes or ())
+        for d, c in (codes or {}).items():
+            out[d] = tuple(str(v) for v in c)
+        return out
+
+    def _check_frame(self, df: Any, where: str) -> None:
+        if not isinstance(df, pd.DataFrame):
+            raise SchemaError(where, "the data are not a pandas DataFrame", "pass a DataFrame")
+        if len(df) == 0:
+            raise SchemaError(where, "the data frame is empty", "check the filters that built it")
+
+    def _check_columns(self, df: pd.DataFrame, spec: TableSpec, where: str) -> None:
+        needed = [self.unit, *spec.dims]
+        needed += [c for c in (spec.measure, spec.weight) if c]
+        missing = [c for c in needed if c not in df.columns]
+        if missing:
+            shown = ", ".join(map(str, list(df.columns)[:30]))
+            raise SchemaError(where, f"column(s) {missing} are not in the data",
+                              f"check the spelling; the data have: {shown}")
+        if self.unit in spec.dims:
+            raise SpecError(where, f"the unit column '{self.unit}' is used as a dimension",
+                            "a table by unit id is microdata; group by a coarser variable")
+        keys_allowed = all(not isinstance(r.params, KeyColumns) or r.params.allow
+                           for r in self.rules.of_kind(RuleKind.KEY_COLUMNS))
+        schema_keys = set(self.schema.key_columns()) if self.schema is not None else set()
+        for d in spec.dims:
+            if not keys_allowed and (looks_like_key(d) or d in schema_keys):
+                raise SpecError(where, f"dimension '{d}' is an identifier or key column",
+                                "keys are microdata and are never released; map it to an area or group first")
+            if self.schema is not None and d in self.schema and self.schema[d].role is ColumnRole.KEY:
+                raise SpecError(where, f"dimension '{d}' is declared a key column", "use a grouping column")
+
+    def _unit_codes(self, df: pd.DataFrame, where: str) -> tuple[np.ndarray, int]:
+        col = df[self.unit]
+        n_missing = int(col.isna().sum())
+        if n_missing:
+            raise SchemaError(where, f"{n_missing} row(s) have no unit id in '{self.unit}'",
+                              "drop or fix those rows: every row must belong to a unit")
+        codes, uniques = pd.factorize(col, sort=False)
+        return codes.astype(np.int64), len(uniques)
+
+    def _encode_dimension(self, col: pd.Series, dim: str, code_list: tuple[str, ...] | None,
+                          where: str) -> tuple[np.ndarray, list[str]]:
+        codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
+        observed = [_code_text(u) for u in uniques]
+        has_missing = bool((codes < 0).any())
+        if code_list is None:
+            if len(observed) > self.max_categories:
+                raise SpecError(where, f"dimension '{dim}' has {len(observed)} categories, more than "
+                                f"{self.max_categories}", "it is probably an identifier: group it first, or "
+                                "raise max_categories in the Session if it really is a grouping")
+            labels = _sorted_codes(observed)
+        else:
+            labels = list(code_list)
+            unknown = set(observed) - set(labels)
+            if unknown:
+                n_rows = int(np.isin(codes, [observed.index(u) for u in unknown]).sum())
+                raise SchemaError(where, f"{n_rows} row(s) of '{dim}' have {len(unknown)} code(s) that are "
+                                  "not in its public code list", "add the codes to the code list, or recode "
+                                  "them (the kit never drops rows silently)")
+        if has_missing and MISSING not in labels:
+            labels.append(MISSING)
+        position = {lab: i for i, lab in enumerate(labels)}
+        mapping = np.array([position[o] for o in observed] + [position.get(MISSING, -1)], dtype=np.int64)
+        return mapping[codes], labels
+
+    def _measure(self, df: pd.DataFrame, spec: TableSpec, where: str) -> np.ndarray | None:
+        if spec.measure is None:
+            return None
+        col = df[spec.measure]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+            raise SchemaError(where, f"the measure '{spec.measure}' is not numeric",
+                              "convert it with pd.to_numeric or choose a numeric column")
+        x = col.to_numpy(dtype=float, na_value=np.nan)
+        if np.isinf(x).any():
+            raise SchemaError(where, f"the measure '{spec.measure}' has infinite values",
+                              "replace them before tabulating")
+        if spec.statistic is Statistic.RATE:
+            ok = np.isnan(x) | (x == 0) | (x == 1)
+            if not ok.all():
+                raise SchemaError(where, f"the rate measure '{spec.measure}' has {int((~ok).sum())} value(s) "
+                                  "other than 0 and 1", "code the outcome as 0/1 (or True/False)")
+        return x
+
+    def _weight(self, df: pd.DataFrame, spec: TableSpec, where: str) -> np.ndarray | None:
+        if spec.weight is None:
+            return None
+        col = df[spec.weight]
+        if not pd.api.types.is_numeric_dtype(col):
+            raise SchemaError(where, f"the weight '{spec.weight}' is not numeric", "use a numeric weight column")
+        w = col.to_numpy(dtype=float, na_value=np.nan)
+        if np.isnan(w).any():
+            raise SchemaError(where, f"{int(np.isnan(w).sum())} weight(s) in '{spec.weight}' are missing",
+                              "every row needs a weight")
+        if (w < 0).any():
+            raise SchemaError(where, f"{int((w < 0).sum())} weight(s) in '{spec.weight}' are negative",
+                              "weights must be zero or positive")
+        return w
+
+
+def _code_text(value: Any) -> str:
+    """A code as text: integral floats lose their '.0' (2011.0 -> '2011')."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (np.integer,)):
+        return str(int(value))
+    return str(value)
+
+
+def _sorted_codes(codes: list[str]) -> list[str]:
+    try:
+        return sorted(codes, key=lambda c: (float(c), c))
+    except ValueError:
+        return sorted(codes)

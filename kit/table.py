@@ -1,0 +1,245 @@
+"""The private result of evaluating a table spec: estimates, evidence, assessment.
+
+A :class:`Table` lives inside a session (zone 2). Its ``repr`` shows shape and
+counts, never values. ``summary()`` lists statuses and reasons per cell for the
+researcher on the server; it is never written to a release. :func:`kit.clear`
+turns a table whose assessment passed (and whose margins are protected and
+audited) into a :class:`~kit.cleared.ClearedTable`.
+
+Estimates per cell
+------------------
+``count``
+    distinct units (weighted: the sum of weights).
+``sum``
+    the (weighted) sum of the measure.
+``mean``
+    weighted mean with a normal 95 % interval, ``se = s / sqrt(n_eff)``, where
+    ``n_eff = (sum w)^2 / sum w^2`` (Kish) and ``s`` the weighted standard deviation.
+``rate``
+    share of a 0/1 measure with a Wilson 95 % interval on ``n_eff``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from kit.assess import Assessment
+from kit.cleared import _GATE, ClearedRow, ClearedTable, Provenance
+from kit.errors import DisclosureError
+from kit.evidence import Evidence
+from kit.rules.loader import RuleSet
+from kit.rules.model import ReportN, RuleKind
+from kit.spec import TableSpec
+from kit.spec_types import Statistic, UnitType
+from kit.status import Verdict
+
+__all__ = ["Table", "cell_estimates", "published_status_codes", "round_n", "value_columns", "wilson_interval"]
+
+Z95 = float(sps.norm.ppf(0.975))
+
+
+def wilson_interval(p: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for shares ``p`` on ``n`` observations.
+
+    Checked against the closed form for p = 0.4, n = 100 (worked by hand in
+    tests/reference/wilson.md): (0.3094, 0.4980).
+
+    >>> lo, hi = wilson_interval(np.array([0.4]), np.array([100.0]))
+    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
+    (0.3094, 0.498)
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return centre - half, centre + half
+
+
+def round_n(n: int, round_to: int) -> int:
+    """Round a count to the nearest multiple of ``round_to`` (half up).
+
+    >>> round_n(12, 5), round_n(13, 5), round_n(7, 1)
+    (10, 15, 7)
+    """
+    if round_to <= 1:
+        return int(n)
+    return int(math.floor(n / round_to + 0.5) * round_to)
+
+
+def value_columns(statistic: Statistic) -> tuple[str, ...]:
+    """Names of the published numbers of each cell."""
+    if statistic in (Statistic.MEAN, Statistic.RATE):
+        return ("estimate", "ci_low", "ci_high", "n")
+    return ("value",)
+
+
+def cell_estimates(cells: pd.DataFrame, statistic: Statistic, weighted: bool) -> pd.DataFrame:
+    """Estimates per cell from evidence (private)."""
+    sw, swx, swx2, sw2 = (cells[c].to_numpy() for c in ("sum_w", "sum_wx", "sum_wx2", "sum_w2"))
+    n_units = cells["n_units"].to_numpy()
+    out = pd.DataFrame(index=cells.index)
+    if statistic is Statistic.COUNT:
+        out["value"] = sw if weighted else n_units.astype(float)
+        return out
+    if statistic is Statistic.SUM:
+        out["value"] = swx
+        return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = np.where(sw > 0, swx / np.where(sw > 0, sw, 1), np.nan)
+        n_eff = np.where(sw2 > 0, sw * sw / np.where(sw2 > 0, sw2, 1), 0.0)
+        if statistic is Statistic.RATE:
+            lo, hi = wilson_interval(est, n_eff)
+        else:
+            var = np.maximum(swx2 / np.where(sw > 0, sw, 1) - est * est, 0.0)
+            var = var * np.where(n_eff > 1, n_eff / np.where(n_eff > 1, n_eff - 1, 1), np.nan)
+            se = np.sqrt(var / np.where(n_eff > 0, n_eff, np.nan))
+            lo, hi = est - Z95 * se, est + Z95 * se
+    out["estimate"] = est
+    out["ci_low"] = lo
+    out["ci_high"] = hi
+    out["n"] = n_units.astype(float)
+    return out
+
+
+@dataclass
+class Table:
+    """A table evaluated inside a session (private zone)."""
+
+    spec: TableSpec
+    rules: RuleSet
+    unit_type: UnitType
+    evidence: Evidence
+    estimates: pd.DataFrame
+    assessment: Assessment
+    data_label: str
+    created: str
+
+    def __repr__(self) -> str:
+        counts = {k: v for k, v in self.assessment.counts().items() if v}
+        return (f"<Table {self.spec.name!r}: {self.spec.statistic.value} over {list(self.spec.dims)}, "
+                f"{int(self.assessment.published.sum())} published cells, statuses {counts}, "
+                f"verdict {self.assessment.verdict.value}; values hidden>")
+
+    __str__ = __repr__
+
+    @property
+    def verdict(self) -> Verdict:
+        """The assessment's verdict."""
+        return self.assessment.verdict
+
+    def status_frame(self) -> pd.DataFrame:
+        """Published cells with codes, status, distinct units and reasons (private)."""
+        cells = self.evidence.cells
+        pub = self.assessment.published
+        frame = cells.loc[pub, list(self.spec.dims)].copy()
+        frame["n_units"] = cells.loc[pub, "n_units"].to_numpy()
+        frame["status"] = [s.name for s, p in zip(self.assessment.statuses, pub) if p]
+        frame["reasons"] = ["; ".join(str(r) for r in rs) for rs, p in zip(self.assessment.reasons, pub) if p]
+        return frame.reset_index(drop=True)
+
+    def summary(self) -> str:
+        """Statuses and reasons per cell, for the researcher. Never written to a release."""
+        frame = self.status_frame()
+        counts = {k: v for k, v in self.assessment.counts().items() if v}
+        head = [
+            f"Table {self.spec.name}: {self.spec.statistic.value} over {', '.join(self.spec.dims)}",
+            f"Rule set {self.rules.id} {self.rules.version} (sha256:{self.rules.fingerprint[:12]})",
+            f"Verdict: {self.verdict.value}; cells by status: {counts}",
+        ]
+        if self.spec.margins:
+            state = "protected and audited" if self.assessment.protected else "NOT protected"
+            head.append(f"Margins published: {state} {self.assessment.protection_method}".rstrip())
+        for reason in self.assessment.table_reasons:
+            head.append(f"Note: {reason}")
+        with pd.option_context("display.max_rows", 500, "display.width", 200):
+            body = frame.to_string(index=False)
+        return "\n".join([*head, "", body, "", "For the researcher on the server only: never transfer this text."])
+
+    def _build_cleared(self, gate: object, *, allow_review: bool = False) -> ClearedTable:
+        assessment = self.assessment
+        if assessment.verdict is Verdict.FAIL:
+            raise DisclosureError(f"table '{self.spec.name}'", "the assessment failed",
+                                  "see table.summary() for the reasons")
+        if assessment.verdict is Verdict.REVIEW and not allow_review:
+            raise DisclosureError(f"table '{self.spec.name}'",
+                                  "the assessment asks for an output checker's review "
+                                  f"({len(assessment.table_reasons)} table-level reason(s))",
+                                  "see table.summary(); after review call kit.clear(table, allow_review=True)")
+        needs_protection = self.spec.margins and any(
+            s.suppressed for s, p in zip(assessment.statuses, assessment.published) if p)
+        if needs_protection and not assessment.protected:
+            raise DisclosureError(f"table '{self.spec.name}'",
+                                  "the table publishes margins next to suppressed cells without a passed "
+                                  "secondary suppression and audit",
+                                  "evaluate it in a Session (which protects tables with margins) or "
+                                  "publish it without margins")
+        if assessment.audit is not None and not getattr(assessment.audit, "passed", False):
+            raise DisclosureError(f"table '{self.spec.name}'", "the suppression audit failed",
+                                  "see the checker's report; the release is blocked")
+        cols = value_columns(self.spec.statistic)
+        round_to = 1
+        for rule in self.rules.of_kind(RuleKind.REPORT_N, self.spec.statistic):
+            if isinstance(rule.params, ReportN):
+                round_to = max(round_to, rule.params.round_to)
+        cells = self.evidence.cells
+        est = self.estimates
+        rows = []
+        for i in np.flatnonzero(assessment.published):
+            status = assessment.statuses[i]
+            keys = tuple(str(cells.iat[i, cells.columns.get_loc(d)]) for d in self.spec.dims)
+            if status.suppressed:
+                rows.append(ClearedRow(keys, tuple(None for _ in cols), True, bool(cells.at[i, "is_margin"])))
+                continue
+            values: list[float | None] = []
+            for c in cols:
+                v = float(est.at[i, c])
+                if c == "n":
+                    v = float(round_n(int(v), round_to))
+                values.append(None if math.isnan(v) else v)
+            rows.append(ClearedRow(keys, tuple(values), False, bool(cells.at[i, "is_margin"])))
+        notes = list(self.spec.notes)
+        if any(r.suppressed for r in rows):
+            notes.append(self.rules.release.note_suppressed)
+        if "n" in cols and round_to > 1:
+            notes.append(f"N is rounded to a multiple of {round_to}.")
+        if self.spec.statistic is Statistic.RATE:
+            notes.append("Rates with 95 % Wilson intervals.")
+        elif self.spec.statistic is Statistic.MEAN:
+            notes.append("Means with 95 % normal intervals.")
+        if self.spec.statistic is Statistic.COUNT and not self.spec.weight:
+            notes.append("Counts are distinct units.")
+        methods = [f"primary: {self.rules.id} {self.rules.version}"]
+        if assessment.protected:
+            methods.append(f"secondary: {assessment.protection_method}, LP audit passed")
+        provenance = Provenance(
+            spec_fingerprint=self.spec.fingerprint,
+            rule_set_id=self.rules.id,
+            rule_set_version=self.rules.version,
+            rule_set_fingerprint=self.rules.fingerprint,
+            created=self.created,
+            methods=tuple(methods),
+            data_label=self.data_label,
+        )
+        return ClearedTable(
+            name=self.spec.name,
+            title=self.spec.title or self.spec.name,
+            statistic=self.spec.statistic.value,
+            dims=self.spec.dims,
+            value_columns=cols,
+            rows=tuple(rows),
+            notes=tuple(notes),
+            symbol=self.rules.release.suppressed_symbol,
+            provenance=provenance,
+            gate=gate if gate is _GATE else None,
+        )
+
+
+def published_status_codes(table: Table) -> list[str]:
+    """tau-Argus / sdcTable codes of the published cells (for exchange and the checker)."""
+    return [s.code for s, p in zip(table.assessment.statuses, table.assessment.published) if p]
+
