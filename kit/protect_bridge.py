@@ -12,15 +12,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kit.assess import Assessment
+    from kit.evidence import Evidence
+    from kit.rules.loader import RuleSet
+    from kit.spec import TableSpec
     from kit.table import Table
 
-__all__ = ["protect_table"]
+__all__ = ["protect_cells", "protect_table"]
 
 
 def protect_table(table: Table) -> None:
     """Protect a table with margins in place (no-op when nothing is suppressed)."""
-    statuses = table.assessment.statuses
-    if not any(s.suppressed for s, p in zip(statuses, table.assessment.published) if p):
-        table.assessment.protected = True
-        table.assessment.protection_method = "none needed"
+    protect_cells(table.evidence, table.assessment, table.spec, table.rules)
+
+
+def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, rules: RuleSet) -> None:
+    """Run secondary suppression and the audit on published cells; update the assessment."""
+    statuses = assessment.statuses
+    if not any(s.suppressed for s, p in zip(statuses, assessment.published) if p):
+        assessment.protected = True
+        assessment.protection_method = "none needed"
         return

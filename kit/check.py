@@ -1,0 +1,227 @@
+"""Check a table made elsewhere (SAS, R, Stata): ``kit check TABLE.csv``.
+
+The input is a long-format CSV with one row per cell: the dimension columns,
+a column with the number of distinct units behind the cell (``--count``), and
+for magnitude tables optionally the cell value and its largest contributions
+(``--value``, ``--top1``, ``--top2``). Margin rows, if present, carry the total
+label (``--total-label``, default ``Total``) in the dimensions they sum over.
+
+The primary rules of the chosen rule set run on this per-cell evidence. For the
+differencing rule the kit needs the margins with one grouping left out; when the
+file has no margin rows they are summed from the inner cells, which assumes each
+unit is counted in one cell only (true of an ordinary frequency table; say
+``--no-derive-margins`` when it is not, and the differencing rule then needs the
+margin rows in the file). When the file publishes margins and cells must be
+suppressed, secondary suppression and the LP audit run as for tables made in
+the kit.
+
+The result is a copy of the file with ``status`` (SAFE, PRIMARY, SECONDARY,
+...), ``status_code`` (tau-Argus / sdcTable letters) and ``reasons`` columns,
+written atomically next to the input (or to ``--out``), never over an existing
+file. Exit codes: 0 every cell safe, 3 cells must be suppressed, 2 bad input.
+
+Examples
+--------
+>>> import pandas as pd
+>>> df = pd.DataFrame({"KOM": ["101", "147", "851"], "n": [10, 2, 7]})
+>>> result = check_table(df, dims=["KOM"], count="n", rules="dst")
+>>> result.frame["status"].tolist()
+['SAFE', 'PRIMARY', 'SAFE']
+>>> result.exit_code
+3
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kit.assess import Assessment, assess
+from kit.errors import EXIT_BLOCKED, EXIT_OK, DataReadError, OutputExistsError, SchemaError, SpecError
+from kit.evidence import TOTAL, Evidence
+from kit.rules.loader import RuleSet, load_rule_set
+from kit.spec import TableSpec
+from kit.spec_types import Statistic, UnitType
+from kit.status import CellStatus
+
+__all__ = ["CheckResult", "check_table", "check_file"]
+
+
+@dataclass
+class CheckResult:
+    """Outcome of checking an external table (private: holds the table's values)."""
+
+    frame: pd.DataFrame
+    assessment: Assessment
+    evidence: Evidence
+    rules: RuleSet
+
+    @property
+    def n_suppressed(self) -> int:
+        """Cells that must be suppressed."""
+        return int(sum(s.suppressed for s in self.assessment.statuses))
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every cell is safe, 3 when cells must be suppressed."""
+        return EXIT_BLOCKED if self.n_suppressed else EXIT_OK
+
+    def __repr__(self) -> str:
+        return f"<CheckResult {len(self.frame)} cells, {self.n_suppressed} to suppress; values hidden>"
+
+
+def check_table(
+    df: pd.DataFrame,
+    dims: Sequence[str],
+    count: str,
+    rules: str | RuleSet = "dst",
+    *,
+    value: str | None = None,
+    top1: str | None = None,
+    top2: str | None = None,
+    total_label: str = TOTAL,
+    unit_type: str | UnitType = UnitType.PERSON,
+    derive_margins: bool = True,
+) -> CheckResult:
+    """Check a long-format table made elsewhere (see the module docs)."""
+    rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
+    unit_kind = UnitType.parse(unit_type, "unit type")
+    where = "kit check"
+    dims = list(dims)
+    needed = [*dims, count] + [c for c in (value, top1, top2) if c]
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise SchemaError(where, f"column(s) {missing} are not in the table",
+                          f"the table has: {', '.join(map(str, df.columns[:30]))}")
+    if not dims:
+        raise SpecError(where, "no dimensions were given", "pass --dims A,B")
+    if len(df) == 0:
+        raise SchemaError(where, "the table has no rows", "check the file")
+    work = df.copy()
+    for d in dims:
+        work[d] = work[d].astype(str).str.strip()
+    counts = pd.to_numeric(work[count], errors="coerce")
+    bad = counts.isna() | (counts < 0) | (counts != np.floor(counts))
+    if bad.any():
+        raise SchemaError(where, f"{int(bad.sum())} row(s) of '{count}' are not whole numbers >= 0",
+                          "the count column must hold the number of distinct units per cell")
+    work["_n"] = counts.astype(np.int64)
+    if work.duplicated(dims).any():
+        raise SchemaError(where, f"{int(work.duplicated(dims).sum())} cell(s) appear more than once",
+                          "give each combination of dimension codes once")
+    statistic = Statistic.SUM if value else Statistic.COUNT
+    is_margin = (work[dims] == total_label).any(axis=1).to_numpy()
+    has_margins = bool(is_margin.any())
+    for col in (value, top1, top2):
+        if col:
+            vals = pd.to_numeric(work[col], errors="coerce")
+            if vals.isna().any():
+                raise SchemaError(where, f"{int(vals.isna().sum())} row(s) of '{col}' are not numbers",
+                                  "fill every cell's value")
+            work[col] = vals.astype(float)
+    cells = pd.DataFrame({d: work[d].to_numpy(dtype=object) for d in dims})
+    cells["is_margin"] = is_margin
+    cells["margin_level"] = (work[dims] == total_label).sum(axis=1).to_numpy()
+    cells["n_units"] = work["_n"].to_numpy()
+    cells["n_units_any"] = cells["n_units"]
+    cells["n_records"] = cells["n_units"]
+    cells["n_missing"] = 0
+    total = work[value].to_numpy() if value else cells["n_units"].to_numpy(dtype=float)
+    cells["total"] = total
+    cells["abs_total"] = np.abs(total)
+    cells["n_negative_units"] = (total < 0).astype(np.int64) if value else 0
+    cells["n_positive_units"] = cells["n_units"]
+    top_k = 0
+    if top1:
+        cells["top_1"] = work[top1].to_numpy()
+        top_k = 1
+        cells["top_2"] = work[top2].to_numpy() if top2 else 0.0
+        top_k = 2
+    published_margins = has_margins
+    if not has_margins and derive_margins and len(dims) >= 1:
+        cells = _append_derived_margins(cells, dims)
+    evidence = Evidence(cells, dims, n_input_units=int(cells.loc[~cells["is_margin"], "n_units"].sum()),
+                        top_k=top_k)
+    spec = TableSpec(dims=tuple(dims), statistic=statistic, measure=value, margins=published_margins,
+                     name="checked")
+    if statistic.is_magnitude and not top1:
+        rule_kinds = {r.kind.value for r in rule_set.rules if r.applies(statistic)}
+        if {"dominance", "p_percent"} & rule_kinds:
+            raise SpecError(where, "the rule set has dominance or p % rules but the table has no largest "
+                            "contributions", "pass --top1 (and --top2) columns, or check a count table")
+    assessment = assess(evidence, spec, rule_set, unit_kind)
+    if published_margins and any(s.suppressed for s in assessment.statuses):
+        from kit.protect_bridge import protect_cells
+
+        protect_cells(evidence, assessment, spec, rule_set)
+    keep = ~cells["is_margin"].to_numpy() | published_margins
+    out = df.copy().reset_index(drop=True)
+    statuses = [s for s, k in zip(assessment.statuses, keep) if k]
+    reasons = [r for r, k in zip(assessment.reasons, keep) if k]
+    out["status"] = [s.name for s in statuses[: len(out)]]
+    out["status_code"] = [s.code for s in statuses[: len(out)]]
+    out["reasons"] = ["; ".join(f"{x.code.value} ({x.rule_id})" for x in r) for r in reasons[: len(out)]]
+    return CheckResult(frame=out, assessment=assessment, evidence=evidence, rules=rule_set)
+
+
+def _append_derived_margins(cells: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
+    """Add one-left-out margins summed from inner cells (for the differencing rule only)."""
+    inner = cells[~cells["is_margin"]]
+    parts = [cells]
+    sum_cols = ["n_units", "n_units_any", "n_records", "n_missing", "total", "abs_total",
+                "n_negative_units", "n_positive_units"]
+    for keep in itertools.combinations(dims, len(dims) - 1):
+        if keep:
+            grouped = inner.groupby(list(keep), sort=False)[sum_cols].sum().reset_index()
+        else:
+            grouped = inner[sum_cols].sum().to_frame().T
+        for d in dims:
+            if d not in keep:
+                grouped[d] = TOTAL
+        grouped["is_margin"] = True
+        grouped["margin_level"] = 1
+        for col in cells.columns:
+            if col not in grouped.columns:
+                grouped[col] = 0.0
+        parts.append(grouped[cells.columns])
+    return pd.concat(parts, ignore_index=True)
+
+
+def check_file(path: str | Path, dims: Sequence[str], count: str, rules: str = "dst", *,
+               out: str | Path | None = None, sep: str = ",", **options: object) -> tuple[CheckResult, Path]:
+    """Check a CSV file and write the copy with status columns (atomically, never overwriting)."""
+    src = Path(path)
+    if not src.is_file():
+        raise DataReadError(f"kit check {src.name}", "the file does not exist", "check the path")
+    try:
+        df = pd.read_csv(src, sep=sep, dtype={d: str for d in dims}, keep_default_na=False,
+                         na_values=[""])
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataReadError(f"kit check {src.name}", f"the file cannot be read as CSV ({type(exc).__name__})",
+                            "save it as UTF-8 CSV with a header row (use --sep for another separator)") from None
+    result = check_table(df, dims, count, rules, **options)  # type: ignore[arg-type]
+    target = Path(out) if out else src.with_name(f"{src.stem}.checked{src.suffix or '.csv'}")
+    if target.exists():
+        raise OutputExistsError(f"kit check {src.name}", f"the output {target.name} exists already",
+                                "delete it or pass --out with a new name")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            result.frame.to_csv(fh, index=False, sep=sep)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return result, target
+
+
+def status_names() -> list[str]:
+    """The status names written to the ``status`` column."""
+    return [s.name for s in CellStatus]

@@ -1,0 +1,55 @@
+"""The command line: rules and check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kit.cli import main
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_rules_list_show_check(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "dst" in out and "sacro" in out and "sds" in out
+    assert main(["rules", "show", "dst"]) == 0
+    assert "fingerprint sha256:" in capsys.readouterr().out
+    assert main(["rules", "check", str(ROOT / "disclosure_rules" / "sacro.toml")]) == 0
+    assert main(["rules", "show", "nope"]) == 2
+    assert "no shipped rule set" in capsys.readouterr().err
+
+
+def test_check_exit_codes_and_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    safe = tmp_path / "safe.csv"
+    safe.write_text("KOM,n\n101,10\n147,5\n", encoding="utf-8")
+    assert main(["check", str(safe), "--dims", "KOM", "--count", "n"]) == 0
+    risky = tmp_path / "risky.csv"
+    risky.write_text("KOM,n\n101,10\n147,2\n851,0\n", encoding="utf-8")
+    assert main(["check", str(risky), "--dims", "KOM", "--count", "n"]) == 3
+    written = (tmp_path / "risky.checked.csv").read_text(encoding="utf-8").splitlines()
+    assert written[0] == "KOM,n,status,status_code,reasons"
+    assert written[2].startswith("147,2,PRIMARY,u,BELOW_MIN_UNITS")
+    assert written[3].startswith("851,0,SAFE,s")  # dst: zeros are not disclosive
+    assert main(["check", str(risky), "--dims", "KOM", "--count", "n", "--rules", "sacro",
+                 "--out", str(tmp_path / "sacro.csv")]) == 3
+    sacro = (tmp_path / "sacro.csv").read_text(encoding="utf-8")
+    assert "851,0,PRIMARY,u,ZERO" in sacro
+    # bad input: exit 2, one line, no data value
+    bad = tmp_path / "bad.csv"
+    bad.write_text("KOM,n\n101,ten\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["check", str(bad), "--dims", "KOM", "--count", "n"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ten" not in err
+    assert not (tmp_path / "bad.checked.csv").exists()
+
+
+def test_python_dash_m_from_source_tree() -> None:
+    proc = subprocess.run([sys.executable, "-m", "kit", "--help"], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0 and "kit" in proc.stdout
