@@ -1,24 +1,31 @@
 """Per-cell evidence: the sufficient statistics every rule and estimate needs.
 
 One grouped pass over the microdata computes, for every cell of a table and of
-each requested margin:
+each needed margin:
 
-* ``n_units``: distinct units (the declared unit column), never rows;
-* ``n_records``: rows;
-* ``total``: the (unweighted) sum of the measure;
+* ``n_units``: distinct units (the declared unit column) with a non-missing
+  measure, never rows; ``n_units_any``: distinct units with any row;
+* ``n_records``: rows; ``n_missing``: rows whose measure is missing;
+* ``total`` and ``abs_total``: the sum of the measure and of the absolute
+  per-unit contributions;
 * ``top_1 .. top_k``: the k largest per-unit contributions, where a unit's rows
   in a cell are summed first (absolute values when the rule set says so);
-* ``n_negative_units``: units whose contribution is negative;
-* ``n_missing``: rows whose measure is missing (they contribute nothing);
-* ``n_positive_units``: units with a positive contribution (rates: units with
-  the attribute), for group-disclosure checks;
-* weighted sums ``sum_w``, ``sum_wx``, ``sum_wx2``, ``sum_w2`` for estimates.
+* ``n_negative_units`` / ``n_positive_units``: units whose contribution is
+  negative / positive (rates: units with the attribute);
+* row-level weighted sums ``sum_w``, ``sum_wx``, ``sum_wx2``, ``sum_w2`` for
+  estimates.
 
-The work is vectorised: dimension values are factorised once (hash-based),
-combined into one integer cell id, and the (cell, unit) pairs are made distinct
-with one hash pass. Margins are computed from the pair level, which is at most
-as large as the row level. No sort of the full data is needed when the largest
-two contributions are all the rules use.
+How it stays fast
+-----------------
+Dimension values are factorised once and combined into one integer cell id.
+Row-level sums are ``numpy.bincount`` calls. Distinct (cell, unit) pairs come
+from one sort of a 64-bit pair key (vectorised, no hashing); when every pair
+is unique (the usual case: one row per unit and cell) per-unit contributions
+are the rows themselves and no aggregation is needed. Margins that are only
+needed for the differencing rule are bounded first (a margin holds at least
+as many units as its largest inner cell and at most their sum) and counted
+exactly only where the bounds do not decide the rule; such margins carry
+``n_units_exact = False`` where only the bound is known.
 
 Evidence is private (zone 2): :class:`Evidence` shows its shape and column
 names in ``repr`` but never values, and has no writer.
@@ -33,9 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kit.errors import KitInternalError
-
-__all__ = ["Evidence", "CellFrame", "compute_cell_stats", "TOTAL", "MISSING"]
+__all__ = ["Evidence", "TOTAL", "MISSING", "build_evidence", "margin_subsets", "unit_contributions"]
 
 #: Label of a margin (total over a dimension).
 TOTAL = "Total"
@@ -43,174 +48,13 @@ TOTAL = "Total"
 MISSING = "(missing)"
 
 
-@dataclass(frozen=True)
-class CellFrame:
-    """Pair-level input: one row per distinct (cell, unit) pair.
-
-    ``cell`` is the cell id, ``unit`` the unit code, ``x`` the unit's summed
-    contribution in the cell, ``records`` its number of rows and ``missing`` its
-    rows with a missing measure; ``sw``/``swx``/``swx2``/``sw2`` are weighted sums.
-    """
-
-    cell: np.ndarray
-    unit: np.ndarray
-    x: np.ndarray
-    records: np.ndarray
-    missing: np.ndarray
-    nonmissing: np.ndarray
-    sw: np.ndarray
-    swx: np.ndarray
-    swx2: np.ndarray
-    sw2: np.ndarray
-
-    @classmethod
-    def from_rows(
-        cls,
-        cell: np.ndarray,
-        unit: np.ndarray,
-        n_units: int,
-        x: np.ndarray | None,
-        w: np.ndarray | None,
-    ) -> CellFrame:
-        """Collapse rows to distinct (cell, unit) pairs in one hash pass."""
-        pair = cell.astype(np.int64) * np.int64(max(n_units, 1)) + unit.astype(np.int64)
-        codes, uniques = pd.factorize(pair, sort=False)
-        n_pairs = len(uniques)
-        records = np.bincount(codes, minlength=n_pairs).astype(np.int64)
-        if x is None:
-            xs = np.zeros(n_pairs)
-            missing = np.zeros(n_pairs, dtype=np.int64)
-            nonmissing = records.copy()
-            xv = np.zeros(len(codes))
-            ok = np.ones(len(codes), dtype=bool)
-        else:
-            ok = ~np.isnan(x)
-            xv = np.where(ok, x, 0.0)
-            xs = np.bincount(codes, weights=xv, minlength=n_pairs)
-            nonmissing = np.bincount(codes, weights=ok, minlength=n_pairs).astype(np.int64)
-            missing = records - nonmissing
-        wv = np.where(ok, 1.0 if w is None else w, 0.0)
-        if w is None:
-            sw = nonmissing.astype(float)
-            swx, swx2, sw2 = xs, np.bincount(codes, weights=xv * xv, minlength=n_pairs), sw
-        else:
-            sw = np.bincount(codes, weights=wv, minlength=n_pairs)
-            swx = np.bincount(codes, weights=wv * xv, minlength=n_pairs)
-            swx2 = np.bincount(codes, weights=wv * xv * xv, minlength=n_pairs)
-            sw2 = np.bincount(codes, weights=wv * wv, minlength=n_pairs)
-        uniques = np.asarray(uniques, dtype=np.int64)
-        return cls(
-            cell=uniques // np.int64(max(n_units, 1)),
-            unit=uniques % np.int64(max(n_units, 1)),
-            x=xs, records=records, missing=missing, nonmissing=nonmissing,
-            sw=sw, swx=swx, swx2=swx2, sw2=sw2,
-        )
-
-    def project(self, new_cell: np.ndarray, n_units: int) -> CellFrame:
-        """Re-aggregate pairs onto coarser cells (a margin), keeping units distinct."""
-        pair = new_cell.astype(np.int64) * np.int64(max(n_units, 1)) + self.unit
-        codes, uniques = pd.factorize(pair, sort=False)
-        n = len(uniques)
-
-        def agg(v: np.ndarray) -> np.ndarray:
-            out = np.bincount(codes, weights=v, minlength=n)
-            return out
-
-        uniques = np.asarray(uniques, dtype=np.int64)
-        return CellFrame(
-            cell=uniques // np.int64(max(n_units, 1)),
-            unit=uniques % np.int64(max(n_units, 1)),
-            x=agg(self.x),
-            records=agg(self.records).astype(np.int64),
-            missing=agg(self.missing).astype(np.int64),
-            nonmissing=agg(self.nonmissing).astype(np.int64),
-            sw=agg(self.sw), swx=agg(self.swx), swx2=agg(self.swx2), sw2=agg(self.sw2),
-        )
-
-
-def compute_cell_stats(frame: CellFrame, n_cells: int, top_k: int, absolute: bool) -> dict[str, np.ndarray]:
-    """Per-cell statistics from pair-level data.
-
-    Parameters
-    ----------
-    frame
-        Distinct (cell, unit) pairs.
-    n_cells
-        Number of cells (ids run from 0 to ``n_cells - 1``; empty cells get zeros).
-    top_k
-        How many largest per-unit contributions to keep (0 for none).
-    absolute
-        Rank contributions by absolute value (for negative contributions).
-
-    Examples
-    --------
-    >>> f = CellFrame.from_rows(np.array([0, 0, 0, 1]), np.array([0, 0, 1, 2]), 3,
-    ...                         np.array([5.0, 1.0, 2.0, 7.0]), None)
-    >>> s = compute_cell_stats(f, 3, 2, False)
-    >>> s["n_units"].tolist(), s["n_records"].tolist(), s["top_1"].tolist(), s["top_2"].tolist()
-    ([2, 1, 0], [3, 1, 0], [6.0, 7.0, 0.0], [2.0, 0.0, 0.0])
-    """
-    cell = frame.cell
-    has_measure = frame.nonmissing > 0
-    out: dict[str, np.ndarray] = {
-        "n_units": np.bincount(cell, weights=has_measure, minlength=n_cells).astype(np.int64),
-        "n_units_any": np.bincount(cell, minlength=n_cells).astype(np.int64),
-        "n_records": np.bincount(cell, weights=frame.records, minlength=n_cells).astype(np.int64),
-        "n_missing": np.bincount(cell, weights=frame.missing, minlength=n_cells).astype(np.int64),
-        "total": np.bincount(cell, weights=frame.x, minlength=n_cells),
-        "abs_total": np.bincount(cell, weights=np.abs(frame.x), minlength=n_cells),
-        "n_negative_units": np.bincount(cell, weights=frame.x < 0, minlength=n_cells).astype(np.int64),
-        "n_positive_units": np.bincount(cell, weights=frame.x > 0, minlength=n_cells).astype(np.int64),
-        "sum_w": np.bincount(cell, weights=frame.sw, minlength=n_cells),
-        "sum_wx": np.bincount(cell, weights=frame.swx, minlength=n_cells),
-        "sum_wx2": np.bincount(cell, weights=frame.swx2, minlength=n_cells),
-        "sum_w2": np.bincount(cell, weights=frame.sw2, minlength=n_cells),
-    }
-    if top_k > 0:
-        tops = _top_k(cell, np.abs(frame.x) if absolute else frame.x, n_cells, top_k)
-        for i in range(top_k):
-            out[f"top_{i + 1}"] = tops[:, i]
-    return out
-
-
-def _top_k(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int) -> np.ndarray:
-    """The k largest values per cell (0 where a cell has fewer than k units)."""
-    tops = np.zeros((n_cells, k))
-    if len(cell) == 0:
-        return tops
-    if k <= 2:
-        s = pd.Series(v)
-        top1 = s.groupby(cell).max()
-        tops[top1.index.to_numpy(), 0] = top1.to_numpy()
-        if k == 2:
-            t1 = tops[cell, 0]
-            is_max = v == t1
-            n_max = np.bincount(cell, weights=is_max, minlength=n_cells)
-            rest = s[~is_max].groupby(cell[~is_max]).max()
-            second = np.full(n_cells, -np.inf)
-            second[rest.index.to_numpy()] = rest.to_numpy()
-            second = np.where(n_max >= 2, tops[:, 0], second)
-            counts = np.bincount(cell, minlength=n_cells)
-            tops[:, 1] = np.where(counts >= 2, second, 0.0)
-        return tops
-    order = np.lexsort((-v, cell))
-    sc, sv = cell[order], v[order]
-    starts = np.searchsorted(sc, np.arange(n_cells), side="left")
-    ends = np.searchsorted(sc, np.arange(n_cells), side="right")
-    for i in range(k):
-        pos = starts + i
-        ok = pos < ends
-        tops[ok, i] = sv[pos[ok]]
-    return tops
-
-
 class Evidence:
     """Per-cell evidence of one table and its margins (private zone).
 
     ``cells`` is a DataFrame with one column per dimension (margins carry
-    :data:`TOTAL`), a boolean ``is_margin`` and the statistics listed in the
-    module docs. It must never be written or rendered; ``repr`` shows only
-    shape and names.
+    :data:`TOTAL`), ``is_margin``, ``margin_level`` (number of dimensions summed
+    over) and the statistics listed in the module docs. It must never be
+    written or rendered; ``repr`` shows only shape and names.
     """
 
     __slots__ = ("_cells", "dims", "n_input_units", "top_k")
@@ -255,6 +99,191 @@ def margin_subsets(n_dims: int, margins: bool, differencing: bool) -> list[tuple
     return subsets
 
 
+@dataclass(frozen=True)
+class _Pairs:
+    """Distinct (cell, unit) pairs with each unit's summed contribution."""
+
+    cell: np.ndarray
+    unit: np.ndarray
+    x: np.ndarray | None
+
+
+def _distinct_pairs(cell: np.ndarray, unit: np.ndarray, n_units: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (cell, unit) pairs by one sort of the 64-bit pair key.
+
+    >>> c, u = _distinct_pairs(np.array([1, 0, 1, 1]), np.array([2, 0, 2, 1]), 3)
+    >>> c.tolist(), u.tolist()
+    ([0, 1, 1], [0, 1, 2])
+    """
+    base = np.int64(max(n_units, 1))
+    key = np.sort(cell.astype(np.int64) * base + unit.astype(np.int64))
+    if len(key):
+        keep = np.empty(len(key), dtype=bool)
+        keep[0] = True
+        np.not_equal(key[1:], key[:-1], out=keep[1:])
+        key = key[keep]
+    return key // base, key % base
+
+
+def unit_contributions(cell: np.ndarray, unit: np.ndarray, n_units: int, x: np.ndarray,
+                       sorted_key: np.ndarray | None = None) -> _Pairs:
+    """Each unit's summed contribution per cell.
+
+    Rows whose (cell, unit) pair is unique are contributions as they are; only
+    the rows of repeated pairs are aggregated, so the cost stays near one sort
+    of the pair key even on large inputs.
+
+    >>> p = unit_contributions(np.array([0, 0, 0, 1]), np.array([0, 0, 1, 2]), 3,
+    ...                        np.array([5.0, 1.0, 2.0, 7.0]))
+    >>> sorted(zip(p.cell.tolist(), p.unit.tolist(), p.x.tolist()))
+    [(0, 0, 6.0), (0, 1, 2.0), (1, 2, 7.0)]
+    """
+    base = np.int64(max(n_units, 1))
+    key = cell.astype(np.int64) * base + unit.astype(np.int64)
+    skey = np.sort(key) if sorted_key is None else sorted_key
+    repeated = skey[1:][skey[1:] == skey[:-1]]
+    if len(repeated) == 0:
+        return _Pairs(cell, unit, x)
+    is_dup = pd.Series(key).isin(np.unique(repeated)).to_numpy()
+    dkey, dx = key[is_dup], x[is_dup]
+    order = np.argsort(dkey)
+    dkey, dx = dkey[order], dx[order]
+    starts = np.flatnonzero(np.concatenate(([True], dkey[1:] != dkey[:-1])))
+    sums = np.add.reduceat(dx, starts)
+    uniq = dkey[starts]
+    single = ~is_dup
+    return _Pairs(np.concatenate((cell[single], uniq // base)),
+                  np.concatenate((unit[single], uniq % base)),
+                  np.concatenate((x[single], sums)))
+
+
+def _top_k(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int) -> np.ndarray:
+    """The k largest values per cell (0 where a cell has fewer than k units).
+
+    Linear time when ``cell`` is sorted (as the pair arrays are): each rank is a
+    ``maximum.reduceat`` over the cells' contiguous segments, after masking one
+    occurrence of the previous rank's maximum.
+
+    >>> _top_k(np.array([0, 0, 0, 1]), np.array([3.0, 9.0, 9.0, 2.0]), 3, 2).tolist()
+    [[9.0, 9.0], [2.0, 0.0], [0.0, 0.0]]
+    """
+    tops = np.zeros((n_cells, k))
+    if len(cell) == 0 or k == 0:
+        return tops
+    unsorted = bool(np.any(cell[1:] < cell[:-1]))
+    if unsorted and k <= 2:
+        return _top_2_unsorted(cell, v.astype(float), n_cells, k)
+    if unsorted:
+        order = np.argsort(cell, kind="stable")
+        cell, v = cell[order], v[order]
+    starts = np.flatnonzero(np.concatenate(([True], cell[1:] != cell[:-1])))
+    seg_cell = cell[starts]
+    seg_len = np.diff(np.append(starts, len(cell)))
+    seg_of_row = np.repeat(np.arange(len(starts)), seg_len)
+    work = v.astype(float, copy=True)
+    for i in range(k):
+        best = np.maximum.reduceat(work, starts)
+        has = seg_len > i
+        tops[seg_cell[has], i] = best[has]
+        if i + 1 < k:
+            hit = work == best[seg_of_row]
+            # mask the first occurrence of the maximum in each segment
+            first = np.flatnonzero(hit)
+            first = first[np.concatenate(([True], seg_of_row[first][1:] != seg_of_row[first][:-1]))]
+            work[first] = -np.inf
+    return np.where(np.isfinite(tops), tops, 0.0)
+
+
+def _top_2_unsorted(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int) -> np.ndarray:
+    """Largest (and second largest) value per cell without sorting (``ufunc.at``)."""
+    top1 = np.full(n_cells, -np.inf)
+    np.maximum.at(top1, cell, v)
+    counts = np.bincount(cell, minlength=n_cells)
+    tops = np.zeros((n_cells, k))
+    tops[:, 0] = np.where(counts > 0, top1, 0.0)
+    if k == 2:
+        is_max = v == top1[cell]
+        n_max = np.bincount(cell, weights=is_max, minlength=n_cells)
+        second = np.full(n_cells, -np.inf)
+        rest = ~is_max
+        np.maximum.at(second, cell[rest], v[rest])
+        second = np.where(n_max >= 2, top1, second)
+        tops[:, 1] = np.where((counts >= 2) & np.isfinite(second), second, 0.0)
+    return tops
+
+
+def _row_sums(cell: np.ndarray, n_cells: int, x: np.ndarray | None, w: np.ndarray | None,
+              ok: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Row-level sums per cell: records, missing, totals and weighted moments."""
+    out: dict[str, np.ndarray] = {"n_records": np.bincount(cell, minlength=n_cells).astype(np.int64)}
+    if x is None:
+        out["n_missing"] = np.zeros(n_cells, dtype=np.int64)
+        out["total"] = np.zeros(n_cells)
+        if w is None:
+            out["sum_w"] = out["n_records"].astype(float)
+            out["sum_w2"] = out["sum_w"]
+        else:
+            out["sum_w"] = np.bincount(cell, weights=w, minlength=n_cells)
+            out["sum_w2"] = np.bincount(cell, weights=w * w, minlength=n_cells)
+        out["sum_wx"] = np.zeros(n_cells)
+        out["sum_wx2"] = np.zeros(n_cells)
+        return out
+    assert ok is not None
+    xv = np.where(ok, x, 0.0)
+    n_ok = np.bincount(cell, weights=ok, minlength=n_cells)
+    out["n_missing"] = (out["n_records"] - n_ok).astype(np.int64)
+    out["total"] = np.bincount(cell, weights=xv, minlength=n_cells)
+    wv = ok.astype(float) if w is None else np.where(ok, w, 0.0)
+    out["sum_w"] = np.bincount(cell, weights=wv, minlength=n_cells)
+    out["sum_wx"] = out["total"] if w is None else np.bincount(cell, weights=wv * xv, minlength=n_cells)
+    out["sum_wx2"] = np.bincount(cell, weights=wv * xv * xv, minlength=n_cells)
+    out["sum_w2"] = out["sum_w"] if w is None else np.bincount(cell, weights=wv * wv, minlength=n_cells)
+    return out
+
+
+def _unit_stats(cell: np.ndarray, unit: np.ndarray, n_units: int, n_cells: int, x: np.ndarray | None,
+                ok: np.ndarray | None, top_k: int, absolute: bool, contributions: bool) -> dict[str, np.ndarray]:
+    """Unit-level statistics per cell: distinct units and per-unit contributions."""
+    out: dict[str, np.ndarray] = {}
+    base = np.int64(max(n_units, 1))
+    sorted_key = np.sort(cell.astype(np.int64) * base + unit.astype(np.int64))
+    distinct = sorted_key[np.concatenate(([True], sorted_key[1:] != sorted_key[:-1]))] if len(sorted_key) else sorted_key
+    pc = distinct // base
+    out["n_units_any"] = np.bincount(pc, minlength=n_cells).astype(np.int64)
+    if x is None:
+        out["n_units"] = out["n_units_any"]
+        out["abs_total"] = np.zeros(n_cells)
+        out["n_negative_units"] = np.zeros(n_cells, dtype=np.int64)
+        out["n_positive_units"] = out["n_units"]
+        return out
+    assert ok is not None
+    all_ok = bool(ok.all())
+    c_ok, u_ok, x_ok = (cell, unit, x) if all_ok else (cell[ok], unit[ok], x[ok])
+    if not contributions:
+        pc_ok = pc if all_ok else _distinct_pairs(c_ok, u_ok, n_units)[0]
+        out["n_units"] = np.bincount(pc_ok, minlength=n_cells).astype(np.int64)
+        xs = np.where(ok, x, 0.0)
+        out["abs_total"] = np.bincount(cell, weights=np.abs(xs), minlength=n_cells)
+        out["n_negative_units"] = np.bincount(cell, weights=xs < 0, minlength=n_cells).astype(np.int64)
+        out["n_positive_units"] = np.zeros(n_cells, dtype=np.int64)
+        return out
+    if all_ok and len(pc) == len(cell):  # one row per unit and cell: rows are the contributions
+        pairs = _Pairs(cell, unit, x)
+    else:
+        pairs = unit_contributions(np.asarray(c_ok), np.asarray(u_ok), n_units, np.asarray(x_ok),
+                                   sorted_key if all_ok else None)
+    assert pairs.x is not None
+    out["n_units"] = np.bincount(pairs.cell, minlength=n_cells).astype(np.int64)
+    out["abs_total"] = np.bincount(pairs.cell, weights=np.abs(pairs.x), minlength=n_cells)
+    out["n_negative_units"] = np.bincount(pairs.cell, weights=pairs.x < 0, minlength=n_cells).astype(np.int64)
+    out["n_positive_units"] = np.bincount(pairs.cell, weights=pairs.x > 0, minlength=n_cells).astype(np.int64)
+    if top_k:
+        tops = _top_k(pairs.cell, np.abs(pairs.x) if absolute else pairs.x, n_cells, top_k)
+        for i in range(top_k):
+            out[f"top_{i + 1}"] = tops[:, i]
+    return out
+
+
 def build_evidence(
     dim_codes: Sequence[np.ndarray],
     dim_labels: Sequence[Sequence[str]],
@@ -265,58 +294,104 @@ def build_evidence(
     w: np.ndarray | None,
     *,
     margins: bool,
-    differencing: bool,
+    differencing_min_units: int | None,
     top_k: int,
     absolute: bool,
+    contributions: bool,
 ) -> Evidence:
     """Compute evidence for the full cross product of the dimension code lists.
 
     ``dim_codes[i]`` holds integer codes into ``dim_labels[i]``; every
-    combination of labels becomes a cell (empty cells get zeros), and margin
-    cells are added as :func:`margin_subsets` says.
+    combination of labels becomes a cell (empty cells get zeros). Published
+    margins (``margins=True``) get exact statistics; margins needed only for
+    the differencing rule are bounded (see the module docs).
+    ``contributions`` asks for per-unit contributions (dominance, p %,
+    negative and positive units).
+
+    Examples
+    --------
+    >>> ev = build_evidence([np.array([0, 0, 1, 1])], [["a", "b"]], ["D"], np.array([0, 0, 1, 2]), 3,
+    ...                     None, None, margins=True, differencing_min_units=None, top_k=0,
+    ...                     absolute=False, contributions=False)
+    >>> ev.cells[["D", "n_units", "n_records"]].values.tolist()
+    [['a', 1, 2], ['b', 2, 2], ['Total', 3, 4]]
     """
     sizes = [len(labels) for labels in dim_labels]
     n_inner = int(np.prod(sizes)) if sizes else 1
-    if n_inner > 50_000_000:
-        raise KitInternalError("table too large; the session should have refused it")
     cell = np.zeros(len(unit), dtype=np.int64)
     for codes, size in zip(dim_codes, sizes):
         cell = cell * size + codes
-    frame = CellFrame.from_rows(cell, unit, n_units, x, w)
-    parts = [_frame_for(frame, n_inner, sizes, dims, dim_labels, tuple(range(len(dims))), top_k,
-                        absolute, n_units)]
-    for keep in margin_subsets(len(dims), margins, differencing):
-        parts.append(_frame_for(frame, n_inner, sizes, dims, dim_labels, keep, top_k, absolute, n_units))
+    ok = None if x is None else ~np.isnan(x)
+    inner = _row_sums(cell, n_inner, x, w, ok)
+    inner.update(_unit_stats(cell, unit, n_units, n_inner, x, ok, top_k, absolute, contributions))
+    parts = [_frame(inner, n_inner, sizes, dims, dim_labels, tuple(range(len(dims))), exact=True)]
+    subsets = margin_subsets(len(dims), margins, differencing_min_units is not None)
+    per_dim = _decompose(cell, sizes) if subsets else []
+    for keep in subsets:
+        new = np.zeros(len(cell), dtype=np.int64)
+        for i in keep:
+            new = new * sizes[i] + per_dim[i]
+        n_cells = int(np.prod([sizes[i] for i in keep])) if keep else 1
+        stats = _row_sums(new, n_cells, x, w, ok)
+        if margins:
+            stats.update(_unit_stats(new, unit, n_units, n_cells, x, ok, top_k, absolute, contributions))
+            exact = True
+        else:
+            assert differencing_min_units is not None
+            stats.update(_bounded_margin(inner, sizes, keep, new, unit, n_units, n_cells, x, ok,
+                                         differencing_min_units))
+            exact = False
+        parts.append(_frame(stats, n_cells, sizes, dims, dim_labels, keep, exact=exact))
     cells = pd.concat(parts, ignore_index=True)
+    for i in range(top_k):
+        cells[f"top_{i + 1}"] = cells.get(f"top_{i + 1}", pd.Series(0.0, index=cells.index)).fillna(0.0)
     return Evidence(cells, dims, n_units, top_k)
 
 
-def _frame_for(frame: CellFrame, n_inner: int, sizes: list[int], dims: Sequence[str],
-               dim_labels: Sequence[Sequence[str]], keep: tuple[int, ...], top_k: int,
-               absolute: bool, n_units: int) -> pd.DataFrame:
-    full = len(keep) == len(dims)
-    if full:
-        sub, n_cells = frame, n_inner
-    else:
-        # decompose cell ids into per-dimension codes, then recombine the kept ones
-        codes = _decompose(frame.cell, sizes)
-        new = np.zeros(len(frame.cell), dtype=np.int64)
-        for i in keep:
-            new = new * sizes[i] + codes[i]
-        n_cells = int(np.prod([sizes[i] for i in keep])) if keep else 1
-        sub = frame.project(new, n_units)
-    stats = compute_cell_stats(sub, n_cells, top_k, absolute)
-    grid = _grid([sizes[i] for i in keep], n_cells)
+def _bounded_margin(inner: dict[str, np.ndarray], sizes: list[int], keep: tuple[int, ...], new: np.ndarray,
+                    unit: np.ndarray, n_units: int, n_cells: int, x: np.ndarray | None,
+                    ok: np.ndarray | None, min_units: int) -> dict[str, np.ndarray]:
+    """Unit counts of an unpublished margin: bounds, made exact only where they cannot decide."""
+    grid = _decompose(np.arange(len(inner["n_units"]), dtype=np.int64), sizes)
+    inner_to_margin = np.zeros(len(inner["n_units"]), dtype=np.int64)
+    for i in keep:
+        inner_to_margin = inner_to_margin * sizes[i] + grid[i]
+    out: dict[str, np.ndarray] = {}
+    for name in ("n_units", "n_units_any"):
+        counts = inner[name]
+        lower = np.zeros(n_cells, dtype=np.int64)
+        np.maximum.at(lower, inner_to_margin, counts)
+        upper = np.bincount(inner_to_margin, weights=counts, minlength=n_cells).astype(np.int64)
+        undecided = (lower < min_units) & (upper >= min_units)
+        value = np.where(upper < min_units, upper, lower)
+        if undecided.any():
+            rows = undecided[new]
+            if name == "n_units" and ok is not None:
+                rows &= ok
+            pc, _ = _distinct_pairs(new[rows], unit[rows], n_units)
+            exact = np.bincount(pc, minlength=n_cells)
+            value = np.where(undecided, exact, value)
+        out[name] = value
+    zeros = np.zeros(n_cells)
+    out.update({"abs_total": zeros, "n_negative_units": zeros.astype(np.int64),
+                "n_positive_units": zeros.astype(np.int64)})
+    return out
+
+
+def _frame(stats: dict[str, np.ndarray], n_cells: int, sizes: list[int], dims: Sequence[str],
+           dim_labels: Sequence[Sequence[str]], keep: tuple[int, ...], *, exact: bool) -> pd.DataFrame:
+    grid = _decompose(np.arange(n_cells, dtype=np.int64), [sizes[i] for i in keep]) if keep else []
     data: dict[str, object] = {}
     for j, name in enumerate(dims):
         if j in keep:
-            pos = keep.index(j)
             labels = np.asarray(list(dim_labels[j]), dtype=object)
-            data[name] = labels[grid[pos]]
+            data[name] = labels[grid[keep.index(j)]]
         else:
             data[name] = np.full(n_cells, TOTAL, dtype=object)
+    full = len(keep) == len(dims)
     data["is_margin"] = np.full(n_cells, not full)
     data["margin_level"] = np.full(n_cells, len(dims) - len(keep))
+    data["n_units_exact"] = np.full(n_cells, exact)
     data.update(stats)
     return pd.DataFrame(data)
 
@@ -328,8 +403,3 @@ def _decompose(cell: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
         out[i] = rest % sizes[i]
         rest = rest // sizes[i]
     return out
-
-
-def _grid(sizes: list[int], n_cells: int) -> list[np.ndarray]:
-    ids = np.arange(n_cells, dtype=np.int64)
-    return _decompose(ids, sizes) if sizes else []

@@ -34,7 +34,7 @@ from kit.cleared import utc_now
 from kit.errors import SchemaError, SpecError
 from kit.evidence import MISSING, build_evidence
 from kit.rules.loader import RuleSet, load_rule_set
-from kit.rules.model import KeyColumns, RuleKind
+from kit.rules.model import Differencing, KeyColumns, RuleKind
 from kit.schema import ColumnRole, DatasetSchema, looks_like_key
 from kit.spec import TableSpec, as_dims
 from kit.spec_types import Statistic, UnitType
@@ -147,12 +147,15 @@ class Session:
         x = self._measure(df, spec, where)
         w = self._weight(df, spec, where)
         stat = spec.statistic
-        differencing = bool(self.rules.of_kind(RuleKind.DIFFERENCING, stat))
+        diff_rules = [r.params.min_units for r in self.rules.of_kind(RuleKind.DIFFERENCING, stat)
+                      if isinstance(r.params, Differencing)]
+        top_k = top_k_needed(self.rules, stat, self.unit_type)
+        contributions = (top_k > 0 or stat is Statistic.RATE
+                         or bool(self.rules.of_kind(RuleKind.NEGATIVE_VALUES, stat)))
         evidence = build_evidence(
             dim_codes, dim_labels, spec.dims, unit_codes, n_units, x, w,
-            margins=spec.margins, differencing=differencing,
-            top_k=top_k_needed(self.rules, stat, self.unit_type),
-            absolute=needs_absolute(self.rules, stat),
+            margins=spec.margins, differencing_min_units=max(diff_rules) if diff_rules else None,
+            top_k=top_k, absolute=needs_absolute(self.rules, stat), contributions=contributions,
         )
         assessment = assess(evidence, spec, self.rules, self.unit_type)
         estimates = cell_estimates(evidence.cells, stat, weighted=w is not None)
@@ -210,12 +213,17 @@ class Session:
         if n_missing:
             raise SchemaError(where, f"{n_missing} row(s) have no unit id in '{self.unit}'",
                               "drop or fix those rows: every row must belong to a unit")
+        if pd.api.types.is_integer_dtype(col.dtype):
+            values = col.to_numpy(dtype=np.int64)
+            low, high = int(values.min()), int(values.max())
+            if high - low < 2**40:  # small range: offsets are codes, no hashing needed
+                return values - low, high - low + 1
         codes, uniques = pd.factorize(col, sort=False)
         return codes.astype(np.int64), len(uniques)
 
     def _encode_dimension(self, col: pd.Series, dim: str, code_list: tuple[str, ...] | None,
                           where: str) -> tuple[np.ndarray, list[str]]:
-        codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
+        codes, uniques = _factorize(col)
         observed = [_code_text(u) for u in uniques]
         has_missing = bool((codes < 0).any())
         if code_list is None:
@@ -270,6 +278,26 @@ class Session:
             raise SchemaError(where, f"{int((w < 0).sum())} weight(s) in '{spec.weight}' are negative",
                               "weights must be zero or positive")
         return w
+
+
+def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes and uniques of a column; integer columns with a small range skip hashing.
+
+    >>> codes, uniques = _factorize(pd.Series([2012, 2011, 2012]))
+    >>> codes.tolist(), uniques
+    ([1, 0, 1], [2011, 2012])
+    """
+    if pd.api.types.is_integer_dtype(col.dtype) and len(col):
+        values = col.to_numpy()
+        low = int(values.min())
+        span = int(values.max()) - low + 1
+        if span <= 100_000:
+            offsets = (values - low).astype(np.int64)
+            present = np.bincount(offsets, minlength=span) > 0
+            position = np.cumsum(present) - 1
+            return position[offsets], [low + int(i) for i in np.flatnonzero(present)]
+    codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
+    return np.asarray(codes), list(uniques)
 
 
 def _code_text(value: Any) -> str:

@@ -1,0 +1,97 @@
+"""Benchmark: kit tables with all primary checks against plain pandas groupby.
+
+Shapes (issue 2): 1e5, 1e6 and 1e7 rows; three categorical dimensions with
+20 x 10 x 5 categories; a numeric measure; a unit column with repeated ids
+(on average 4 rows per unit). For each size:
+
+* count table: ``Session.table(stat="count")`` (distinct units per cell, the
+  dst rule set's threshold and differencing checks, estimates) against
+  ``df.groupby(dims)[unit].nunique()`` (the same table) and ``.size()``
+  (rows, a cheaper table, for reference);
+* mean table: ``Session.table(stat="mean")`` under ``sacro`` with an
+  enterprise unit (threshold, dominance, p %, so the largest two per-unit
+  contributions are computed) against ``groupby(dims)[measure].agg(["mean",
+  "count"])``.
+
+Time is the best of ``--repeat`` runs; peak memory is the tracemalloc peak of
+the operation alone (the data frame exists before and is not counted), so the
+ratio compares working memory. Run: ``python benchmarks/tables.py [--sizes
+1e5,1e6,1e7] [--repeat 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import kit  # noqa: E402  (run from the repository root or with kit installed)
+
+DIMS = ["A", "B", "C"]
+
+
+def make_data(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "PNR": rng.integers(0, max(n // 4, 1), n),
+        "A": rng.integers(0, 20, n).astype(np.int16),
+        "B": rng.integers(0, 10, n).astype(np.int16),
+        "C": rng.integers(0, 5, n).astype(np.int16),
+        "x": rng.gamma(2.0, 10_000.0, n),
+    })
+
+
+def best_time(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def peak_memory(fn: Callable[[], Any]) -> float:
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1e5,1e6,1e7")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    dst = kit.Session("dst", unit="PNR")
+    sacro = kit.Session("sacro", unit="PNR", unit_type="enterprise")
+    print(f"{'rows':>10} {'table':<6} {'kit s':>8} {'pandas s':>9} {'time x':>7} {'kit MiB':>8} "
+          f"{'pandas MiB':>10} {'mem x':>6}  baseline")
+    for size in (int(float(s)) for s in args.sizes.split(",")):
+        df = make_data(size)
+        cases = [
+            ("count", lambda: dst.table(df, rows=["A", "B"], cols="C", stat="count"),
+             lambda: df.groupby(DIMS)["PNR"].nunique(), "groupby.nunique"),
+            ("count", lambda: dst.table(df, rows=["A", "B"], cols="C", stat="count"),
+             lambda: df.groupby(DIMS).size(), "groupby.size"),
+            ("mean", lambda: sacro.table(df, rows=["A", "B"], cols="C", stat="mean", measure="x"),
+             lambda: df.groupby(DIMS)["x"].agg(["mean", "count"]), "groupby.agg(mean,count)"),
+        ]
+        for name, ours, theirs, label in cases:
+            t_kit, t_pd = best_time(ours, args.repeat), best_time(theirs, args.repeat)
+            m_kit, m_pd = peak_memory(ours), peak_memory(theirs)
+            print(f"{size:>10} {name:<6} {t_kit:>8.3f} {t_pd:>9.3f} {t_kit / t_pd:>7.2f} {m_kit:>8.1f} "
+                  f"{m_pd:>10.1f} {m_kit / m_pd:>6.2f}  {label}")
+        del df
+
+
+if __name__ == "__main__":
+    main()
