@@ -1,0 +1,487 @@
+"""Regression models through statsmodels, with output checks.
+
+:func:`model` fits OLS, WLS, logit, probit or Poisson from a formula
+(categorical fixed effects with ``C()``), with classical, HC1 or
+cluster-robust errors, then runs the checks:
+
+* residual degrees of freedom ``>= min_dof`` (``residual_dof``), else the
+  model is blocked;
+* every column of a categorical term (each dummy, each interaction cell) rests
+  on at least ``min_units`` distinct units (``model_term_units``), for a 0/1
+  outcome also within each outcome class; the reference category of a
+  one-factor categorical term too (a failing reference suppresses the term
+  and the intercept). Failing coefficients are suppressed with
+  ``TERM_TOO_FEW_UNITS`` or the model is blocked, as the rule says.
+
+The statsmodels results object is dropped once coefficients, standard errors,
+intervals and p-values are taken: no residuals, fitted values, predictions,
+influence measures or data are kept. Bad input (perfect collinearity,
+separation, a constant outcome, non-convergence, missing values under
+``missing="raise"``) is a :class:`~kit.errors.SpecError` or
+:class:`~kit.errors.SchemaError`, never a silently wrong number.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd, kit
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame({"PNR": np.arange(200), "x": rng.normal(size=200),
+...                    "area": np.repeat(["a", "b", "c", "d"], 50)})
+>>> df["y"] = 1 + 0.5 * df["x"] + rng.normal(size=200)
+>>> s = kit.Session("dst", unit="PNR", created="2025-01-01T00:00:00+00:00")
+>>> res = model(s, df, "y ~ x + C(area)", cov="cluster", cluster="area")
+>>> res
+<ModelResult 'model' (regression): 5 rows, 0 suppressed; values hidden>
+>>> kit.clear(res).n_reported
+'200 observations (rounded to a multiple of 5)'
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kit.cleared import EstimateKind, Flag
+from kit.errors import SchemaError, SpecError
+from kit.estimate.checks import count_distinct, dof_reasons, min_term_units, term_action, term_unit_reasons
+from kit.estimate.prepare import MissingPolicy, check_columns, drop_missing, is_binary
+from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.rules.model import TermAction
+from kit.spec import safe_name
+from kit.spec_types import Statistic
+from kit.status import Reason
+
+__all__ = ["MODEL_COLUMNS", "CovType", "Family", "ModelResult", "ModelSpec", "model"]
+
+log = logging.getLogger(__name__)
+
+#: Columns of a model's cleared estimate.
+MODEL_COLUMNS = ("estimate", "std_error", "ci_low", "ci_high", "p_value")
+
+
+class Family(enum.Enum):
+    """Model family."""
+
+    OLS = "ols"
+    WLS = "wls"
+    LOGIT = "logit"
+    PROBIT = "probit"
+    POISSON = "poisson"
+
+
+class CovType(enum.Enum):
+    """Covariance of the coefficients."""
+
+    NONROBUST = "nonrobust"
+    HC1 = "HC1"
+    CLUSTER = "cluster"
+
+
+def _parse(enum_cls: Any, value: Any, where: str) -> Any:
+    if isinstance(value, enum_cls):
+        return value
+    for m in enum_cls:
+        if str(m.value).lower() == str(value).strip().lower():
+            return m
+    raise SpecError(
+        where, f"unknown option {str(value)!r}", f"use one of: {', '.join(m.value for m in enum_cls)}"
+    )
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Frozen, data-free description of a regression model."""
+
+    formula: str
+    family: Family = Family.OLS
+    weights: str | None = None
+    cov: CovType = CovType.NONROBUST
+    cluster: str | None = None
+    missing: MissingPolicy = MissingPolicy.DROP
+    alpha: float = 0.05
+    report_terms: tuple[str, ...] = ()
+    name: str = "model"
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        where = "model"
+        if "~" not in self.formula:
+            raise SpecError(where, "the formula has no '~'", 'write it as "y ~ x + C(area)"')
+        if self.cov is CovType.CLUSTER and not self.cluster:
+            raise SpecError(where, "cluster-robust errors need a cluster column", 'pass cluster="area"')
+        if self.cluster and self.cov is not CovType.CLUSTER:
+            raise SpecError(where, "a cluster column was given without cov='cluster'", "pass cov='cluster'")
+        if self.weights and self.family is not Family.WLS:
+            raise SpecError(
+                where,
+                f"weights are supported with family='wls' only, not '{self.family.value}'",
+                "use family='wls' or leave weights out",
+            )
+        if self.family is Family.WLS and not self.weights:
+            raise SpecError(where, "family='wls' needs a weights column", 'pass weights="COLUMN"')
+        if not 0 < self.alpha < 1:
+            raise SpecError(where, "alpha must lie between 0 and 1", "pass alpha=0.05")
+        safe_name(self.name, "model name")
+
+
+class ModelResult(EstimateResult):
+    """Private regression result (zone 2). Clear it with :func:`kit.clear`."""
+
+
+def model(
+    session: Any,
+    df: pd.DataFrame,
+    formula: str,
+    family: str | Family = "ols",
+    weights: str | None = None,
+    cov: str | CovType = "nonrobust",
+    cluster: str | None = None,
+    missing: str | MissingPolicy = "drop",
+    alpha: float = 0.05,
+    report_terms: Sequence[str] = (),
+    name: str = "model",
+    title: str = "",
+) -> ModelResult:
+    """Fit a regression through the statsmodels formula API and check its output.
+
+    Parameters
+    ----------
+    session
+        The :class:`~kit.session.Session` (rule set, unit column, provenance).
+    df
+        Microdata.
+    formula
+        A patsy formula, e.g. ``"emp ~ C(area) * C(year) + age"``.
+    family
+        ``"ols"``, ``"wls"``, ``"logit"``, ``"probit"`` or ``"poisson"``.
+    weights
+        Weight column (``family="wls"`` only).
+    cov
+        ``"nonrobust"``, ``"HC1"`` or ``"cluster"``.
+    cluster
+        Cluster column for ``cov="cluster"``.
+    missing
+        ``"drop"`` rows with missing values (count reported) or ``"raise"``.
+    alpha
+        Level of the ``1 - alpha`` intervals and of the "not distinguishable
+        from zero" flag (``p_value >= alpha``).
+    report_terms
+        Publish only coefficients whose names start with one of these
+        (default: all). The checks run on every term regardless.
+    name, title
+        Output name and title.
+
+    Returns
+    -------
+    ModelResult
+        Columns :data:`MODEL_COLUMNS`; one row per coefficient keyed ``(("term", name),)``.
+    """
+    where = "model"
+    spec = ModelSpec(
+        formula=formula,
+        family=_parse(Family, family, where),
+        weights=weights,
+        cov=_parse(CovType, cov, where),
+        cluster=cluster,
+        missing=MissingPolicy.parse(missing, where),
+        alpha=float(alpha),
+        report_terms=tuple(report_terms),
+        name=name,
+        title=title,
+    )
+    unit = session.unit
+    check_columns(df, [unit, weights, cluster], where)
+    data = df.reset_index(drop=True)
+    data, n_pre = drop_missing(data, [c for c in (unit, weights, cluster) if c], spec.missing, where)
+    mod = _build(spec, data, where)
+    n_used = int(mod.exog.shape[0])
+    n_dropped = n_pre + (len(data) - n_used)
+    if n_dropped and spec.missing is MissingPolicy.RAISE:
+        raise SchemaError(
+            where,
+            f"{n_dropped} row(s) have missing values in the formula's columns",
+            'drop or impute them first, or pass missing="drop"',
+        )
+    rows_kept = np.asarray(mod.data.row_labels) if mod.data.row_labels is not None else np.arange(n_used)
+    kept = data.loc[rows_kept]
+    exog = np.asarray(mod.exog, dtype=float)
+    y = np.asarray(mod.endog, dtype=float)
+    names = list(mod.exog_names)
+    _precheck(spec, y, exog, names, where)
+    unit_codes, n_units = pd.factorize(kept[unit])[0], int(kept[unit].nunique())
+    term_reasons = _term_checks(session, mod, exog, y, unit_codes, n_units, names, spec)
+    fit_kw: dict[str, Any] = {}
+    n_clusters = None
+    if spec.cov is CovType.CLUSTER:
+        groups = pd.factorize(kept[spec.cluster])[0]
+        n_clusters = int(groups.max()) + 1
+        fit_kw = {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
+    elif spec.cov is CovType.HC1:
+        fit_kw = {"cov_type": "HC1"}
+    res = _fit(spec, mod, fit_kw, where)
+    if spec.family in (Family.OLS, Family.WLS) and int(res.model.rank) < exog.shape[1]:
+        raise SpecError(
+            where,
+            f"the design is perfectly collinear ({exog.shape[1] - int(res.model.rank)} "
+            "column(s) are combinations of the others)",
+            "drop a redundant term or a reference category",
+        )
+    params = np.asarray(res.params, dtype=float)
+    bse = np.asarray(res.bse, dtype=float)
+    ci = np.asarray(res.conf_int(alpha=spec.alpha), dtype=float)
+    pvalues = np.asarray(res.pvalues, dtype=float)
+    df_resid = float(res.df_resid)
+    use_t = bool(getattr(res, "use_t", False))
+    del res, mod  # nothing unit-level is kept
+    rows = []
+    blocked: list[Reason] = list(dof_reasons(session.rules, df_resid))
+    block_terms = term_action(session.rules) is TermAction.BLOCK
+    for j, nm in enumerate(names):
+        reasons = term_reasons.get(j, [])
+        if reasons and block_terms:
+            blocked.extend(r for r in reasons if r not in blocked)
+        if spec.report_terms and not any(nm.startswith(p) for p in spec.report_terms):
+            continue
+        flags = (Flag.NOT_DISTINGUISHABLE_FROM_ZERO,) if not pvalues[j] < spec.alpha else ()
+        rows.append(
+            ResultRow(
+                nm, (("term", nm),), (params[j], bse[j], ci[j, 0], ci[j, 1], pvalues[j]), list(reasons), flags
+            )
+        )
+    round_to = report_round_to(session.rules, Statistic.MODEL)
+    notes = _notes(spec, use_t, n_clusters, n_dropped, round_to)
+    private = (
+        [f"{n_dropped} row(s) with missing values were dropped (exact count, not for release)."]
+        if n_dropped
+        else []
+    )
+    return ModelResult(
+        name=spec.name,
+        title=spec.title or f"{spec.family.value.upper()}: {spec.formula}",
+        kind=EstimateKind.REGRESSION,
+        columns=MODEL_COLUMNS,
+        rows=rows,
+        n_total=n_used,
+        context=Context.from_session(session),
+        spec_fp=spec_fingerprint(spec),
+        round_to=round_to,
+        notes=notes,
+        methods=(f"statsmodels {spec.family.value}", f"covariance {spec.cov.value}"),
+        blocked=blocked,
+        private_notes=private,
+    )
+
+
+def _build(spec: ModelSpec, data: pd.DataFrame, where: str) -> Any:
+    import statsmodels.formula.api as smf
+    from patsy import PatsyError
+
+    makers = {
+        Family.OLS: smf.ols,
+        Family.WLS: smf.wls,
+        Family.LOGIT: smf.logit,
+        Family.PROBIT: smf.probit,
+        Family.POISSON: smf.poisson,
+    }
+    kw: dict[str, Any] = {"missing": "drop"}
+    if spec.family is Family.WLS:
+        assert spec.weights is not None
+        w = data[spec.weights]
+        if not pd.api.types.is_numeric_dtype(w) or (w.to_numpy(dtype=float) < 0).any():
+            raise SchemaError(
+                where,
+                f"the weights '{spec.weights}' are not numeric and non-negative",
+                "use a numeric weight column without negative values",
+            )
+        kw["weights"] = w.to_numpy(dtype=float)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return makers[spec.family](spec.formula, data, **kw)
+    except PatsyError as exc:
+        raise SpecError(
+            where,
+            f"the formula cannot be built ({type(exc).__name__}: {exc.message})",
+            "check the column names and the formula syntax",
+        ) from None
+    except (KeyError, NameError, SyntaxError, ValueError, TypeError) as exc:
+        raise SpecError(
+            where,
+            f"the formula cannot be built ({type(exc).__name__})",
+            "check the column names and the formula syntax",
+        ) from None
+
+
+def _precheck(spec: ModelSpec, y: np.ndarray, exog: np.ndarray, names: list[str], where: str) -> None:
+    if y.size == 0:
+        raise SchemaError(where, "no rows are left after dropping missing values", "check the data")
+    if np.all(y == y[0]):
+        raise SpecError(where, "the outcome is constant", "a constant outcome has nothing to explain")
+    if spec.family in (Family.LOGIT, Family.PROBIT) and not is_binary(y):
+        raise SpecError(where, f"a {spec.family.value} model needs a 0/1 outcome", "code the outcome as 0/1")
+    if spec.family is Family.POISSON and (y < 0).any():
+        raise SpecError(where, "a Poisson model needs a non-negative outcome", "use counts")
+    if spec.family not in (Family.OLS, Family.WLS):
+        xtx = exog.T @ exog
+        d = np.sqrt(np.clip(np.diag(xtx), 1e-300, None))
+        eig = np.linalg.eigvalsh(xtx / d[:, None] / d[None, :])
+        rank = int((eig > 1e-10 * eig[-1]).sum())
+        if rank < exog.shape[1]:
+            raise SpecError(
+                where,
+                f"the design is perfectly collinear ({exog.shape[1] - rank} column(s) are "
+                "combinations of the others)",
+                "drop a redundant term or a reference category",
+            )
+
+
+def _fit(spec: ModelSpec, mod: Any, fit_kw: dict[str, Any], where: str) -> Any:
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        HessianInversionWarning,
+        PerfectSeparationError,
+        PerfectSeparationWarning,
+    )
+
+    if spec.family not in (Family.OLS, Family.WLS):
+        fit_kw = {**fit_kw, "disp": 0, "maxiter": 200}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = mod.fit(**fit_kw)
+        except PerfectSeparationError:
+            raise SpecError(
+                where,
+                "the outcome is perfectly predicted (separation)",
+                "drop or merge the categories that predict the outcome perfectly",
+            ) from None
+        except np.linalg.LinAlgError:
+            raise SpecError(
+                where,
+                "the model cannot be estimated (singular matrix)",
+                "check for collinear terms or separation",
+            ) from None
+    kinds = {type(w.message) for w in caught}
+    if any(issubclass(k, PerfectSeparationWarning) for k in kinds):
+        raise SpecError(
+            where,
+            "the outcome is perfectly predicted for some observations (separation)",
+            "drop or merge the categories that predict the outcome perfectly",
+        )
+    if any(issubclass(k, (ConvergenceWarning, HessianInversionWarning)) for k in kinds):
+        raise SpecError(
+            where, "the estimation did not converge", "simplify the model or check for separation"
+        )
+    params = np.asarray(res.params, dtype=float)
+    bse = np.asarray(res.bse, dtype=float)
+    if not (np.isfinite(params).all() and np.isfinite(bse).all()):
+        raise SpecError(
+            where,
+            "the estimation gave non-finite coefficients or standard errors",
+            "check for separation or collinear terms",
+        )
+    for k in kinds:
+        log.warning("model '%s': statsmodels warned %s", spec.name, k.__name__)
+    return res
+
+
+def _term_checks(
+    session: Any,
+    mod: Any,
+    exog: np.ndarray,
+    y: np.ndarray,
+    unit_codes: np.ndarray,
+    n_units: int,
+    names: list[str],
+    spec: ModelSpec,
+) -> dict[int, list[Reason]]:
+    """Reasons per design column for categorical terms resting on too few units."""
+    rules = session.rules
+    if min_term_units(rules) <= 1:
+        return {}
+    binary = spec.family in (Family.LOGIT, Family.PROBIT) or is_binary(y)
+    classes = [("", np.ones(len(y), dtype=bool))]
+    if binary:
+        classes += [("in outcome class 0", y == 0), ("in outcome class 1", y == 1)]
+    out: dict[int, list[Reason]] = {}
+    intercept = names.index("Intercept") if "Intercept" in names else None
+
+    def add(j: int, reasons: list[Reason]) -> None:
+        have = out.setdefault(j, [])
+        have.extend(x for x in reasons if x not in have)
+
+    for cols, single in categorical_terms(mod, names):
+        for j in cols:
+            nz = exog[:, j] != 0
+            for label, m in classes:
+                add(j, term_unit_reasons(rules, count_distinct(unit_codes, nz & m, n_units), label))
+        ref = ~(exog[:, cols] != 0).any(axis=1)
+        if single and ref.any():  # full-rank coding (no intercept) has no reference rows
+            for label, m in classes:
+                r = term_unit_reasons(
+                    rules,
+                    count_distinct(unit_codes, ref & m, n_units),
+                    ("in the reference category " + label).strip(),
+                )
+                if r:
+                    for j in [*cols, *([intercept] if intercept is not None else [])]:
+                        add(j, r)
+    return {j: r for j, r in out.items() if r}
+
+
+def categorical_terms(mod: Any, names: list[str]) -> list[tuple[list[int], bool]]:
+    """Design columns of each term with a categorical factor, and whether the term has one factor.
+
+    Uses patsy's design info when statsmodels exposes it, else the column names
+    (``C(a)[T.x]``, ``C(a)[T.x]:C(b)[T.y]``, ``x:C(a)[T.x]``).
+    """
+    info = getattr(mod.data, "model_spec", None) or getattr(mod.data, "design_info", None)
+    if info is not None and hasattr(info, "terms") and hasattr(info, "factor_infos"):
+        out = []
+        for term in info.terms:
+            if any(info.factor_infos[f].type == "categorical" for f in term.factors):
+                sl = info.term_slices[term]
+                out.append((list(range(sl.start, sl.stop)), len(term.factors) == 1))
+        return out
+    groups: dict[str, list[int]] = {}
+    for j, nm in enumerate(names):
+        if "[" in nm:
+            key = ":".join(part.split("[")[0] for part in nm.split(":"))
+            groups.setdefault(key, []).append(j)
+    return [(cols, ":" not in key) for key, cols in groups.items()]
+
+
+def _notes(spec: ModelSpec, use_t: bool, n_clusters: int | None, n_dropped: int, round_to: int) -> list[str]:
+    from kit.table import round_n
+
+    fam = {
+        Family.OLS: "OLS",
+        Family.WLS: f"WLS (weights: {spec.weights})",
+        Family.LOGIT: "logit (log-odds)",
+        Family.PROBIT: "probit",
+        Family.POISSON: "Poisson (log link)",
+    }[spec.family]
+    cov = {
+        CovType.NONROBUST: "classical standard errors",
+        CovType.HC1: "heteroskedasticity-robust (HC1) standard errors",
+        CovType.CLUSTER: f"cluster-robust standard errors by {spec.cluster} ({n_clusters} clusters, CR1)",
+    }
+    dist = "t" if use_t else "normal"
+    notes = [
+        f"{fam} fitted with statsmodels: {spec.formula}; {cov[spec.cov]}.",
+        f"{1 - spec.alpha:.0%} intervals and p-values from the {dist} distribution; marked not "
+        f"distinguishable from zero when p_value >= {spec.alpha:g}.",
+        "Coefficients of categorical terms are shown only when each rests on enough distinct units "
+        "(within each outcome class for a 0/1 outcome); no residuals or predictions are released.",
+    ]
+    if n_dropped:
+        notes.append(
+            f"About {max(round_n(n_dropped, round_to), round_to)} rows with missing values were left out."
+        )
+    return notes
