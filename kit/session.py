@@ -169,6 +169,55 @@ class Session:
         log.info("evaluated %s: %d cells", where, len(evidence))
         return table
 
+    # -------------------------------------------------------------- estimates
+    def event_study(self, df: pd.DataFrame, **options: Any) -> Any:
+        """Event study / difference-in-differences; options as :func:`kit.estimate.event_study`."""
+        from kit.estimate import event_study
+
+        return event_study(self, df, **options)
+
+    def model(self, df: pd.DataFrame, formula: str, **options: Any) -> Any:
+        """A regression model with output checks; options as :func:`kit.estimate.model`."""
+        from kit.estimate import model
+
+        return model(self, df, formula, **options)
+
+    def rates(self, df: pd.DataFrame, **options: Any) -> Any:
+        """Rates with Wilson intervals; options as :func:`kit.estimate.rates`."""
+        from kit.estimate import rates
+
+        return rates(self, df, **options)
+
+    def rate_difference(self, df: pd.DataFrame, **options: Any) -> Any:
+        """Differences of rates with intervals; options as :func:`kit.estimate.rate_difference`."""
+        from kit.estimate import rate_difference
+
+        return rate_difference(self, df, **options)
+
+    def staggered(self, df: pd.DataFrame, **options: Any) -> Any:
+        """Staggered adoption (Callaway-Sant'Anna); options as :func:`kit.estimate.staggered`."""
+        from kit.estimate import staggered
+
+        return staggered(self, df, **options)
+
+    def decomposition(self, df: pd.DataFrame, **options: Any) -> Any:
+        """Stayers versus composition; options as :func:`kit.estimate.decomposition`."""
+        from kit.estimate import decomposition
+
+        return decomposition(self, df, **options)
+
+    def safe_quantiles(self, df: pd.DataFrame, measure: str, **options: Any) -> Any:
+        """Quantiles as means of units around them; options as :func:`kit.estimate.safe_quantiles`."""
+        from kit.estimate import safe_quantiles
+
+        return safe_quantiles(self, df, measure, **options)
+
+    def histogram(self, df: pd.DataFrame, measure: str, bins: Any, **options: Any) -> Any:
+        """Histogram with a minimum count per bin; options as :func:`kit.estimate.histogram`."""
+        from kit.estimate import histogram
+
+        return histogram(self, df, measure, bins, **options)
+
     # ------------------------------------------------------------- validation
     def _codes_for(self, dims: Sequence[str], codes: Mapping[str, Sequence[Any]] | None) -> dict[str, tuple[str, ...]]:
         out: dict[str, tuple[str, ...]] = {}
@@ -224,7 +273,7 @@ class Session:
     def _encode_dimension(self, col: pd.Series, dim: str, code_list: tuple[str, ...] | None,
                           where: str) -> tuple[np.ndarray, list[str]]:
         codes, uniques = _factorize(col)
-        observed = [_code_text(u) for u in uniques]
+        observed = [code_text(u) for u in uniques]
         has_missing = bool((codes < 0).any())
         if code_list is None:
             if len(observed) > self.max_categories:
@@ -300,7 +349,7 @@ def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
     return np.asarray(codes), list(uniques)
 
 
-def _code_text(value: Any) -> str:
+def code_text(value: Any) -> str:
     """A code as text: integral floats lose their '.0' (2011.0 -> '2011')."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))

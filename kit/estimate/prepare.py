@@ -56,16 +56,14 @@ class MissingPolicy(enum.Enum):
 
 
 def one_code(value: Any) -> str:
-    """A code as text: integral floats lose their '.0' (2011.0 -> '2011'), as the Session does.
+    """A code as text, exactly as the Session writes it (:func:`kit.session.code_text`).
 
     >>> one_code(2011.0), one_code(np.int64(7)), one_code("A")
     ('2011', '7', 'A')
     """
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, np.integer):
-        return str(int(value))
-    return str(value)
+    from kit.session import code_text as session_code_text
+
+    return session_code_text(value)
 
 
 def code_text(col: pd.Series) -> np.ndarray:
