@@ -1,0 +1,421 @@
+"""The output checker's report: private, kept on the server, NEVER part of a release.
+
+For every release the writer puts a report into a separate folder
+(``<checker_dir>/<release name>/``), never inside the release folder:
+
+``checker_report.html``
+    Self-contained HTML; a banner "CHECKER'S REPORT — NOT FOR TRANSFER" at the top and
+    bottom of the screen and on every printed page.
+``checker_report.txt``
+    The same as text, in pages of at most :data:`PAGE_LINES` lines, each starting with
+    the banner.
+``checker.json``
+    Machine-readable facts for ``kit review``: the SHA-256 of the release's manifest file,
+    the number of input units per table, the differencing pairs.
+
+Per output: the status and reasons of every cell (``Table.status_frame()``), the
+primary and secondary suppression pattern, the audit intervals, model checks
+(``checks()`` / ``checker_rows()`` of an estimate result), risk diagnostics
+(``kit.dp.diagnostics.table_diagnostics`` when installed) and, for the release,
+the DP ledger entries and the differencing pairs. Every source is read
+defensively: what a result does not offer is skipped with a note.
+
+Examples
+--------
+>>> tabular({"epsilon": 0.5}).rows
+(('epsilon', '0.5'),)
+>>> tabular(None) is None
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kit import __version__
+from kit.cleared import ClearedEstimate, ClearedTable
+from kit.release.charts import Figure
+from kit.rules.loader import RuleSet
+
+__all__ = ["BANNER", "CHECKER_FILES", "PAGE_LINES", "Tabular", "tabular", "write_checker_report"]
+
+log = logging.getLogger(__name__)
+
+#: The banner on every page of the checker's report.
+BANNER = "CHECKER'S REPORT — NOT FOR TRANSFER"
+#: Lines per page of the text report.
+PAGE_LINES = 60
+#: Files of a checker folder.
+CHECKER_FILES = ("checker_report.html", "checker_report.txt", "checker.json")
+_MAX_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class Tabular:
+    """A small table of strings (or a text) for the checker's templates."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    text: str = ""
+    truncated: int = 0
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def tabular(obj: Any) -> Tabular | None:
+    """Normalise a DataFrame, mapping, list of mappings, list of rows or text into :class:`Tabular`."""
+    if obj is None:
+        return None
+    if isinstance(obj, str):
+        return Tabular((), (), obj)
+    if isinstance(obj, pd.DataFrame):
+        frame = obj.reset_index(drop=True)
+        rows = tuple(tuple(_cell(v) for v in rec) for rec in frame.head(_MAX_ROWS).itertuples(index=False))
+        return Tabular(tuple(str(c) for c in frame.columns), rows, truncated=max(len(frame) - _MAX_ROWS, 0))
+    if isinstance(obj, Mapping):
+        return Tabular(("key", "value"), tuple((str(k), _cell(v)) for k, v in obj.items()))
+    if isinstance(obj, Sequence):
+        items = list(obj)
+        if not items:
+            return Tabular((), (), "(none)")
+        if all(isinstance(i, Mapping) for i in items):
+            cols: list[str] = []
+            for i in items:
+                cols.extend(str(k) for k in i if str(k) not in cols)
+            return Tabular(tuple(cols), tuple(tuple(_cell(dict(i).get(c, "")) for c in cols) for i in items))
+        if all(isinstance(i, (list, tuple)) for i in items):
+            width = max(len(i) for i in items)
+            return Tabular(
+                tuple(str(k + 1) for k in range(width)),
+                tuple(tuple(_cell(v) for v in i) + ("",) * (width - len(i)) for i in items),
+            )
+        return Tabular(("item",), tuple((_cell(i),) for i in items))
+    for method in ("to_frame", "as_dict"):
+        fn = getattr(obj, method, None)
+        if callable(fn):
+            try:
+                return tabular(fn())
+            except Exception as exc:
+                log.debug("checker: %s.%s failed: %s", type(obj).__name__, method, type(exc).__name__)
+    return Tabular((), (), repr(obj))
+
+
+@dataclass(frozen=True)
+class Section:
+    """One titled part of an output's checker entry."""
+
+    title: str
+    table: Tabular | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CheckerOutput:
+    """Everything the checker sees about one output."""
+
+    name: str
+    kind: str
+    type: str
+    title: str
+    summary: tuple[tuple[str, str], ...]
+    sections: tuple[Section, ...]
+
+
+def _try(label: str, fn: Any) -> tuple[Any, str]:
+    try:
+        return fn(), ""
+    except Exception as exc:
+        return None, f"{label} not available ({type(exc).__name__})"
+
+
+def _pattern(frame: pd.DataFrame, dims: Sequence[str]) -> Tabular | None:
+    """Suppression pattern as status codes; a grid for two dimensions."""
+    if frame.empty or "status" not in frame:
+        return None
+    codes = frame["status"].map(
+        lambda s: {"SAFE": "s", "PRIMARY": "u", "SECONDARY": "x", "FORCED": "z", "NEVER": "w"}.get(
+            str(s), "?"
+        )
+    )
+    if len(dims) == 2:
+        grid = pd.DataFrame({"r": frame[dims[0]].astype(str), "c": frame[dims[1]].astype(str), "code": codes})
+        wide = grid.pivot_table(index="r", columns="c", values="code", aggfunc="first", sort=False)
+        wide = wide.reset_index().rename(columns={"r": f"{dims[0]} \\ {dims[1]}"})
+        wide.columns = [str(c) for c in wide.columns]
+        return tabular(wide.fillna(""))
+    listing = frame[list(dims)].astype(str).copy()
+    listing["code"] = codes.to_numpy()
+    return tabular(listing)
+
+
+def _audit_section(assessment: Any) -> Section:
+    audit = getattr(assessment, "audit", None)
+    if audit is None:
+        return Section(
+            "Audit of suppressed cells",
+            None,
+            "no audit: the table publishes no margins next to suppressed cells (or was not protected)",
+        )
+    table, note = _try("audit intervals", lambda: audit.to_frame())
+    summary = ""
+    fn = getattr(audit, "summary", None)
+    if callable(fn):
+        text, _ = _try("audit summary", fn)
+        summary = str(text or "")
+    if table is None:
+        return Section(
+            "Audit of suppressed cells", tabular(audit), "; ".join(s for s in (summary, note) if s)
+        )
+    return Section("Audit of suppressed cells", tabular(table), summary)
+
+
+def _model_checks(result: Any) -> Section | None:
+    for method in ("checker_rows", "checks"):
+        fn = getattr(result, method, None)
+        if callable(fn):
+            value, note = _try(f"{method}()", fn)
+            return Section("Model checks", tabular(value), note)
+    return None
+
+
+def _diagnostics(table: Any) -> Section:
+    try:
+        module = importlib.import_module("kit.dp.diagnostics")
+        fn = module.table_diagnostics
+    except (ImportError, AttributeError):
+        return Section("Risk diagnostics", None, "skipped: kit.dp.diagnostics is not installed in this kit")
+    value, note = _try("table_diagnostics()", lambda: fn(table))
+    return Section("Risk diagnostics", tabular(value), note)
+
+
+def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]]:
+    facts: dict[str, Any] = {"name": obj.name}
+    if isinstance(obj, Figure):
+        src = obj.source
+        summary = (
+            ("kind", f"figure ({obj.kind.value})"),
+            ("source", src.name),
+            ("points", str(len(obj.points()))),
+            ("suppressed points", str(sum(p.suppressed for p in obj.points()))),
+        )
+        return CheckerOutput(
+            obj.name,
+            "figure",
+            obj.kind.value,
+            obj.title or obj.name,
+            summary,
+            (
+                Section(
+                    "Figure", None, f"drawn from the cleared output '{src.name}'; see its entry for the cells"
+                ),
+            ),
+        ), facts
+    kind = "table" if isinstance(obj, ClearedTable) else "estimate"
+    typ = obj.statistic if isinstance(obj, ClearedTable) else obj.kind.value
+    summary_rows: list[tuple[str, str]] = [
+        ("kind", f"{kind} ({typ})"),
+        ("published rows", str(len(obj.rows))),
+        ("suppressed rows", str(sum(r.suppressed for r in obj.rows))),
+    ]
+    sections: list[Section] = []
+    if private is None:
+        sections.append(
+            Section(
+                "Cells",
+                None,
+                "no private result was given: statuses, reasons and evidence "
+                "cannot be shown; check the output against the researcher's session",
+            )
+        )
+        return CheckerOutput(
+            obj.name, kind, typ, obj.title or obj.name, tuple(summary_rows), tuple(sections)
+        ), facts
+    assessment = getattr(private, "assessment", None)
+    if assessment is not None:
+        summary_rows.append(("verdict", str(getattr(getattr(assessment, "verdict", None), "value", "?"))))
+        counts, _ = _try("counts", assessment.counts)
+        if counts:
+            summary_rows.append(("cells by status", ", ".join(f"{k} {v}" for k, v in counts.items() if v)))
+        summary_rows.append(("protection", getattr(assessment, "protection_method", "") or "none"))
+        for reason in getattr(assessment, "table_reasons", []):
+            summary_rows.append(("table note", str(reason)))
+    evidence = getattr(private, "evidence", None)
+    n_input = getattr(evidence, "n_input_units", None)
+    if n_input is not None:
+        facts["n_input_units"] = int(n_input)
+        summary_rows.append(("distinct units in the input", str(int(n_input))))
+        if len(obj.rows) >= int(n_input):
+            summary_rows.append(("WARNING", "the output has as many rows as the input has units"))
+    population = getattr(getattr(private, "spec", None), "population", "")
+    if population:
+        summary_rows.append(("population", population))
+    frame, note = (
+        _try("status_frame()", private.status_frame) if hasattr(private, "status_frame") else (None, "")
+    )
+    if frame is not None:
+        dims = list(getattr(private.spec, "dims", ()))
+        sections.append(Section("Cells: status, distinct units and reasons", tabular(frame)))
+        primary = frame[frame["status"] == "PRIMARY"] if "status" in frame else frame.iloc[0:0]
+        secondary = frame[frame["status"] == "SECONDARY"] if "status" in frame else frame.iloc[0:0]
+        sections.append(
+            Section(
+                "Suppression pattern (s safe, u primary, x secondary, z forced, w never)",
+                _pattern(frame, dims),
+                f"{len(primary)} primary and {len(secondary)} secondary cell(s)",
+            )
+        )
+    elif note:
+        sections.append(Section("Cells", None, note))
+    if assessment is not None:
+        sections.append(_audit_section(assessment))
+    model = _model_checks(private)
+    if model is not None:
+        sections.append(model)
+    if hasattr(private, "evidence"):
+        sections.append(_diagnostics(private))
+    return CheckerOutput(
+        obj.name, kind, typ, obj.title or obj.name, tuple(summary_rows), tuple(sections)
+    ), facts
+
+
+def _ledger(path: str | Path | None) -> Section | None:
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.is_file():
+        return Section("DP budget ledger", None, f"the ledger file '{p.name}' was not found")
+    text = p.read_text(encoding="utf-8", errors="replace")
+    try:
+        doc: Any = json.loads(text)
+    except json.JSONDecodeError:
+        entries = []
+        for line in text.splitlines():
+            if line.strip():
+                try:
+                    entries.append(json.loads(line))
+                except json.JSONDecodeError:
+                    entries.append({"line": line})
+        doc = entries
+    if isinstance(doc, Mapping):
+        charges = doc.get("charges") or doc.get("entries")
+        if isinstance(charges, list):
+            head = {k: v for k, v in doc.items() if k not in ("charges", "entries")}
+            return Section(
+                "DP budget ledger", tabular(charges), "; ".join(f"{k}: {v}" for k, v in head.items())
+            )
+    return Section("DP budget ledger", tabular(doc), f"from {p.name}")
+
+
+def _pages(text: str) -> str:
+    lines = text.splitlines()
+    body = PAGE_LINES - 3
+    pages = []
+    for start in range(0, max(len(lines), 1), body):
+        chunk = lines[start : start + body]
+        pages.append("\n".join([BANNER, "=" * len(BANNER), "", *chunk]))
+    return "\n\f".join(pages) + "\n"
+
+
+def write_checker_report(
+    folder: Path,
+    *,
+    title: str,
+    release_name: str,
+    outputs: Sequence[Any],
+    privates: Mapping[Any, Any],
+    rules: RuleSet,
+    manifest_sha256: str | None,
+    pairs: Sequence[Any],
+    ledger: str | Path | None,
+    created: str,
+    env: Any,
+    blocked: bool,
+) -> list[Path]:
+    """Write the checker's report of one release into ``folder`` (created; must not exist)."""
+    folder.mkdir(parents=True)
+    entries, facts = [], []
+    for obj in outputs:
+        private = None
+        if isinstance(obj, (ClearedTable, ClearedEstimate)):
+            private = privates.get(obj.name)
+        entry, fact = _output_entry(obj, private)
+        entries.append(entry)
+        facts.append(fact)
+    pair_rows = tuple(
+        (
+            p.table,
+            p.other_table,
+            p.other_release,
+            p.population or "(none)",
+            p.other_population or "(none)",
+            str(p.n_common_cells),
+            str(p.n_risky_cells),
+            str(p.smallest_difference),
+            str(p.threshold),
+            "BLOCKED (DIFFERENCING)" if p.blocking else "ok",
+        )
+        for p in pairs
+    )
+    pair_table = Tabular(
+        (
+            "table",
+            "other table",
+            "other release",
+            "population",
+            "other population",
+            "common cells",
+            "risky cells",
+            "smallest difference",
+            "threshold",
+            "result",
+        ),
+        pair_rows,
+    )
+    unmatched = [o.name for o in outputs if isinstance(o, ClearedTable) and o.name not in privates]
+    context = {
+        "banner": BANNER,
+        "title": title,
+        "release": release_name,
+        "created": created,
+        "blocked": blocked,
+        "rule_set": {"id": rules.id, "version": rules.version, "fingerprint": rules.fingerprint},
+        "manifest_sha256": manifest_sha256 or "",
+        "outputs": entries,
+        "pairs": pair_table,
+        "unmatched": unmatched,
+        "ledger": _ledger(ledger),
+        "kit_version": __version__,
+    }
+    html = env.get_template("checker/report.html.j2").render(**context)
+    text = _pages(env.get_template("checker/report.txt.j2").render(**context))
+    doc = {
+        "banner": BANNER,
+        "release": release_name,
+        "title": title,
+        "created": created,
+        "blocked": blocked,
+        "manifest_sha256": manifest_sha256,
+        "kit_version": __version__,
+        "rule_set": context["rule_set"],
+        "outputs": facts,
+        "differencing_pairs": [dict(zip(pair_table.columns, r, strict=True)) for r in pair_rows],
+    }
+    paths = [folder / name for name in CHECKER_FILES]
+    paths[0].write_text(html, encoding="utf-8")
+    paths[1].write_text(text, encoding="utf-8")
+    paths[2].write_text(
+        json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return paths

@@ -1,0 +1,398 @@
+"""``kit review``: what an output checker runs on a release before it is transferred.
+
+:func:`review_release` verifies the release against its manifest (every file
+listed and with its SHA-256, no file added or missing, the manifest's own
+checksum, and the manifest file's SHA-256 kept in the checker's folder),
+scans every file for microdata (:mod:`kit.release.scan`) and lists the
+outputs with their statuses and decisions.
+
+:func:`record_decision` appends an approval or a rejection to the decision
+log: JSON lines, append-only and hash-chained (each entry holds the SHA-256 of
+the previous one and its own), so an edited, reordered or removed entry is
+detected. The log lives in the checker's folder of the release
+(``<checker_dir>/<release>/decisions.jsonl``) when there is one, else beside
+the release folder (``<release>.decisions.jsonl``); never inside the release.
+
+Exit codes (:class:`ReviewStatus`): 0 clean, 3 needs attention (a scan
+finding, a rejected output, a missing checker's report), 4 tampered (the
+release, its manifest or the decision log does not verify).
+
+Examples
+--------
+>>> ReviewStatus.TAMPERED.value, ReviewStatus.ATTENTION.value, ReviewStatus.CLEAN.value
+(4, 3, 0)
+"""
+
+from __future__ import annotations
+
+import enum
+import getpass
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kit.cleared import utc_now
+from kit.errors import SpecError
+from kit.release.manifest import (
+    MANIFEST_NAMES,
+    canonical_json,
+    find_manifest,
+    load_manifest,
+    sha256_bytes,
+    sha256_file,
+    verify_seal,
+)
+from kit.release.scan import Finding, scan_file
+
+__all__ = [
+    "DECISION_LOG",
+    "Decision",
+    "OutputReview",
+    "ReviewResult",
+    "ReviewStatus",
+    "decision_log_path",
+    "read_decisions",
+    "record_decision",
+    "review_release",
+]
+
+#: File name of the decision log in a checker folder.
+DECISION_LOG = "decisions.jsonl"
+_GENESIS = "0" * 64
+_HASH_KEYS = ("sha256", "fingerprint", "spec_fingerprint", "content_sha256", "manifest_sha256")
+
+
+class ReviewStatus(enum.IntEnum):
+    """Outcome of a review; the value is the CLI's exit code."""
+
+    CLEAN = 0
+    ATTENTION = 3
+    TAMPERED = 4
+
+
+class Decision(enum.Enum):
+    """A checker's decision on one output."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class OutputReview:
+    """One output as the checker sees it."""
+
+    name: str
+    kind: str
+    type: str
+    status: str
+    n_suppressed: int
+    decision: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """What :func:`review_release` found."""
+
+    release: Path
+    status: ReviewStatus
+    problems: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...]
+    outputs: tuple[OutputReview, ...]
+    log_path: Path | None
+    manifest_sha256: str
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI exit code (0, 3 or 4)."""
+        return int(self.status)
+
+    def render(self) -> str:
+        """A plain-text report for the terminal."""
+        lines = [f"release {self.release.name}: {self.status.name} (exit {self.exit_code})"]
+        for p in self.problems:
+            lines.append(f"  TAMPERED: {p}")
+        for f in self.findings:
+            lines.append(f"  ATTENTION: {f}")
+        for n in self.notes:
+            lines.append(f"  note: {n}")
+        if self.outputs:
+            lines.append("outputs:")
+            width = max(len(o.name) for o in self.outputs)
+            for o in self.outputs:
+                extra = f" ({o.comment})" if o.comment else ""
+                lines.append(
+                    f"  {o.name:<{width}}  {o.kind:<8} {o.type:<16} {o.status:<8} "
+                    f"suppressed {o.n_suppressed:<4} decision {o.decision}{extra}"
+                )
+        if self.log_path is not None:
+            lines.append(f"decision log: {self.log_path.name}")
+        return "\n".join(lines)
+
+
+def _checker_folder(release: Path, checker_dir: str | Path | None) -> Path | None:
+    if checker_dir is None:
+        return None
+    root = Path(checker_dir)
+    for candidate in (root / release.name, root):
+        if (candidate / "checker.json").is_file():
+            return candidate
+    return None
+
+
+def decision_log_path(
+    release: Path, checker_dir: str | Path | None = None, log_path: str | Path | None = None
+) -> Path:
+    """Where the decision log of a release is (see the module docs)."""
+    if log_path is not None:
+        return Path(log_path)
+    folder = _checker_folder(release, checker_dir)
+    if folder is not None:
+        return folder / DECISION_LOG
+    return release.parent / f"{release.name}.decisions.jsonl"
+
+
+def _entry_hash(entry: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    return sha256_bytes(canonical_json(body).encode("utf-8"))
+
+
+def read_decisions(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Entries of a decision log and the problems found verifying its chain."""
+    if not path.exists():
+        return [], []
+    entries: list[dict[str, Any]] = []
+    problems: list[str] = []
+    prev = _GENESIS
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            problems.append(f"decision log line {lineno} is empty")
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            problems.append(f"decision log line {lineno} is not JSON")
+            continue
+        if not isinstance(entry, dict):
+            problems.append(f"decision log line {lineno} is not an entry")
+            continue
+        if entry.get("prev") != prev:
+            problems.append(f"decision log line {lineno} does not follow the previous entry (chain broken)")
+        if entry.get("hash") != _entry_hash(entry):
+            problems.append(f"decision log line {lineno} was edited (its hash does not match)")
+        if entry.get("seq") != len(entries) + 1:
+            problems.append(f"decision log line {lineno} has the wrong sequence number")
+        prev = str(entry.get("hash"))
+        entries.append(entry)
+    return entries, problems
+
+
+def _safe_relpath(text: object) -> bool:
+    if not isinstance(text, str) or not text or "\\" in text or ":" in text:
+        return False
+    parts = PurePosixPath(text).parts
+    return not PurePosixPath(text).is_absolute() and ".." not in parts
+
+
+def _verify_files(release: Path, manifest_path: Path, doc: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    listed: dict[str, Mapping[str, Any]] = {}
+    files = doc.get("files")
+    if not isinstance(files, list):
+        return ["the manifest has no file list"]
+    for rec in files:
+        path = rec.get("path") if isinstance(rec, Mapping) else None
+        if not _safe_relpath(path):
+            problems.append("the manifest lists an unsafe path (absolute, drive or '..')")
+            continue
+        assert isinstance(path, str)
+        listed[path] = rec
+    for path, rec in sorted(listed.items()):
+        target = release.joinpath(*path.split("/"))
+        if target.is_symlink():
+            problems.append(f"{path} is a symbolic link")
+        elif not target.is_file():
+            problems.append(f"{path} is listed in the manifest but missing")
+        elif sha256_file(target) != rec.get("sha256"):
+            problems.append(f"{path} was changed (SHA-256 differs from the manifest)")
+    for item in sorted(release.rglob("*")):
+        rel = item.relative_to(release).as_posix()
+        if item.is_dir() and not item.is_symlink():
+            continue
+        if rel == manifest_path.name:
+            continue
+        if rel not in listed:
+            problems.append(f"{rel} is in the release folder but not in the manifest")
+    others = [n for n in MANIFEST_NAMES if n != manifest_path.name and (release / n).exists()]
+    if others:
+        problems.append("the release has more than one manifest")
+    for out in doc.get("outputs", []) if isinstance(doc.get("outputs"), list) else []:
+        for path in out.get("files", []) if isinstance(out, Mapping) else []:
+            if path not in listed:
+                problems.append(f"output '{out.get('name')}' names a file the manifest does not list")
+    return problems
+
+
+def _allowed_hex(doc: Any) -> set[str]:
+    found: set[str] = set()
+
+    def walk(node: Any, key: str = "") -> None:
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                walk(v, str(k))
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, str) and key in _HASH_KEYS:
+            found.add(node.lower())
+
+    walk(doc)
+    return found
+
+
+def _input_units(doc: Mapping[str, Any], checker: Mapping[str, Any] | None) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for source in (doc, checker or {}):
+        for out in source.get("outputs", []) if isinstance(source.get("outputs"), list) else []:
+            if isinstance(out, Mapping) and isinstance(out.get("n_input_units"), int):
+                units[str(out.get("name"))] = int(out["n_input_units"])
+    return units
+
+
+def review_release(
+    release: str | Path, *, checker_dir: str | Path | None = None, log_path: str | Path | None = None
+) -> ReviewResult:
+    """Verify, scan and list a release (read-only).
+
+    Raises
+    ------
+    SpecError
+        When ``release`` is not a folder.
+    """
+    folder = Path(release)
+    if not folder.is_dir():
+        raise SpecError(f"release '{folder.name}'", "is not a folder", "pass the path of a release folder")
+    problems: list[str] = []
+    notes: list[str] = []
+    manifest_path = find_manifest(folder)
+    log = decision_log_path(folder, checker_dir, log_path)
+    if manifest_path is None:
+        return ReviewResult(
+            folder, ReviewStatus.TAMPERED, ("the release has no manifest",), (), (), (), log, ""
+        )
+    manifest_sha = sha256_file(manifest_path)
+    try:
+        doc = load_manifest(manifest_path)
+    except SpecError:
+        return ReviewResult(
+            folder, ReviewStatus.TAMPERED, ("the manifest is not valid JSON",), (), (), (), log, manifest_sha
+        )
+    if not verify_seal(doc):
+        problems.append("the manifest was edited (its content checksum does not match)")
+    checker_folder = _checker_folder(folder, checker_dir)
+    checker_doc: dict[str, Any] | None = None
+    if checker_folder is not None:
+        checker_doc = json.loads((checker_folder / "checker.json").read_text(encoding="utf-8"))
+        if checker_doc.get("manifest_sha256") != manifest_sha:
+            problems.append("the manifest differs from the one recorded in the checker's folder")
+    elif checker_dir is not None:
+        notes.append("no checker's report for this release was found in the checker folder")
+    problems.extend(_verify_files(folder, manifest_path, doc))
+    findings: list[Finding] = []
+    allowed = _allowed_hex(doc)
+    units = _input_units(doc, checker_doc)
+    for rel in [manifest_path.name, *(r.get("path") for r in doc.get("files", []) if isinstance(r, Mapping))]:
+        if isinstance(rel, str) and _safe_relpath(rel) and folder.joinpath(*rel.split("/")).is_file():
+            findings.extend(scan_file(folder, rel, n_input_units=units, allowed_hex=allowed))
+    entries, log_problems = read_decisions(log)
+    problems.extend(log_problems)
+    latest: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        if e.get("manifest_sha256") == manifest_sha:
+            latest[str(e.get("output"))] = e
+    outputs = []
+    for out in doc.get("outputs", []) if isinstance(doc.get("outputs"), list) else []:
+        if not isinstance(out, Mapping):
+            continue
+        d = latest.get(str(out.get("name")), {})
+        outputs.append(
+            OutputReview(
+                str(out.get("name")),
+                str(out.get("kind")),
+                str(out.get("type")),
+                str(out.get("status")),
+                int(out.get("n_suppressed", 0) or 0),
+                str(d.get("decision", "pending")),
+                str(d.get("comment", "")),
+            )
+        )
+    if problems:
+        status = ReviewStatus.TAMPERED
+    elif findings or any(o.decision == Decision.REJECT.value for o in outputs) or notes:
+        status = ReviewStatus.ATTENTION
+    else:
+        status = ReviewStatus.CLEAN
+    return ReviewResult(
+        folder, status, tuple(problems), tuple(findings), tuple(notes), tuple(outputs), log, manifest_sha
+    )
+
+
+def record_decision(
+    release: str | Path,
+    output: str,
+    decision: Decision | str,
+    *,
+    comment: str = "",
+    checker_dir: str | Path | None = None,
+    log_path: str | Path | None = None,
+    reviewer: str | None = None,
+    time: str | None = None,
+) -> ReviewResult:
+    """Append a decision to the release's decision log, after verifying release and log.
+
+    A tampered release or log gets no entry (the returned result says why).
+
+    Raises
+    ------
+    SpecError
+        When the output is not in the manifest, or a rejection has no comment.
+    """
+    choice = Decision(decision)
+    if choice is Decision.REJECT and not comment.strip():
+        raise SpecError("review", "a rejection needs a comment", 'add --comment "why the output is rejected"')
+    result = review_release(release, checker_dir=checker_dir, log_path=log_path)
+    if result.status is ReviewStatus.TAMPERED:
+        return result
+    names: Sequence[str] = [o.name for o in result.outputs]
+    if output not in names:
+        raise SpecError("review", f"the release has no output '{output}'", f"use one of {list(names)}")
+    log = result.log_path
+    assert log is not None
+    entries, _ = read_decisions(log)
+    entry: dict[str, Any] = {
+        "seq": len(entries) + 1,
+        "time": time or utc_now(),
+        "release": result.release.name,
+        "manifest_sha256": result.manifest_sha256,
+        "output": output,
+        "decision": choice.value,
+        "comment": comment,
+        "reviewer": reviewer or _user(),
+        "n_findings": len(result.findings),
+        "prev": entries[-1]["hash"] if entries else _GENESIS,
+    }
+    entry["hash"] = _entry_hash(entry)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
+    return review_release(release, checker_dir=checker_dir, log_path=log_path)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # pragma: no cover - depends on the environment
+        return "unknown"

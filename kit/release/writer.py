@@ -1,0 +1,470 @@
+"""The release writer: the only code that writes a release folder.
+
+:func:`write_release` renders the cleared outputs of one transfer (tables,
+estimates, figures) to the file types the rule set allows, one
+self-contained HTML report and a manifest; writes the output checker's report
+to a separate folder; and checks the tables against earlier releases in the
+differencing registry. Everything is written to a temporary sibling folder
+and renamed into place, so a failure half-way leaves nothing behind, and an
+existing release is never overwritten.
+
+Release layout::
+
+    <release>/
+      report.html                 every table, figure, note and the provenance
+      manifest.txt                (manifest.json when the rule set allows json)
+      tables/<name>.html .md .tex .xlsx .csv   (or .tab / .txt instead of .csv)
+      figures/<name>.svg .png
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from kit.rules import load_rule_set
+>>> dst = load_rule_set("dst")
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     write_release(pathlib.Path(tmp) / "r", [{"a": 1}], dst, title="t")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+kit.errors.DisclosureError: release: a dict is not a cleared output. Fix: pass the result ...
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kit import __version__
+from kit.cleared import ClearedEstimate, ClearedTable
+from kit.errors import DisclosureError, OutputExistsError, SpecError
+from kit.release.charts import Figure, render_chart
+from kit.release.context import OutputContext, output_context, require_cleared
+from kit.release.manifest import MANIFEST_VERSION, manifest_name, manifest_text, seal, sha256_bytes
+from kit.release.render import (
+    FigureContext,
+    ReportContext,
+    make_environment,
+    render_delimited,
+    render_output,
+    render_report,
+)
+from kit.rules.loader import RuleSet
+from kit.spec import safe_name
+
+__all__ = ["DEFAULT_FORMATS", "ReleaseResult", "write_release"]
+
+log = logging.getLogger(__name__)
+
+#: Formats written when the caller does not choose.
+DEFAULT_FORMATS = ("html", "xlsx", "csv", "md", "tex", "png", "svg")
+_KNOWN_FORMATS = frozenset(DEFAULT_FORMATS)
+
+#: Output names that look like register files (bef2018, RAS_2019, udda201512) are refused.
+_REGISTER_NAME = re.compile(
+    r"^(bef|ras|ind|udda|akm|idap|idan|idas|bol|byg|dream|lpr|fain|firm|krin|vnds|fam|uddf|ilme|"
+    r"befupd|bbr|fire|sygdom|lmdb|opgm)[_\-]?(19|20)\d{2}",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """What :func:`write_release` wrote."""
+
+    folder: Path
+    manifest_path: Path
+    files: tuple[str, ...]
+    outputs: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]
+    checker_folder: Path | None
+    differencing_pairs: int
+
+    def __repr__(self) -> str:
+        return (
+            f"<ReleaseResult {self.folder.name!r}: {len(self.outputs)} outputs, {len(self.files)} files, "
+            f"manifest {self.manifest_path.name}>"
+        )
+
+
+Output = ClearedTable | ClearedEstimate | Figure
+
+
+def _check_outputs(outputs: Sequence[object]) -> list[Output]:
+    if isinstance(outputs, (ClearedTable, ClearedEstimate, Figure)):
+        outputs = [outputs]
+    checked: list[Output] = []
+    names: set[str] = set()
+    for obj in outputs:
+        if not isinstance(obj, Figure):
+            obj = require_cleared(obj)
+        where = f"output '{obj.name}'"
+        safe_name(obj.name, "output name")
+        if _REGISTER_NAME.match(obj.name):
+            raise SpecError(
+                where,
+                "the name looks like a register file name",
+                "give the output a descriptive name (file names of microdata inputs never go into a release)",
+            )
+        if obj.name in names:
+            raise SpecError(where, "two outputs have this name", "give every output its own name")
+        names.add(obj.name)
+        checked.append(obj)
+    if not checked:
+        raise SpecError(
+            "release", "there are no outputs", "pass at least one cleared table, estimate or figure"
+        )
+    return checked
+
+
+def _plan_formats(formats: Sequence[str], rules: RuleSet) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Map each requested format to the file extension written, and list what is skipped."""
+    allowed = rules.release.file_types
+    plan: dict[str, str] = {}
+    skipped: list[tuple[str, str]] = []
+    for fmt in formats:
+        fmt = fmt.lower()
+        if fmt not in _KNOWN_FORMATS:
+            raise SpecError(
+                "release formats", f"unknown format '{fmt}'", f"use some of {sorted(_KNOWN_FORMATS)}"
+            )
+        choices: tuple[str, ...] = {"csv": ("csv", "tab", "txt"), "html": ("html", "htm")}.get(fmt, (fmt,))
+        ext: str | None = next((e for e in choices if e in allowed), None)
+        if ext is None:
+            skipped.append((fmt, f"the rule set '{rules.id}' does not allow the file type"))
+        else:
+            plan[fmt] = ext
+            if ext != fmt and not (fmt == "html" and ext == "htm"):
+                skipped.append(
+                    (fmt, f"written as tab-separated .{ext}: the rule set '{rules.id}' does not allow .{fmt}")
+                )
+    return plan, skipped
+
+
+def _release_created(outputs: Sequence[Output]) -> str:
+    stamps = []
+    for obj in outputs:
+        source = obj.source if isinstance(obj, Figure) else obj
+        if source.provenance is not None:
+            stamps.append(source.provenance.created)
+    return max(stamps) if stamps else ""
+
+
+def _flag_counts(obj: ClearedTable | ClearedEstimate) -> dict[str, int]:
+    if isinstance(obj, ClearedTable):
+        return {}
+    counts: dict[str, int] = {}
+    for row in obj.rows:
+        for flag in row.flags:
+            counts[flag.value] = counts.get(flag.value, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _entry(obj: Output) -> dict[str, Any]:
+    if isinstance(obj, Figure):
+        src = obj.source
+        return {
+            "name": obj.name,
+            "kind": "figure",
+            "type": obj.kind.value,
+            "title": obj.title or obj.name,
+            "status": "cleared",
+            "source": src.name,
+            "n_points": len(obj.points()),
+            "n_suppressed": sum(p.suppressed for p in obj.points()),
+            "n_not_distinguishable_from_zero": sum(p.not_significant for p in obj.points()),
+            "provenance": src.provenance.as_dict() if src.provenance else {},
+            "files": [],
+        }
+    kind = "table" if isinstance(obj, ClearedTable) else "estimate"
+    typ = obj.statistic if isinstance(obj, ClearedTable) else obj.kind.value
+    n_supp = sum(r.suppressed for r in obj.rows)
+    return {
+        "name": obj.name,
+        "kind": kind,
+        "type": typ,
+        "title": obj.title or obj.name,
+        "status": "cleared",
+        "n_rows": len(obj.rows),
+        "n_suppressed": n_supp,
+        "flags": _flag_counts(obj),
+        "provenance": obj.provenance.as_dict() if obj.provenance else {},
+        "files": [],
+    }
+
+
+class _Staging:
+    """Files written into the temporary folder, with their checksums."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[str, dict[str, Any]] = {}
+
+    def write(self, relpath: str, data: bytes | str, fmt: str) -> dict[str, Any]:
+        if relpath in self.files or ".." in relpath.split("/") or relpath.startswith("/"):
+            raise SpecError(
+                "release",
+                f"the file '{relpath}' would be written twice or outside the release",
+                "this is a bug; please report it",
+            )
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        target = self.root.joinpath(*relpath.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(payload)
+        record = {"path": relpath, "format": fmt, "sha256": sha256_bytes(payload), "bytes": len(payload)}
+        self.files[relpath] = record
+        return record
+
+
+def write_release(
+    folder: str | Path,
+    outputs: Sequence[Output],
+    rules: RuleSet,
+    *,
+    title: str,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    checker_dir: str | Path | None = None,
+    private_results: Sequence[Any] = (),
+    registry: Any = None,
+    site_templates: str | Path | None = None,
+    ledger: str | Path | None = None,
+    created: str | None = None,
+) -> ReleaseResult:
+    """Write one release: rendered outputs, a self-contained report and a manifest.
+
+    Parameters
+    ----------
+    folder
+        The release folder to create (must not exist).
+    outputs
+        Cleared tables, cleared estimates and :class:`~kit.release.Figure` objects.
+        Anything else raises :class:`~kit.errors.DisclosureError`.
+    rules
+        The rule set: its file types limit what is written; its symbol marks suppression.
+    title
+        Title of the report.
+    formats
+        Requested formats (``html xlsx csv md tex png svg``); formats whose file type the rule
+        set does not allow are skipped (``csv`` falls back to tab-separated ``.tab``/``.txt``)
+        and listed in the manifest.
+    checker_dir
+        Folder for the output checker's report (never inside the release); the report goes
+        into ``<checker_dir>/<release name>/``.
+    private_results
+        The private tables behind the cleared outputs (matched by name), for the checker's
+        report and the differencing registry. They are never written to the release.
+    registry
+        A :class:`~kit.release.registry.ReleaseRegistry` or its folder: tables are checked
+        against earlier releases and recorded.
+    site_templates
+        A folder whose templates override the kit's.
+    ledger
+        A DP budget ledger file to list in the checker's report.
+    created
+        Release time for the manifest (default: the latest creation time of the outputs, so
+        the same outputs give the same release).
+
+    Raises
+    ------
+    DisclosureError
+        When an output is not cleared, or the registry finds a differencing pair.
+    OutputExistsError
+        When the release folder (or its checker folder) exists.
+    """
+    from kit.release.checker import write_checker_report
+    from kit.release.registry import DifferencingError, as_registry
+
+    checked = _check_outputs(outputs)
+    target = Path(folder)
+    if target.exists() or target.is_symlink():
+        raise OutputExistsError(
+            f"release folder '{target.name}'",
+            "it already exists; the kit never overwrites",
+            "choose a new folder name for this release",
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    checker_target: Path | None = None
+    if checker_dir is not None:
+        checker_root = Path(checker_dir).resolve()
+        release_abs = target.resolve()
+        if checker_root == release_abs or release_abs in checker_root.parents:
+            raise DisclosureError(
+                "checker's report",
+                "the checker folder is inside the release folder",
+                "put the checker's report in a separate folder that is never transferred",
+            )
+        checker_target = checker_root / target.name
+        if checker_target.exists():
+            raise OutputExistsError(
+                f"checker folder '{target.name}'",
+                "it already exists",
+                "choose a new release name or move the old checker's report",
+            )
+    plan, skipped = _plan_formats(formats, rules)
+    stamp = created or _release_created(checked)
+    privates = {getattr(getattr(p, "spec", None), "name", None): p for p in private_results}
+    reg = as_registry(registry) if registry is not None else None
+    pairs = reg.check(checked, privates, rules, target.name) if reg is not None else ()
+    blocking = tuple(p for p in pairs if p.blocking)
+
+    env = make_environment(site_templates)
+    tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(6)}"
+    tmp_checker = (
+        checker_target.parent / f".{checker_target.name}.tmp-{secrets.token_hex(6)}"
+        if checker_target is not None
+        else None
+    )
+    moved: list[Path] = []
+    try:
+        if blocking:
+            if tmp_checker is not None and checker_target is not None:
+                write_checker_report(
+                    tmp_checker,
+                    title=title,
+                    release_name=target.name,
+                    outputs=checked,
+                    privates=privates,
+                    rules=rules,
+                    manifest_sha256=None,
+                    pairs=pairs,
+                    ledger=ledger,
+                    created=stamp,
+                    env=env,
+                    blocked=True,
+                )
+                checker_target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(tmp_checker, checker_target)
+            raise DifferencingError(blocking)
+        tmp.mkdir()
+        staging = _Staging(tmp)
+        entries, items = _write_outputs(staging, checked, plan, rules, env, stamp)
+        report_files: list[str] = []
+        if "html" in plan:
+            report = ReportContext(
+                title=title,
+                created=stamp,
+                rule_set={"id": rules.id, "version": rules.version, "fingerprint": rules.fingerprint},
+                items=tuple(items),
+                skipped=tuple({"format": f, "reason": r} for f, r in skipped),
+            )
+            report_files.append(
+                staging.write(f"report.{plan['html']}", render_report(env, report), "html")["path"]
+            )
+        doc = {
+            "manifest_version": MANIFEST_VERSION,
+            "kit_version": __version__,
+            "title": title,
+            "release": target.name,
+            "created": stamp,
+            "rule_set": {"id": rules.id, "version": rules.version, "fingerprint": rules.fingerprint},
+            "file_types_allowed": list(rules.release.file_types),
+            "formats_requested": [f.lower() for f in formats],
+            "skipped": [{"format": f, "reason": r} for f, r in skipped],
+            "suppressed_symbol": rules.release.suppressed_symbol,
+            "report": report_files[0] if report_files else None,
+            "outputs": entries,
+            "files": [staging.files[k] for k in sorted(staging.files)],
+        }
+        text = manifest_text(seal(doc))
+        manifest_file = manifest_name(rules.release.file_types)
+        (tmp / manifest_file).write_text(text, encoding="utf-8")
+        if tmp_checker is not None:
+            write_checker_report(
+                tmp_checker,
+                title=title,
+                release_name=target.name,
+                outputs=checked,
+                privates=privates,
+                rules=rules,
+                manifest_sha256=sha256_bytes(text.encode()),
+                pairs=pairs,
+                ledger=ledger,
+                created=stamp,
+                env=env,
+                blocked=False,
+            )
+        os.rename(tmp, target)
+        moved.append(target)
+        if tmp_checker is not None and checker_target is not None:
+            checker_target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(tmp_checker, checker_target)
+            moved.append(checker_target)
+        if reg is not None:
+            reg.record(checked, privates, rules, target.name, stamp)
+    except BaseException:
+        for path in (tmp, tmp_checker, *moved):
+            if path is not None and path.exists():
+                shutil.rmtree(path, ignore_errors=True)
+        raise
+    log.info("release %s written: %d outputs, %d files", target.name, len(checked), len(staging.files) + 1)
+    return ReleaseResult(
+        folder=target,
+        manifest_path=target / manifest_file,
+        files=tuple(sorted([*staging.files, manifest_file])),
+        outputs=tuple(o.name for o in checked),
+        skipped=tuple(skipped),
+        checker_folder=checker_target,
+        differencing_pairs=len(pairs),
+    )
+
+
+def _write_outputs(
+    staging: _Staging, outputs: Sequence[Output], plan: dict[str, str], rules: RuleSet, env: Any, stamp: str
+) -> tuple[list[dict[str, Any]], list[OutputContext | FigureContext]]:
+    from kit.release.xlsx import xlsx_bytes
+
+    symbol = rules.release.suppressed_symbol
+    entries: list[dict[str, Any]] = []
+    items: list[OutputContext | FigureContext] = []
+    for obj in outputs:
+        entry = _entry(obj)
+        files = entry["files"]
+        if isinstance(obj, Figure):
+            chart = render_chart(obj, symbol)
+            for fmt, data in (("svg", chart.svg), ("png", chart.png)):
+                if fmt in plan:
+                    files.append(staging.write(f"figures/{obj.name}.{plan[fmt]}", data, fmt)["path"])
+            src = obj.source
+            items.append(
+                FigureContext(
+                    name=obj.name,
+                    title=obj.title or obj.name,
+                    caption=obj.caption,
+                    chart=obj.kind.value,
+                    source=src.title or src.name,
+                    svg=_markup(chart.inline_svg()),
+                    provenance=src.provenance.as_dict() if src.provenance else {},
+                )
+            )
+            entries.append(entry)
+            continue
+        ctx = output_context(obj, symbol=symbol, note_suppressed=rules.release.note_suppressed)
+        base = f"tables/{obj.name}"
+        for fmt in ("html", "md", "tex"):
+            if fmt in plan:
+                files.append(staging.write(f"{base}.{plan[fmt]}", render_output(env, ctx, fmt), fmt)["path"])
+        if "csv" in plan:
+            ext = plan["csv"]
+            files.append(
+                staging.write(
+                    f"{base}.{ext}",
+                    render_delimited(ctx, "," if ext == "csv" else "\t"),
+                    "csv" if ext == "csv" else "tab",
+                )["path"]
+            )
+        if "xlsx" in plan:
+            files.append(staging.write(f"{base}.{plan['xlsx']}", xlsx_bytes(ctx, stamp), "xlsx")["path"])
+        items.append(ctx)
+        entries.append(entry)
+    return entries, items
+
+
+def _markup(svg: str) -> Any:
+    from markupsafe import Markup
+
+    return Markup(svg)
