@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -217,6 +218,46 @@ class Session:
         from kit.estimate import histogram
 
         return histogram(self, df, measure, bins, **options)
+
+    # ---------------------------------------------------------------- release
+    def release(
+        self,
+        folder: str | Path,
+        outputs: Sequence[Any],
+        *,
+        title: str,
+        formats: Sequence[str] | None = None,
+        checker_dir: str | Path | None = None,
+        registry: str | Path | None = None,
+        ledger: str | Path | None = None,
+        site_templates: str | Path | None = None,
+        allow_review: bool = False,
+    ) -> Any:
+        """Write one transfer: the cleared outputs, a report, the manifest and the checker's report.
+
+        ``outputs`` may hold private results (tables and estimates evaluated in this
+        session: they are cleared here with :func:`kit.clear`, and their evidence goes
+        to the checker's report only), cleared objects and figures. Anything else,
+        and any result that does not clear, stops the release before a file is written.
+        See :func:`kit.release.write_release` for the other options.
+        """
+        from kit.clearance import clear
+        from kit.release import DEFAULT_FORMATS, write_release
+
+        cleared: list[Any] = []
+        private: list[Any] = []
+        for item in outputs:
+            if hasattr(type(item), "_build_cleared"):
+                private.append(item)
+                cleared.append(clear(item, allow_review=allow_review))
+            else:
+                cleared.append(item)
+        return write_release(
+            folder, cleared, self.rules, title=title,
+            formats=tuple(formats) if formats is not None else DEFAULT_FORMATS,
+            checker_dir=checker_dir, private_results=private, registry=registry,
+            site_templates=site_templates, ledger=ledger, created=self.created,
+        )
 
     # ------------------------------------------------------------- validation
     def _codes_for(self, dims: Sequence[str], codes: Mapping[str, Sequence[Any]] | None) -> dict[str, tuple[str, ...]]:
