@@ -219,6 +219,25 @@ class Session:
 
         return histogram(self, df, measure, bins, **options)
 
+    # ------------------------------------------------------ differential privacy
+    def dp_preview(self, spec: Any, ledger: Any = None) -> Any:
+        """Noise scales, accuracy and budget of a DP table; spends nothing (:func:`kit.dp.preview`)."""
+        from kit.dp import preview
+
+        return preview(self, spec, ledger)
+
+    def dp_table(self, data: Any, spec: Any, ledger: Any) -> Any:
+        """A differentially private table charged to the ledger (:func:`kit.dp.dp_table`)."""
+        from kit.dp import dp_table
+
+        return dp_table(self, data, spec, ledger)
+
+    def dp_regression(self, data: Any, spec: Any, ledger: Any) -> Any:
+        """DP linear-regression coefficients (:func:`kit.dp.dp_regression`)."""
+        from kit.dp import dp_regression
+
+        return dp_regression(self, data, spec, ledger)
+
     # ---------------------------------------------------------------- release
     def release(
         self,

@@ -1,0 +1,212 @@
+"""The privacy-budget ledger: exact arithmetic, tamper evidence, locking, CLI."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from kit.dp.cli import main
+from kit.dp.ledger import BudgetLedger, LedgerIntegrityError, verify_file
+from kit.errors import EXIT_BLOCKED, BudgetExceededError, OutputExistsError, SpecError
+
+
+@pytest.fixture()
+def ledger(tmp_path: Path) -> BudgetLedger:
+    return BudgetLedger.create(tmp_path / "budget.jsonl", cap_rho="2", delta="1e-7", project="p")
+
+
+def _spend(ledger: BudgetLedger, rho: str, label: str = "t") -> None:
+    with ledger.spend(rho=rho, label=label):
+        pass
+
+
+def test_exact_boundary(ledger: BudgetLedger) -> None:
+    _spend(ledger, "1")
+    with pytest.raises(BudgetExceededError) as info:
+        ledger.check(rho="1.000000001")
+    assert info.value.difference == Fraction(1, 10**9)
+    assert info.value.remaining == 1
+    _spend(ledger, "1")                      # exactly to the cap is allowed
+    assert ledger.spent_rho == 2 and ledger.remaining_rho == 0
+    with pytest.raises(BudgetExceededError):
+        ledger.submit(rho="1/10**9".replace("10**9", "1000000000"))
+    assert verify_file(ledger.path).ok
+
+
+def test_thirds_add_up_exactly(ledger: BudgetLedger) -> None:
+    for _ in range(6):
+        _spend(ledger, "1/3")
+    assert ledger.spent_rho == 2
+    with pytest.raises(BudgetExceededError):
+        ledger.check(rho="1/1000000000000")
+
+
+def test_delta_cap(ledger: BudgetLedger) -> None:
+    with pytest.raises(BudgetExceededError) as info:
+        ledger.check(rho="1/8", delta="2e-7")
+    assert "delta" in str(info.value)
+
+
+def test_refused_charge_writes_nothing(ledger: BudgetLedger) -> None:
+    before = ledger.path.read_bytes()
+    with pytest.raises(BudgetExceededError):
+        ledger.submit(rho="3")
+    assert ledger.path.read_bytes() == before
+
+
+def test_failed_release_keeps_budget_spent(ledger: BudgetLedger) -> None:
+    with pytest.raises(RuntimeError), ledger.spend(rho="1/2", label="boom"):
+        raise RuntimeError("opendp failed")
+    rep = ledger.verify()
+    assert rep.ok and rep.n_failed == 1 and rep.spent_rho == Fraction(1, 2)
+    assert [e["type"] for e in rep.entries] == ["created", "submitted", "failed"]
+
+
+def test_create_refuses_overwrite_and_bad_caps(tmp_path: Path, ledger: BudgetLedger) -> None:
+    with pytest.raises(OutputExistsError):
+        BudgetLedger.create(ledger.path, cap_rho="5")
+    with pytest.raises(SpecError):
+        BudgetLedger.create(tmp_path / "x.jsonl", cap_rho="0")
+    with pytest.raises(SpecError):
+        BudgetLedger(tmp_path / "y.jsonl")
+
+
+def test_format_is_canonical_json_lines(ledger: BudgetLedger) -> None:
+    _spend(ledger, "1/8")
+    lines = ledger.path.read_text().splitlines()
+    first = json.loads(lines[0])
+    assert first["cap_rho"] == "2" and first["cap_delta"] == "1/10000000" and first["prev"] == "0" * 64
+    sub = json.loads(lines[1])
+    assert sub["type"] == "submitted" and sub["rho"] == "1/8" and sub["total_rho"] == "1/8"
+
+
+# ----------------------------------------------------------------- tampering
+def _lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+@pytest.fixture()
+def used(ledger: BudgetLedger) -> BudgetLedger:
+    for i in range(3):
+        _spend(ledger, "1/4", f"t{i}")
+    assert ledger.verify().ok
+    return ledger
+
+
+def test_edited_value_detected(used: BudgetLedger) -> None:
+    raw = used.path.read_bytes().replace(b'"rho":"1/4"', b'"rho":"1/40"', 1)
+    used.path.write_bytes(raw)
+    rep = used.verify()
+    assert not rep.ok and any("chain" in p or "add up" in p for p in rep.problems)
+    with pytest.raises(LedgerIntegrityError):
+        used.check(rho="1/8")
+
+
+def test_deleted_line_detected(used: BudgetLedger) -> None:
+    lines = _lines(used.path)
+    del lines[2]
+    used.path.write_bytes(b"".join(lines))
+    assert not used.verify().ok
+
+
+def test_reordered_lines_detected(used: BudgetLedger) -> None:
+    lines = _lines(used.path)
+    lines[1], lines[3] = lines[3], lines[1]
+    used.path.write_bytes(b"".join(lines))
+    assert not used.verify().ok
+
+
+def test_truncated_file_detected(used: BudgetLedger) -> None:
+    raw = used.path.read_bytes()
+    used.path.write_bytes(raw[:-10])
+    assert not used.verify().ok
+    used.path.write_bytes(b"")
+    assert not used.verify().ok
+
+
+def test_truncation_at_line_boundary_detected_with_anchor(used: BudgetLedger) -> None:
+    head = used.head
+    lines = _lines(used.path)
+    used.path.write_bytes(b"".join(lines[:-2]))
+    assert used.verify().ok                      # a chain alone cannot see this ...
+    assert not used.verify(expect_head=head).ok  # ... the anchor from a release can
+
+
+def test_changed_cap_detected(used: BudgetLedger) -> None:
+    raw = used.path.read_bytes().replace(b'"cap_rho":"2"', b'"cap_rho":"20"', 1)
+    used.path.write_bytes(raw)
+    assert not used.verify().ok
+
+
+def test_overspend_detected_even_if_chain_rebuilt(tmp_path: Path) -> None:
+    from kit.dp.ledger import GENESIS, canonical_line, line_hash
+
+    entries = [
+        {"format": "kit-dp-ledger/1", "seq": 0, "type": "created", "time": "t", "project": "",
+         "cap_rho": "1", "cap_delta": "0", "prev": GENESIS},
+        {"seq": 1, "type": "submitted", "time": "t", "charge": "a", "label": "", "spec": "",
+         "measure": "zCDP",
+         "rho": "2", "delta": "0", "total_rho": "2", "total_delta": "0"},
+    ]
+    prev, out = GENESIS, b""
+    for e in entries:
+        e["prev"] = prev
+        line = canonical_line(e)
+        out += line + b"\n"
+        prev = line_hash(line)
+    path = tmp_path / "forged.jsonl"
+    path.write_bytes(out)
+    rep = verify_file(path)
+    assert any("beyond the cap" in p for p in rep.problems)
+
+
+# --------------------------------------------------------------- concurrency
+def _worker(path: str, n: int) -> None:
+    ledger = BudgetLedger.open(path)
+    for i in range(n):
+        with ledger.spend(rho="1/1000", label=f"w{i}"):
+            pass
+
+
+def test_concurrent_appends_keep_a_valid_chain(ledger: BudgetLedger) -> None:
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_worker, args=(str(ledger.path), 15)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    rep = ledger.verify()
+    assert rep.ok, rep.problems
+    assert rep.n_charges == 30 and rep.n_released == 30
+    assert rep.spent_rho == Fraction(30, 1000)
+
+
+# ----------------------------------------------------------------------- CLI
+def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(tmp_path / "b.jsonl")
+    assert main(["budget", "create", path, "--rho", "1/2", "--delta", "1e-8", "--project", "x"]) == 0
+    assert main(["budget", "create", path, "--rho", "1"]) != 0
+    _spend(BudgetLedger.open(path), "1/8", "counts")
+    assert main(["budget", "show", path]) == 0
+    out = capsys.readouterr().out
+    assert "remaining: rho=3/8" in out and "counts" in out
+    assert main(["budget", "verify", path]) == 0
+    Path(path).write_bytes(Path(path).read_bytes().replace(b'"1/8"', b'"1/80"', 1))
+    assert main(["budget", "verify", path]) == EXIT_BLOCKED
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_register_sets_handlers() -> None:
+    import argparse
+
+    from kit.dp.cli import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["budget", "verify", "x.jsonl", "--expect-head", "abc"])
+    assert callable(args.handler) and args.expect_head == "abc"
