@@ -199,7 +199,7 @@ def staggered(
     )
     reasons = cell_reasons(table)
     groups = sort_codes(sorted(set(g_txt)))
-    gi = pd.Categorical(g_txt, categories=groups).codes
+    gi = pd.Categorical(g_txt, categories=groups).codes.astype(np.int64)
     ti = np.searchsorted(np.array(periods), t_num)
     cell = gi * len(periods) + ti
     size = len(groups) * len(periods)

@@ -1,0 +1,251 @@
+"""The Aalborg-model analysis (BL 2019) on a DST-style project folder.
+
+This module is the analysis a researcher runs on the server; the demo
+(:mod:`kit.demo.pipeline`) runs it unchanged on synthetic data. Every step
+goes through a :class:`kit.Session` under the chosen rule set, and only
+cleared results leave it.
+
+Definitions (``docs/aalborg.md`` walks through them):
+
+* population: residents aged 16-64 (configurable) in BEF of year t whose
+  address (KOM, BOPIKOM) belongs to an area of the project's area key;
+* employed: the person's RAS status in November of year t is 1xx (a person
+  without a RAS row counts as not employed);
+* newcomer in year t: lives in the area in t but did not live there in the
+  base year (BEF of the base year, any age); stayer: lived there in both;
+* E0: employment rate by area x group x year; E1: event study per group
+  (area and year fixed effects, year x treated interactions, covariates age
+  band, sex and origin; cluster-robust and permutation inference), where the
+  newcomers' effect is measured against all residents' base-year rate as BL
+  did (there are no newcomers in the base year); E2: staggered adoption
+  (Callaway-Sant'Anna, not-yet-treated controls); E3: stayers versus
+  composition from the base year to the target year.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import kit
+from kit.errors import SchemaError, SpecError
+
+__all__ = ["AnalysisConfig", "AnalysisResults", "prepare_panel", "run_analysis", "GROUP_LABELS"]
+
+log = logging.getLogger(__name__)
+
+#: Display labels of the two groups.
+GROUP_LABELS = {"all": "All residents", "newcomers": "Newcomers"}
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """What to analyse: public choices only (no data, no file paths of microdata).
+
+    Parameters
+    ----------
+    treated
+        Treated areas and their start year (BL: Sundparken 2012, Kildeparken 2014).
+    comparison
+        Comparison areas; empty means every area of the key that is not treated.
+    years
+        First and last year of the panel.
+    base_year, target_year
+        Reference year of the effects and the year of the headline figure.
+    age
+        Inclusive age band of the population.
+    rules
+        Rule set for every output.
+    permutations, seed
+        Randomisation inference: largest number of placebo assignments and its seed.
+    data_label
+        Public description of the data for provenance.
+    """
+
+    treated: tuple[tuple[str, int], ...] = (("Sundparken", 2012), ("Kildeparken", 2014))
+    comparison: tuple[str, ...] = ()
+    years: tuple[int, int] = (2008, 2019)
+    base_year: int = 2011
+    target_year: int = 2017
+    age: tuple[int, int] = (16, 64)
+    rules: str = "dst"
+    permutations: int = 999
+    seed: int = 0
+    data_label: str = ""
+    created: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.years[0] <= self.base_year < self.target_year <= self.years[1]:
+            raise SpecError("analysis config", "the base year must come before the target year, both "
+                            "inside the panel years", "check years, base_year and target_year")
+        if self.age[0] > self.age[1]:
+            raise SpecError("analysis config", "the age band is empty", "give age as (lowest, highest)")
+        if not self.treated:
+            raise SpecError("analysis config", "no treated areas", "name at least one treated area")
+
+    @property
+    def treated_map(self) -> dict[str, int]:
+        """Treated areas and their start years."""
+        return dict(self.treated)
+
+
+@dataclass
+class AnalysisResults:
+    """The private results of one run (cleared only through kit.clear / Session.release)."""
+
+    session: kit.Session
+    e0: Any
+    e1: Any
+    e2: Any
+    e3: Any
+    comparison: tuple[str, ...]
+    n_rows: int
+    notes: list[str] = field(default_factory=list)
+
+    def outputs(self) -> list[Any]:
+        """Private results in release order."""
+        return [self.e0, self.e1, self.e2, self.e3]
+
+
+def prepare_panel(panel: pd.DataFrame, config: AnalysisConfig) -> pd.DataFrame:
+    """Analysis rows from a persons x years panel with area columns.
+
+    Expects the columns of :func:`kit.registers.build_panel` with an area key:
+    ``YEAR``, ``PNR``, ``ALDER``, ``KOEN``, ``IE_TYPE``, ``SOC_STATUS_KODE`` and
+    ``AREA_NAME``. Returns one row per resident and year with ``area``,
+    ``year``, ``employed`` (0/1), ``newcomer`` and ``stayer`` flags, ``age_band``,
+    ``sex`` and ``origin``.
+    """
+    needed = ["YEAR", "PNR", "ALDER", "KOEN", "IE_TYPE", "SOC_STATUS_KODE", "AREA_NAME"]
+    missing = [c for c in needed if c not in panel.columns]
+    if missing:
+        raise SchemaError("analysis panel", f"column(s) {missing} are missing",
+                          "build the panel with status='ras' and an area key (kit.registers.build_panel)")
+    in_area = panel[panel["AREA_NAME"].notna()]
+    frame = pd.DataFrame({
+        "PNR": in_area["PNR"].to_numpy(),
+        "year": in_area["YEAR"].to_numpy().astype(np.int64),
+        "area": in_area["AREA_NAME"].astype(str).to_numpy(),
+        "age": in_area["ALDER"].to_numpy(),
+        "sex": in_area["KOEN"].astype(str).to_numpy(),
+        "origin": in_area["IE_TYPE"].astype(str).to_numpy(),
+        "status": pd.to_numeric(in_area["SOC_STATUS_KODE"], errors="coerce").to_numpy(dtype=float),
+    })
+    base = frame[frame["year"] == config.base_year]
+    base_key = set(zip(base["PNR"], base["area"]))
+    lo, hi = config.age
+    frame = frame[(frame["age"] >= lo) & (frame["age"] <= hi)
+                  & (frame["year"] >= config.years[0]) & (frame["year"] <= config.years[1])].copy()
+    status = frame.pop("status").to_numpy()
+    frame["employed"] = ((status >= 100) & (status < 200)).astype(np.int8)
+    lived = np.fromiter((k in base_key for k in zip(frame["PNR"], frame["area"])), dtype=bool, count=len(frame))
+    frame["newcomer"] = ~lived & (frame["year"] > config.base_year)
+    frame["stayer"] = lived & (frame["year"] >= config.base_year)
+    frame["age_band"] = pd.cut(frame["age"], bins=[15, 24, 34, 44, 54, 64], labels=False).astype(str)
+    return frame.reset_index(drop=True)
+
+
+def _groups_frame(frame: pd.DataFrame, base_year: int) -> pd.DataFrame:
+    """All residents (group 'all') stacked on newcomers (group 'newcomers').
+
+    The newcomer sample holds the newcomers of each later year and, for the base
+    year, all residents: BL measured the newcomers' rate against the area's
+    base-year level.
+    """
+    everyone = frame.assign(group="all")
+    later = frame[(frame["year"] > base_year) & frame["newcomer"]]
+    newcomers = pd.concat([frame[frame["year"] == base_year], later]).assign(group="newcomers")
+    return pd.concat([everyone, newcomers], ignore_index=True)
+
+
+def run_analysis(frame: pd.DataFrame, config: AnalysisConfig, *,
+                 step: Callable[[str], None] | None = None) -> AnalysisResults:
+    """Run E0-E3 on prepared analysis rows (see :func:`prepare_panel`)."""
+    say = step or (lambda _text: None)
+    treated = config.treated_map
+    areas = sorted(frame["area"].unique())
+    unknown = [a for a in treated if a not in areas]
+    if unknown:
+        raise SpecError("analysis", f"treated area(s) {unknown} have no residents in the panel",
+                        "check the area key and the area names in the configuration")
+    comparison = tuple(config.comparison) or tuple(a for a in areas if a not in treated)
+    session = kit.Session(config.rules, unit="PNR", data_label=config.data_label, created=config.created)
+    stacked = _groups_frame(frame, config.base_year)
+    years = [str(y) for y in range(config.years[0], config.years[1] + 1)]
+    keep_areas = [*treated, *comparison]
+    stacked = stacked[stacked["area"].isin(keep_areas)]
+
+    say("E0: employment rates by area, group and year")
+    e0_rows = stacked[~((stacked["group"] == "newcomers") & (stacked["year"] <= config.base_year))]
+    e0 = session.table(
+        e0_rows, rows=["area", "group"], cols="year", stat="rate", measure="employed",
+        codes={"area": keep_areas, "group": ["all", "newcomers"], "year": years},
+        name="e0_employment_rates",
+        title=f"Employment rate of residents aged {config.age[0]}-{config.age[1]} by area, group and year",
+        notes=("Newcomers: residents who did not live in the area in "
+               f"{config.base_year}; there are none in {config.base_year} or before.",),
+    )
+
+    say(f"E1: event study against {len(comparison)} comparison areas "
+        f"({config.permutations} permutations at most)")
+    e1_rows = stacked[stacked["year"] >= config.years[0]]
+    e1 = session.event_study(
+        e1_rows[(e1_rows["group"] == "all") | (e1_rows["year"] >= config.base_year)],
+        outcome="employed", group="area", period="year", treated=treated, comparison=list(comparison),
+        base_period=config.base_year, covariates=["age_band", "sex", "origin"], subgroup="group",
+        include_all=False, permutations=config.permutations, seed=config.seed,
+        name="e1_event_study",
+        title=f"Effect on the employment rate relative to {config.base_year} (event study)",
+    )
+
+    say("E2: staggered adoption (Callaway-Sant'Anna, not-yet-treated controls)")
+    everyone = stacked[stacked["group"] == "all"]
+    e2 = session.staggered(
+        everyone, outcome="employed", group="area", period="year", first_treated=treated,
+        never_treated=list(comparison), control="not_yet", name="e2_staggered",
+        title="Group-time effects on the employment rate, aggregated by event time",
+    )
+
+    say(f"E3: stayers versus composition, {config.base_year} to {config.target_year}")
+    e3 = session.decomposition(
+        everyone[everyone["area"].isin(list(treated))], outcome="employed", group="area", period="year",
+        base=config.base_year, target=config.target_year, name="e3_decomposition",
+        title=f"Change in the employment rate {config.base_year}-{config.target_year}: "
+              "within stayers and composition",
+    )
+    return AnalysisResults(session=session, e0=e0, e1=e1, e2=e2, e3=e3, comparison=comparison,
+                           n_rows=len(frame))
+
+
+def headline(cleared_e1: Any, config: AnalysisConfig) -> list[dict[str, Any]]:
+    """The target-year effects per treated area and group from the cleared event study."""
+    rows = []
+    for row in cleared_e1.rows:
+        if row.key("year") != str(config.target_year):
+            continue
+        values = dict(zip(cleared_e1.columns, row.values))
+        rows.append({
+            "area": row.key("area"), "group": row.key("group"), "suppressed": row.suppressed,
+            "estimate": values.get("estimate"), "ci_low": values.get("ci_low"),
+            "ci_high": values.get("ci_high"), "p_perm": values.get("p_perm"),
+            "pct_of_base": values.get("pct_of_base"),
+            "flags": [f.value for f in row.flags],
+        })
+    return rows
+
+
+def comparison_with_truth(rows: Sequence[Mapping[str, Any]], truth: Mapping[str, Any],
+                          year: int) -> list[dict[str, Any]]:
+    """Join headline effects with the generator's planted effects (pp)."""
+    out = []
+    for row in rows:
+        planted = truth["areas"].get(row["area"], {}).get("effect_pp", {}).get(row["group"], {}).get(str(year))
+        covered = (None if planted is None or row["suppressed"] else
+                   bool(row["ci_low"] <= planted <= row["ci_high"]))
+        out.append({**row, "planted": planted, "covered": covered})
+    return out

@@ -1,0 +1,477 @@
+"""The LP audit: the feasible interval of every suppressed cell.
+
+An attacker knows the table's additive relations, that every atom is ≥ 0
+(when ``nonnegative``), and every published value. For each suppressed cell
+the audit minimises and maximises its value over everything consistent with
+that knowledge (HiGHS, one model per independent block of unknowns, re-solved
+with a new objective per cell). A primary (or never-publish) cell passes when
+its interval reaches ``value − lpl`` and ``value + upl``; a cell whose levels
+are both 0 passes when it is not exactly recoverable.
+
+Singletons
+----------
+A cell with one contributing unit (``n_units == 1``) is known exactly to that
+unit. The audit therefore also attacks every primary as a singleton would:
+first as a coalition of all singletons of its block (each singleton cell fixed
+at its value, the attacked cell itself not, nor a singleton cell of the same
+unit: a one-unit cell nested in or containing the attacked one-unit cell); if
+that fails, each singleton alone. A primary passes only if it passes against every singleton attacker.
+(This is the situation of tau-Argus's singleton rules and of a unit that
+contributes to two suppressed cells of a relation: it subtracts its own value.)
+
+Examples
+--------
+>>> from kit.protect.structure import Dimension, TableStructure
+>>> from kit.status import CellStatus as S
+>>> s = TableStructure.from_dimensions([Dimension("g", ("a", "b", "c"))])
+>>> r = audit(s, values=[9, 2, 3, 4], statuses=[S.SAFE, S.PRIMARY, S.SECONDARY, S.SAFE],
+...           lpl=[0, 1, 0, 0], upl=[0, 1, 0, 0])
+>>> r.verdict.value, r.n_failed
+('PASS', 0)
+>>> [float(x) for x in r.interval(1)]
+[0.0, 5.0]
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from kit.errors import SpecError
+from kit.protect._highs import LinearModel
+from kit.protect.problem import ProtectionProblem, statuses_array
+from kit.protect.requirements import same_unit
+from kit.protect.structure import TableStructure
+from kit.status import CellStatus, Verdict
+
+__all__ = ["AuditResult", "audit"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, repr=False)
+class AuditResult:
+    """Feasible intervals of the suppressed cells and whether each requirement holds.
+
+    Arrays are aligned with :attr:`cells` (indices into the structure's cells).
+    ``lower``/``upper`` are the plain attacker's interval; ``worst_lower`` /
+    ``worst_upper`` the narrowest over the plain and all singleton attackers.
+    ``required`` marks the cells with a protection requirement (primary, never);
+    ``passed`` is True for cells whose requirement holds (and for cells without one);
+    ``exact`` is False where a bound is an inner bound (``intervals="certify"``).
+    Private data: never log the intervals; they go into the checker's report.
+    """
+
+    cells: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    worst_lower: np.ndarray
+    worst_upper: np.ndarray
+    required: np.ndarray
+    passed: np.ndarray
+    exact: np.ndarray
+    verdict: Verdict
+    n_lp: int
+    seconds: float
+    singletons_checked: int
+
+    def __repr__(self) -> str:
+        return (f"AuditResult(verdict={self.verdict.value}, suppressed={len(self.cells)}, "
+                f"required={int(self.required.sum())}, failed={self.n_failed}, lps={self.n_lp}, "
+                f"seconds={self.seconds:.3f})")
+
+    @property
+    def n_failed(self) -> int:
+        """Number of cells whose protection requirement fails."""
+        return int((~self.passed).sum())
+
+    @property
+    def failed_cells(self) -> np.ndarray:
+        """Indices of the cells that fail."""
+        return self.cells[~self.passed]
+
+    def interval(self, cell: int) -> tuple[float, float]:
+        """The worst-case feasible interval of one suppressed cell."""
+        hit = np.flatnonzero(self.cells == cell)
+        if not len(hit):
+            raise SpecError("audit", f"cell {cell} is not suppressed", "ask for a suppressed cell")
+        return float(self.worst_lower[hit[0]]), float(self.worst_upper[hit[0]])
+
+    def to_frame(self, structure: TableStructure | None = None) -> pd.DataFrame:
+        """One row per suppressed cell (for the checker's report, never for release)."""
+        df = pd.DataFrame({"cell": self.cells, "lower": self.worst_lower, "upper": self.worst_upper,
+                           "plain_lower": self.lower, "plain_upper": self.upper,
+                           "required": self.required, "passed": self.passed, "exact": self.exact})
+        if structure is not None:
+            keys = pd.DataFrame([structure.keys[i] for i in self.cells], columns=list(structure.dims))
+            df = pd.concat([keys, df], axis=1)
+        return df
+
+    def summary(self) -> str:
+        """A short text without any value."""
+        return (f"audit {self.verdict.value}: {len(self.cells)} suppressed cell(s), "
+                f"{int(self.required.sum())} with a protection requirement, {self.n_failed} failing; "
+                f"{self.n_lp} LPs in {self.seconds:.2f} s; {self.singletons_checked} singleton attack(s)")
+
+
+def _resolve(problem_or_structure: ProtectionProblem | TableStructure, values: Any, statuses: Any,
+             lpl: Any, upl: Any, n_units: Any, nonnegative: bool | None
+             ) -> tuple[TableStructure, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, bool]:
+    if isinstance(problem_or_structure, ProtectionProblem):
+        p = problem_or_structure
+        st = p.status if statuses is None else statuses_array(statuses, p.structure.n_cells)
+        return (p.structure, p.values if values is None else np.asarray(values, dtype=float), st,
+                p.lpl if lpl is None else np.asarray(lpl, dtype=float),
+                p.upl if upl is None else np.asarray(upl, dtype=float),
+                p.n_units if n_units is None else np.asarray(n_units, dtype=float),
+                p.nonnegative if nonnegative is None else nonnegative)
+    s = problem_or_structure
+    if values is None or statuses is None:
+        raise SpecError("audit", "values and statuses are needed with a bare structure",
+                        "pass values= and statuses= (or a ProtectionProblem)")
+    n = s.n_cells
+    v = np.asarray(values, dtype=float)
+    lo = np.zeros(n) if lpl is None else np.asarray(lpl, dtype=float)
+    hi = np.zeros(n) if upl is None else np.asarray(upl, dtype=float)
+    if v.shape != (n,) or lo.shape != (n,) or hi.shape != (n,):
+        raise SpecError("audit", "values and protection levels need one entry per cell",
+                        "pass arrays in the structure's cell order")
+    nu = None if n_units is None else np.asarray(n_units, dtype=float)
+    return s, v, statuses_array(statuses, n), lo, hi, nu, True if nonnegative is None else nonnegative
+
+
+class _Blocks:
+    """The attacker's LP split into independent blocks of unknown atoms."""
+
+    def __init__(self, structure: TableStructure, values: np.ndarray, published: np.ndarray,
+                 nonnegative: bool, tol: float) -> None:
+        m = structure.matrix
+        n_atoms_cell = structure.n_atoms_per_cell
+        known = np.zeros(structure.n_atoms, dtype=bool)
+        atom_val = np.zeros(structure.n_atoms)
+        single = np.flatnonzero(published & (n_atoms_cell == 1))
+        known[m.indices[m.indptr[single]]] = True
+        atom_val[m.indices[m.indptr[single]]] = values[single]
+        self.known = known
+        self.atom_val = atom_val
+        unknown = np.flatnonzero(~known)
+        self.unknown = unknown
+        col_of = np.full(structure.n_atoms, -1, dtype=np.int64)
+        col_of[unknown] = np.arange(len(unknown))
+        self.col_of = col_of
+        pub_rows = np.flatnonzero(published & (n_atoms_cell > 1))
+        sub = m[pub_rows]
+        known_part = sub @ atom_val
+        rhs = values[pub_rows] - known_part
+        a = sub[:, unknown].tocsr()
+        has = np.diff(a.indptr) > 0
+        bad = (~has) & (np.abs(rhs) > tol)
+        if bad.any():
+            raise SpecError("audit", f"{int(bad.sum())} published total(s) do not equal the sum of their "
+                            "published parts", "check the table: margins must add up exactly")
+        self.a = a[has]
+        self.rhs = rhs[has]
+        self.nonnegative = nonnegative
+        nu = len(unknown)
+        nr = self.a.shape[0]
+        if nu:
+            adj = sp.bmat([[None, self.a.T], [self.a, None]], format="csr") if nr else sp.csr_matrix((nu, nu))
+            _, labels = connected_components(adj, directed=False)
+            self.comp_of_col = labels[:nu]
+            self.comp_of_row = labels[nu:] if nr else np.empty(0, dtype=np.int64)
+        else:
+            self.comp_of_col = np.empty(0, dtype=np.int64)
+            self.comp_of_row = np.empty(0, dtype=np.int64)
+        self._models: dict[int, tuple[LinearModel, np.ndarray, dict[int, int]]] = {}
+        self.n_lp = 0
+
+    def pieces(self, atoms: np.ndarray) -> tuple[float, dict[int, np.ndarray]]:
+        """Known constant and unknown columns per block of a set of atoms."""
+        k = self.known[atoms]
+        const = float(self.atom_val[atoms[k]].sum())
+        cols = self.col_of[atoms[~k]]
+        out: dict[int, list[int]] = {}
+        for c in cols:
+            out.setdefault(int(self.comp_of_col[c]), []).append(int(c))
+        return const, {b: np.asarray(v, dtype=np.int64) for b, v in out.items()}
+
+    def model(self, block: int, extra: dict[int, tuple[np.ndarray, float]]
+              ) -> tuple[LinearModel, np.ndarray, dict[int, int]]:
+        """The block's model; ``extra`` are optional rows (singleton knowledge), inactive at first."""
+        if block in self._models:
+            return self._models[block]
+        cols = np.flatnonzero(self.comp_of_col == block)
+        rows = np.flatnonzero(self.comp_of_row == block)
+        local = {int(c): i for i, c in enumerate(cols)}
+        a = self.a[rows][:, cols]
+        rlo = list(self.rhs[rows])
+        rhi = list(self.rhs[rows])
+        extra_rows: list[np.ndarray] = []
+        extra_index: dict[int, int] = {}
+        for key, (ecols, _val) in extra.items():
+            r = np.zeros(len(cols))
+            r[[local[int(c)] for c in ecols]] = 1.0
+            extra_index[key] = a.shape[0] + len(extra_rows)
+            extra_rows.append(r)
+            rlo.append(-np.inf)
+            rhi.append(np.inf)
+        if extra_rows:
+            a = sp.vstack([a, sp.csr_matrix(np.array(extra_rows))])
+        lo = np.zeros(len(cols)) if self.nonnegative else np.full(len(cols), -np.inf)
+        model = LinearModel(a, rlo, rhi, lo, np.full(len(cols), np.inf))
+        self._models[block] = (model, cols, extra_index)
+        return self._models[block]
+
+    def extremes(self, block: int, cols: np.ndarray, extra: dict[int, tuple[np.ndarray, float]],
+                 senses: tuple[float, ...] = (1.0, -1.0), seen: Any = None) -> tuple[float, float, bool]:
+        """Min and max of the sum of ``cols`` in a block; ok False when a solve did not finish.
+
+        ``senses`` picks which to solve (1 = min, -1 = max; the other is NaN);
+        ``seen(block, x)`` receives every optimal point.
+        """
+        model, bcols, _ = self.model(block, extra)
+        pos = np.searchsorted(bcols, cols)
+        c = np.zeros(len(bcols))
+        c[pos] = 1.0
+        out = []
+        ok = True
+        for sign in (1.0, -1.0):
+            if sign not in senses:
+                out.append(np.nan)
+                continue
+            model.set_cost(sign * c)
+            sol = model.solve()
+            self.n_lp += 1
+            if sol.status == "optimal":
+                if seen is not None and sol.x is not None:
+                    seen(block, sol.x)
+                out.append(sign * sol.objective)
+            elif sol.status == "unbounded":
+                out.append(-sign * np.inf)
+            elif sol.status == "infeasible":
+                raise SpecError("audit", "the published values are inconsistent with the table's sums",
+                                "check that margins add up and that values are non-negative")
+            else:
+                ok = False
+                out.append(np.nan)
+        return out[0], out[1], ok
+
+    def set_extra(self, block: int, extra: dict[int, tuple[np.ndarray, float]], active: set[int]) -> None:
+        model, _, index = self.model(block, extra)
+        for key, row in index.items():
+            if key in active:
+                val = extra[key][1]
+                model.set_row_bounds(row, val, val)
+            else:
+                model.set_row_bounds(row, -np.inf, np.inf)
+
+
+def audit(problem_or_structure: ProtectionProblem | TableStructure, values: Any = None,
+          statuses: Any = None, lpl: Any = None, upl: Any = None, *, n_units: Any = None,
+          nonnegative: bool | None = None, singletons: bool = True, intervals: str = "all",
+          tol: float = 1e-7) -> AuditResult:
+    """Audit a suppression pattern by attacking it with linear programming.
+
+    Parameters
+    ----------
+    problem_or_structure
+        A :class:`ProtectionProblem` (its values, statuses and levels are used
+        unless overridden) or a bare :class:`TableStructure`.
+    values, statuses, lpl, upl
+        Arrays in cell order (statuses as :class:`CellStatus` or one-letter codes).
+    n_units
+        Units per cell; cells with one unit are attacked as singletons.
+    nonnegative
+        Whether atoms are ≥ 0 (default: the problem's setting, else True).
+    singletons
+        Attack as singletons too (needs ``n_units``).
+    intervals
+        ``"all"``: exact min and max of every suppressed cell (the checker's
+        report); ``"required"``: only of cells with a requirement (others NaN);
+        ``"certify"``: as few LPs as prove each requirement (a feasible point of
+        an earlier solve that already reaches a bound proves it); the reported
+        bounds are then inner bounds, flagged by ``exact == False``.
+    tol
+        Relative tolerance (times the largest absolute value) for the comparisons.
+
+    Returns
+    -------
+    AuditResult
+        Intervals, pass/fail per cell and the overall verdict (``PASS``; ``FAIL``
+        when a requirement fails; ``REVIEW`` when a solve did not finish).
+    """
+    t0 = time.perf_counter()
+    if intervals not in ("all", "required", "certify"):
+        raise SpecError("audit", f"unknown intervals option {intervals!r}", "use all, required or certify")
+    structure, v, st, lo_lvl, hi_lvl, nu, nonneg = _resolve(problem_or_structure, values, statuses, lpl,
+                                                            upl, n_units, nonnegative)
+    n = structure.n_cells
+    canon = structure.canonical
+    supp_cell = np.array([s.suppressed for s in st], dtype=bool)
+    # a group of duplicate cells is published when any member is
+    group_pub = np.zeros(n, dtype=bool)
+    np.logical_or.at(group_pub, canon, ~supp_cell)
+    published = group_pub[canon]
+    scale = max(1.0, float(np.abs(v).max(initial=0.0)))
+    atol = tol * scale
+    blocks = _Blocks(structure, v, published & (np.arange(n) == canon), nonneg, atol * 10)
+    cells = np.flatnonzero(supp_cell)
+    lower = np.empty(len(cells))
+    upper = np.empty(len(cells))
+    ok_all = True
+    m = structure.matrix
+    pieces: dict[int, tuple[float, dict[int, np.ndarray]]] = {}
+    cache: dict[int, tuple[float, float]] = {}
+    # singleton knowledge rows, per block
+    sing = np.zeros(n, dtype=bool) if (nu is None or not singletons) else (nu == 1)
+    extra: dict[int, dict[int, tuple[np.ndarray, float]]] = {}
+    sing_cells = [int(c) for c in cells if sing[c] and canon[c] == c and not published[c]]
+    for s_cell in sing_cells:
+        atoms = m.indices[m.indptr[s_cell]:m.indptr[s_cell + 1]]
+        const, pcs = blocks.pieces(atoms)
+        if len(pcs) == 1:
+            (b, cols), = pcs.items()
+            extra.setdefault(b, {})[s_cell] = (cols, v[s_cell] - const)
+    required = np.array([st[c] in (CellStatus.PRIMARY, CellStatus.NEVER) for c in cells], dtype=bool)
+    need_lo = v[cells] - lo_lvl[cells]
+    need_hi = v[cells] + hi_lvl[cells]
+    no_level = (lo_lvl[cells] <= 0) & (hi_lvl[cells] <= 0)
+    exact = np.ones(len(cells), dtype=bool)
+    for i, c in enumerate(cells):
+        g = int(canon[c])
+        if not published[c] and g not in pieces:
+            atoms = m.indices[m.indptr[g]:m.indptr[g + 1]]
+            pieces[g] = blocks.pieces(atoms)
+    # certify mode: feasible points of earlier solves prove requirements without their own LP
+    seen_lo = np.full(len(cells), np.inf)
+    seen_hi = np.full(len(cells), -np.inf)
+    watch: dict[int, tuple[list[int], sp.csr_matrix, np.ndarray]] = {}
+    if intervals == "certify":
+        per_block: dict[int, list[int]] = {}
+        for i, c in enumerate(cells):
+            if required[i] and not published[c] and len(pieces[int(canon[c])][1]) == 1:
+                per_block.setdefault(next(iter(pieces[int(canon[c])][1])), []).append(i)
+        for b, idx in per_block.items():
+            _, bcols, _ = blocks.model(b, extra.get(b, {}))
+            rows, cols_, consts = [], [], []
+            for r, i in enumerate(idx):
+                const, pcs = pieces[int(canon[cells[i]])]
+                pos = np.searchsorted(bcols, pcs[b])
+                rows.extend([r] * len(pos))
+                cols_.extend(pos.tolist())
+                consts.append(const)
+            mat = sp.csr_matrix((np.ones(len(rows)), (rows, cols_)), shape=(len(idx), len(bcols)))
+            watch[b] = (idx, mat, np.asarray(consts))
+
+    def seen(block: int, x: np.ndarray) -> None:
+        if block in watch:
+            idx, mat, consts = watch[block]
+            val = mat @ x + consts
+            seen_lo[idx] = np.minimum(seen_lo[idx], val)
+            seen_hi[idx] = np.maximum(seen_hi[idx], val)
+
+    order = np.argsort(~required, kind="stable")
+    for i in order:
+        c = cells[i]
+        if published[c]:
+            lower[i] = upper[i] = v[c]
+            continue
+        g = int(canon[c])
+        if g in cache:
+            lower[i], upper[i] = cache[g]
+            continue
+        if intervals != "all" and not required[i]:
+            lower[i], upper[i] = np.nan, np.nan
+            exact[i] = False
+            continue
+        const, pcs = pieces[g]
+        senses: tuple[float, ...] = (1.0, -1.0)
+        if intervals == "certify" and i in {j for b in pcs for j in watch.get(b, ([], None, None))[0]}:
+            if no_level[i]:
+                done_lo = done_hi = seen_hi[i] - seen_lo[i] > atol
+            else:
+                done_lo = seen_lo[i] <= need_lo[i] + atol
+                done_hi = seen_hi[i] >= need_hi[i] - atol
+            senses = tuple(s_ for s_, d in ((1.0, done_lo), (-1.0, done_hi)) if not d)
+        lo_sum, hi_sum = const, const
+        for b, cols in pcs.items():
+            lo_b, hi_b, ok = blocks.extremes(b, cols, extra.get(b, {}), senses, seen)
+            ok_all &= ok
+            lo_sum += lo_b
+            hi_sum += hi_b
+        if 1.0 not in senses:
+            lo_sum = seen_lo[i]
+            exact[i] = False
+        if -1.0 not in senses:
+            hi_sum = seen_hi[i]
+            exact[i] = False
+        if exact[i]:
+            cache[g] = (lo_sum, hi_sum)
+        lower[i], upper[i] = lo_sum, hi_sum
+
+    def passes(lo_: np.ndarray, hi_: np.ndarray, at: Any = slice(None)) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            interval_ok = (hi_ >= need_hi[at] - atol) & (lo_ <= need_lo[at] + atol)
+            exact_ok = (hi_ - lo_) > atol
+        return np.asarray(np.where(no_level[at], exact_ok, interval_ok))
+
+    worst_lo = lower.copy()
+    worst_hi = upper.copy()
+    passed = ~required | passes(lower, upper)
+    n_sing = 0
+    # singleton attacks on primaries that pass the plain attacker
+    if extra:
+        for i, c in enumerate(cells):
+            if not required[i] or not passed[i] or published[c]:
+                continue
+            g = int(canon[c])
+            const, pcs = pieces[g]
+            others = {b: {k for k in extra.get(b, {}) if not same_unit(m, sing, k, g)} for b in pcs}
+            hit = [b for b in pcs if others[b]]
+            if not hit:
+                continue
+            # coalition of all singletons in the blocks of this cell
+            plain = {b: blocks.extremes(b, pcs[b], extra.get(b, {}))[:2] for b in pcs}
+            base_lo = const + sum(x[0] for x in plain.values())
+            base_hi = const + sum(x[1] for x in plain.values())
+            lo_s, hi_s = base_lo, base_hi
+            for b in hit:
+                blocks.set_extra(b, extra[b], others[b])
+                lo_b, hi_b, ok = blocks.extremes(b, pcs[b], extra[b])
+                ok_all &= ok
+                lo_s += lo_b - plain[b][0]
+                hi_s += hi_b - plain[b][1]
+                blocks.set_extra(b, extra[b], set())
+            n_sing += 1
+            if passes(np.array([lo_s]), np.array([hi_s]), [i])[0]:
+                continue
+            # each singleton alone
+            w_lo, w_hi = base_lo, base_hi
+            for b in hit:
+                for k in sorted(others[b]):
+                    blocks.set_extra(b, extra[b], {k})
+                    lo_b, hi_b, ok = blocks.extremes(b, pcs[b], extra[b])
+                    ok_all &= ok
+                    blocks.set_extra(b, extra[b], set())
+                    n_sing += 1
+                    w_lo = max(w_lo, base_lo + lo_b - plain[b][0])
+                    w_hi = min(w_hi, base_hi + hi_b - plain[b][1])
+            worst_lo[i], worst_hi[i] = w_lo, w_hi
+            passed[i] = bool(passes(np.array([w_lo]), np.array([w_hi]), [i])[0])
+    if not passed.all():
+        verdict = Verdict.FAIL
+    elif not ok_all:
+        verdict = Verdict.REVIEW
+    else:
+        verdict = Verdict.PASS
+    result = AuditResult(cells, lower, upper, worst_lo, worst_hi, required, passed, exact, verdict,
+                         blocks.n_lp, time.perf_counter() - t0, n_sing)
+    log.debug("%s", result.summary())
+    return result

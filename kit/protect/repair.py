@@ -1,0 +1,195 @@
+"""Sequential protection LPs with witnesses, and redundancy elimination.
+
+For each primary and direction, one LP finds the cheapest deviation of the
+table (see :mod:`kit.protect.model`) that moves the primary by its protection
+level, where moving an already suppressed cell is free and moving a published
+cell costs its weight per unit. The published cells it moves become secondary;
+the deviation is kept as the primary's *witness*, which stays valid because
+suppression only grows. Witnesses avoid moving other singleton cells, so they
+hold against an attacker who knows a singleton's value.
+
+Redundancy elimination then tries to publish each secondary cell, costliest
+first: it stays published when every witness that used it can be re-found
+among the remaining suppressed cells.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from kit.errors import KitError
+from kit.protect._highs import LinearModel
+from kit.protect.model import DeviationModel
+from kit.protect.requirements import UP, Prepared, Requirement
+
+__all__ = ["Witnesses", "redundancy_elimination", "sequential_lp"]
+
+log = logging.getLogger(__name__)
+
+Witnesses = dict[tuple[int, int], np.ndarray]
+
+
+class _DevLP:
+    """One HiGHS model of the deviation LP, re-solved with changed costs and bounds."""
+
+    def __init__(self, dm: DeviationModel, prep: Prepared, suppressed: np.ndarray, published_fixed: bool) -> None:
+        self.dm = dm
+        self.prep = prep
+        hi = dm.neg_ub.copy()
+        cells = np.flatnonzero(dm.cell_col >= 0)
+        cols = dm.cell_col[cells]
+        fixed = prep.forced[cells] | (published_fixed & ~suppressed[cells])
+        hi[cols[fixed]] = 0.0
+        hi[cols[fixed] + 1] = 0.0
+        self.base_hi = hi
+        cost = np.zeros(dm.n_cols)
+        self.weight_col = np.zeros(dm.n_cols)
+        self.weight_col[cols] = prep.weight[cells]
+        self.weight_col[cols + 1] = prep.weight[cells]
+        cost[:] = self.weight_col
+        sup_cols = cols[suppressed[cells]]
+        cost[sup_cols] = 0.0
+        cost[sup_cols + 1] = 0.0
+        self.cost = cost
+        self.lp = LinearModel(dm.a, np.zeros(dm.a.shape[0]), np.zeros(dm.a.shape[0]),
+                              np.zeros(dm.n_cols), hi, cost, resolve="bounds")
+
+    def set_free(self, cells: np.ndarray) -> None:
+        cols = self.dm.cell_col[cells]
+        self.cost[cols] = 0.0
+        self.cost[cols + 1] = 0.0
+        self.lp.set_cost(self.cost)
+
+    def set_cost(self, cost: np.ndarray) -> None:
+        self.cost = cost
+        self.lp.set_cost(cost)
+
+    def fix(self, cells: np.ndarray, fixed: bool) -> None:
+        cols = self.dm.cell_col[cells]
+        both = np.concatenate([cols, cols + 1])
+        if fixed:
+            self.lp.set_bounds(both, 0.0, 0.0)
+        else:
+            self.lp.set_bounds(both, 0.0, self.base_hi[both])
+        if not fixed:
+            return
+        # keep base bounds in sync for later restores
+        self.base_hi[both] = 0.0
+
+    def unfix_base(self, cells: np.ndarray) -> None:
+        cols = self.dm.cell_col[cells]
+        self.base_hi[cols] = np.inf
+        self.base_hi[cols + 1] = self.dm.neg_ub[cols + 1]
+        self.lp.set_bounds(np.concatenate([cols, cols + 1]), 0.0,
+                           np.concatenate([self.base_hi[cols], self.base_hi[cols + 1]]))
+
+    def solve(self, req: Requirement, avoid: np.ndarray) -> np.ndarray | None:
+        """Cell deviations of the cheapest witness for ``req`` (``None`` if there is none)."""
+        dm = self.dm
+        col = dm.cell_col[req.cell]
+        pos, neg = (col, col + 1) if req.direction == UP else (col + 1, col)
+        hi = self.base_hi
+        if hi[pos] < req.level:
+            return None
+        avoid_cols = dm.cell_col[avoid]
+        avoid_both = np.concatenate([avoid_cols, avoid_cols + 1])
+        self.lp.set_bounds(avoid_both, 0.0, 0.0)
+        self.lp.set_bounds([pos, neg], [req.level, 0.0], [hi[pos], 0.0])
+        sol = self.lp.solve()
+        self.lp.set_bounds([pos, neg], [0.0, 0.0], [hi[pos], hi[neg]])
+        self.lp.set_bounds(avoid_both, 0.0, hi[avoid_both])
+        self.last_status = sol.status
+        if sol.status != "optimal" or sol.x is None:
+            return None
+        return dm.cell_deviation(sol.x)
+
+
+def _moved(dev: np.ndarray, req: Requirement) -> np.ndarray:
+    return np.flatnonzero(np.abs(dev) > 1e-6 * max(req.level, 1e-3))
+
+
+def sequential_lp(dm: DeviationModel, prep: Prepared, suppressed: np.ndarray,
+                  deadline: float | None = None) -> tuple[np.ndarray, Witnesses]:
+    """Add secondary cells until every requirement has a witness.
+
+    Returns the new suppressed mask (canonical cells) and the witnesses.
+    Raises :class:`KitError` when a requirement cannot be met (forced cells).
+    """
+    supp = suppressed.copy()
+    lp = _DevLP(dm, prep, supp, published_fixed=False)
+    witnesses: Witnesses = {}
+    failed = 0
+    for req in prep.requirements:
+        avoid = prep.avoid[req.cell]
+        dev = lp.solve(req, avoid)
+        if dev is None and len(avoid):
+            dev = lp.solve(req, np.empty(0, dtype=np.int64))
+        if dev is None:
+            failed += 1
+            continue
+        moved = _moved(dev, req)
+        new = moved[~supp[moved]]
+        if len(new):
+            supp[new] = True
+            lp.set_free(new)
+        witnesses[(req.cell, req.direction)] = moved
+        if deadline is not None and time.perf_counter() > deadline:
+            log.debug("sequential LP past its deadline; continuing to protect (never unprotected)")
+    if failed:
+        raise KitError("protect", f"{failed} protection requirement(s) cannot be met with the cells that "
+                       "may be suppressed", "release some cells forced public, lower the protection "
+                       "levels, or publish fewer margins")
+    return supp, witnesses
+
+
+def redundancy_elimination(dm: DeviationModel, prep: Prepared, suppressed: np.ndarray,
+                           witnesses: Witnesses, deadline: float | None = None) -> tuple[np.ndarray, Witnesses]:
+    """Publish secondary cells (costliest first) whose witnesses can be re-found without them."""
+    supp = suppressed.copy()
+    wit = dict(witnesses)
+    lp = _DevLP(dm, prep, supp, published_fixed=True)
+    # witnesses prefer cheap secondaries (those tried last)
+    cost = np.zeros(dm.n_cols)
+    sec = supp & ~prep.must
+    cells = np.flatnonzero(sec)
+    cols = dm.cell_col[cells]
+    cost[cols] = prep.weight[cells]
+    cost[cols + 1] = prep.weight[cells]
+    lp.set_cost(cost)
+    reqs = {(r.cell, r.direction): r for r in prep.requirements}
+    users: dict[int, set[tuple[int, int]]] = {}
+    for key, moved in wit.items():
+        for c in moved:
+            users.setdefault(int(c), set()).add(key)
+    order = cells[np.argsort(-prep.weight[cells], kind="stable")]
+    for s in order:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        keys = sorted(users.get(int(s), set()))
+        lp.fix(np.array([s]), True)
+        new_wit: dict[tuple[int, int], np.ndarray] = {}
+        ok = True
+        for key in keys:
+            req = reqs[key]
+            avoid = prep.avoid[req.cell]
+            dev = lp.solve(req, avoid)
+            if dev is None:  # no fallback here: the witness must avoid singleton cells
+                ok = False
+                break
+            new_wit[key] = _moved(dev, req)
+        if not ok:
+            lp.unfix_base(np.array([s]))
+            continue
+        supp[s] = False
+        cost[dm.cell_col[s]] = 0.0
+        cost[dm.cell_col[s] + 1] = 0.0
+        for key, moved in new_wit.items():
+            for c in wit[key]:
+                users.get(int(c), set()).discard(key)
+            wit[key] = moved
+            for c in moved:
+                users.setdefault(int(c), set()).add(key)
+    return supp, wit

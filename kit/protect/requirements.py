@@ -1,0 +1,125 @@
+"""Protection requirements and costs of a problem (internal, shared by the methods)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kit.errors import KitError, SpecError
+from kit.protect.problem import ProtectionProblem
+from kit.status import CellStatus
+
+__all__ = ["Prepared", "Requirement", "prepare"]
+
+UP, DOWN = 1, -1
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """Canonical cell ``cell`` must be movable by ``level`` in ``direction`` (+1 up, −1 down)."""
+
+    cell: int
+    direction: int
+    level: float
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Canonical statuses, weights and requirements."""
+
+    canon_mask: np.ndarray     # canonical cells
+    must: np.ndarray           # canonical cells that must be suppressed (primary, never, secondary input)
+    forced: np.ndarray         # canonical cells that must stay published
+    weight: np.ndarray         # cost of suppressing each cell (> 0)
+    requirements: tuple[Requirement, ...]
+    singleton: np.ndarray      # canonical cells of one unit (their unit knows them)
+    scale: float
+    avoid: dict[int, np.ndarray]  # per requirement cell: singleton cells its witnesses must not move
+
+
+def cost_vector(problem: ProtectionProblem, cost: Any) -> np.ndarray:
+    """Cost per cell from ``"value"``, ``"cells"``, ``"log"`` or an array of weights."""
+    v = np.abs(problem.values)
+    if isinstance(cost, str):
+        if cost == "value":
+            base = v if problem.cost is None else problem.cost
+        elif cost == "cells":
+            base = np.ones_like(v)
+        elif cost == "log":
+            base = np.log1p(v)
+        else:
+            raise SpecError("protect", f"unknown cost {cost!r}", "use value, cells, log or an array of weights")
+    else:
+        base = np.asarray(cost, dtype=float)
+        if base.shape != v.shape or (base < 0).any() or not np.isfinite(base).all():
+            raise SpecError("protect", "cost weights need one finite value ≥ 0 per cell",
+                            "pass an array in the structure's cell order")
+    base = np.asarray(base, dtype=float)
+    pos = base[base > 0]
+    # a small per-cell charge so that free cells are not suppressed needlessly
+    delta = 1e-3 * (float(pos.mean()) if len(pos) else 1.0)
+    return base + delta
+
+
+def prepare(problem: ProtectionProblem, cost: Any) -> Prepared:
+    s = problem.structure
+    n = s.n_cells
+    canon = s.canonical
+    is_canon = canon == np.arange(n)
+    st = problem.status
+    must = np.zeros(n, dtype=bool)
+    forced = np.zeros(n, dtype=bool)
+    lpl = np.zeros(n)
+    upl = np.zeros(n)
+    req_cell = np.zeros(n, dtype=bool)
+    for i in range(n):
+        g = canon[i]
+        if st[i].suppressed:
+            must[g] = True
+        if st[i] is CellStatus.FORCED:
+            forced[g] = True
+        if st[i] in (CellStatus.PRIMARY, CellStatus.NEVER):
+            req_cell[g] = True
+            lpl[g] = max(lpl[g], problem.lpl[i])
+            upl[g] = max(upl[g], problem.upl[i])
+    clash = must & forced
+    if clash.any():
+        raise KitError("protect", f"{int(clash.sum())} cell(s) are both forced public and suppressed "
+                       "(or equal to a suppressed cell)", "remove the forced status of those cells")
+    scale = max(1.0, float(np.abs(problem.values).max(initial=0.0)))
+    reqs: list[Requirement] = []
+    impossible = 0
+    for g in np.flatnonzero(req_cell):
+        if upl[g] <= 0 and lpl[g] <= 0:
+            reqs.append(Requirement(int(g), UP, max(1e-6 * scale, 1e-3)))
+            continue
+        if upl[g] > 0:
+            reqs.append(Requirement(int(g), UP, float(upl[g])))
+        if lpl[g] > 0:
+            if problem.nonnegative and lpl[g] > problem.values[g] + 1e-9 * scale:
+                impossible += 1
+            reqs.append(Requirement(int(g), DOWN, float(lpl[g])))
+    if impossible:
+        raise KitError("protect", f"{impossible} cell(s) have a lower protection level above their value, "
+                       "which no pattern can meet in a non-negative table",
+                       "cap lpl at the cell value (protection_levels does)")
+    reqs.sort(key=lambda r: -r.level)
+    weight = cost_vector(problem, cost)
+    sing = problem.singleton & is_canon
+    sing_idx = np.flatnonzero(sing)
+    avoid = {r.cell: np.asarray([k for k in sing_idx if not same_unit(s.matrix, sing, int(k), r.cell)],
+                                dtype=np.int64) for r in reqs}
+    return Prepared(is_canon, must & is_canon, forced & is_canon, weight, tuple(reqs), sing, scale, avoid)
+
+
+def same_unit(matrix: Any, singleton: np.ndarray, a: int, b: int) -> bool:
+    """True when cells ``a`` and ``b`` are one unit's: both singletons with nested atoms (or equal)."""
+    if a == b:
+        return True
+    if not (singleton[a] and singleton[b]):
+        return False
+    sa = set(matrix.indices[matrix.indptr[a]:matrix.indptr[a + 1]].tolist())
+    sb = set(matrix.indices[matrix.indptr[b]:matrix.indptr[b + 1]].tolist())
+    return sa <= sb or sb <= sa
