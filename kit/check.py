@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +89,7 @@ def check_table(
     total_label: str = TOTAL,
     unit_type: str | UnitType = UnitType.PERSON,
     derive_margins: bool = True,
+    hierarchies: Mapping[str, str | Path] | None = None,
 ) -> CheckResult:
     """Check a long-format table made elsewhere (see the module docs)."""
     rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
@@ -117,7 +118,19 @@ def check_table(
         raise SchemaError(where, f"{int(work.duplicated(dims).sum())} cell(s) appear more than once",
                           "give each combination of dimension codes once")
     statistic = Statistic.SUM if value else Statistic.COUNT
-    is_margin = (work[dims] == total_label).any(axis=1).to_numpy()
+    unknown_h = sorted(set(hierarchies or {}) - set(dims))
+    if unknown_h:
+        raise SpecError(where, f"hierarchies were given for non-dimensions {unknown_h}",
+                        "name dimensions of the table in --hierarchy DIM=FILE.hrc")
+    is_margin = (work[dims] == total_label).any(axis=1).to_numpy().copy()
+    if hierarchies:
+        inner_codes = {d: set(work[d]) for d in hierarchies}
+        for d, f in hierarchies.items():
+            from kit.protect import Hierarchy
+
+            tree = Hierarchy.from_hrc(Path(f), total_label=total_label)
+            subtotals = set(tree.codes) - set(tree.leaves)
+            is_margin |= work[d].isin(subtotals & inner_codes[d]).to_numpy()
     has_margins = bool(is_margin.any())
     for col in (value, top1, top2):
         if col:
@@ -158,9 +171,11 @@ def check_table(
                             "contributions", "pass --top1 (and --top2) columns, or check a count table")
     assessment = assess(evidence, spec, rule_set, unit_kind)
     if published_margins and any(s.suppressed for s in assessment.statuses):
+        from kit.protect import Hierarchy
         from kit.protect_bridge import protect_cells
 
-        protect_cells(evidence, assessment, spec, rule_set)
+        trees = {d: Hierarchy.from_hrc(Path(f), total_label=total_label) for d, f in (hierarchies or {}).items()}
+        protect_cells(evidence, assessment, spec, rule_set, hierarchies=trees or None)
     keep = ~cells["is_margin"].to_numpy() | published_margins
     out = df.copy().reset_index(drop=True)
     statuses = [s for s, k in zip(assessment.statuses, keep) if k]

@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="what the counted units are (dominance rules depend on it)")
     parser.add_argument("--no-derive-margins", action="store_true",
                         help="do not sum margins from inner cells (units may be in several cells)")
+    parser.add_argument("--hierarchy", action="append", default=[], metavar="DIM=FILE.hrc",
+                        help="a dimension's hierarchy in tau-Argus .hrc format (repeatable)")
     parser.add_argument("--sep", default=",", help="field separator (default ',')")
     parser.add_argument("--out", help="output file (default: TABLE.checked.csv beside the input)")
     parser.set_defaults(handler=_run)
@@ -42,10 +44,25 @@ def _run(args: argparse.Namespace) -> int:
     result, target = check_file(
         args.table, dims, args.count, args.rules, out=args.out, sep=args.sep, value=args.value,
         top1=args.top1, top2=args.top2, total_label=args.total_label, unit_type=args.unit_type,
-        derive_margins=not args.no_derive_margins,
+        derive_margins=not args.no_derive_margins, hierarchies=_hierarchies(args.hierarchy),
     )
     counts = result.assessment.counts()
     shown = ", ".join(f"{k.lower()} {v}" for k, v in counts.items() if v)
     print(f"{len(result.frame)} cells checked under {result.rules.id} {result.rules.version}: {shown}")
+    audit = result.assessment.audit
+    if audit is not None:
+        print(audit.summary())
     print(f"written: {target}")
     return result.exit_code
+
+
+def _hierarchies(items: list[str]) -> dict[str, str]:
+    from kit.errors import SpecError
+
+    out = {}
+    for item in items:
+        dim, sep, path = item.partition("=")
+        if not sep or not dim or not path:
+            raise SpecError("kit check", f"--hierarchy {item!r} is not DIM=FILE.hrc", "write e.g. --hierarchy geo=geo.hrc")
+        out[dim.strip()] = path.strip()
+    return out

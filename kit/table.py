@@ -178,7 +178,7 @@ class Table:
                                   "secondary suppression and audit",
                                   "evaluate it in a Session (which protects tables with margins) or "
                                   "publish it without margins")
-        if assessment.audit is not None and not getattr(assessment.audit, "passed", False):
+        if assessment.audit is not None and getattr(assessment.audit, "verdict", None) is not Verdict.PASS:
             raise DisclosureError(f"table '{self.spec.name}'", "the suppression audit failed",
                                   "see the checker's report; the release is blocked")
         cols = value_columns(self.spec.statistic)

@@ -109,9 +109,20 @@ def prepare(problem: ProtectionProblem, cost: Any) -> Prepared:
     weight = cost_vector(problem, cost)
     sing = problem.singleton & is_canon
     sing_idx = np.flatnonzero(sing)
-    avoid = {r.cell: np.asarray([k for k in sing_idx if not same_unit(s.matrix, sing, int(k), r.cell)],
-                                dtype=np.int64) for r in reqs}
+    # A witness must not move a singleton cell whose unit could fix it, except singletons nested in
+    # the protected cell itself: their units are part of it, and the audit attacks with each of them
+    # alone (requiring one witness that avoids all of them at once makes e.g. a total of two
+    # one-unit cells unprotectable, although each unit alone cannot recover the other).
+    avoid = {r.cell: np.asarray([k for k in sing_idx if not same_unit(s.matrix, sing, int(k), r.cell)
+                                 and not nested(s.matrix, int(k), r.cell)], dtype=np.int64) for r in reqs}
     return Prepared(is_canon, must & is_canon, forced & is_canon, weight, tuple(reqs), sing, scale, avoid)
+
+
+def nested(matrix: Any, inner: int, outer: int) -> bool:
+    """True when cell ``inner``'s atoms are all atoms of cell ``outer``."""
+    si = set(matrix.indices[matrix.indptr[inner]:matrix.indptr[inner + 1]].tolist())
+    so = set(matrix.indices[matrix.indptr[outer]:matrix.indptr[outer + 1]].tolist())
+    return si <= so
 
 
 def same_unit(matrix: Any, singleton: np.ndarray, a: int, b: int) -> bool:
