@@ -15,7 +15,8 @@ Definitions (``docs/aalborg.md`` walks through them):
   base year (BEF of the base year, any age); stayer: lived there in both;
 * E0: employment rate by area x group x year; E1: event study per group
   (area and year fixed effects, year x treated interactions, covariates age
-  band, sex and origin; cluster-robust and permutation inference), where the
+  band, sex and origin when configured; cluster-robust and permutation inference with
+  randomisation-inference intervals, which the headline uses), where the
   newcomers' effect is measured against all residents' base-year rate as BL
   did (there are no newcomers in the base year); E2: staggered adoption
   (Callaway-Sant'Anna, not-yet-treated controls); E3: stayers versus
@@ -65,6 +66,13 @@ class AnalysisConfig:
         Randomisation inference: largest number of placebo assignments and its seed.
     data_label
         Public description of the data for provenance.
+    created
+        Fixed creation time for provenance (byte-identical reruns); default now.
+    covariates
+        Person covariates of the event study (``age_band``, ``sex``, ``origin``). Off by
+        default: when in-movers are selected on characteristics that the covariates
+        measure, adjusting for them removes part of the selection channel, and BL's
+        headline effect is the unadjusted change (the synthetic truth is defined that way).
     """
 
     treated: tuple[tuple[str, int], ...] = (("Sundparken", 2012), ("Kildeparken", 2014))
@@ -78,6 +86,7 @@ class AnalysisConfig:
     seed: int = 0
     data_label: str = ""
     created: str | None = None
+    covariates: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.years[0] <= self.base_year < self.target_year <= self.years[1]:
@@ -197,7 +206,7 @@ def run_analysis(frame: pd.DataFrame, config: AnalysisConfig, *,
     e1 = session.event_study(
         e1_rows[(e1_rows["group"] == "all") | (e1_rows["year"] >= config.base_year)],
         outcome="employed", group="area", period="year", treated=treated, comparison=list(comparison),
-        base_period=config.base_year, covariates=["age_band", "sex", "origin"], subgroup="group",
+        base_period=config.base_year, covariates=list(config.covariates), subgroup="group",
         include_all=False, permutations=config.permutations, seed=config.seed,
         name="e1_event_study",
         title=f"Effect on the employment rate relative to {config.base_year} (event study)",
@@ -231,8 +240,9 @@ def headline(cleared_e1: Any, config: AnalysisConfig) -> list[dict[str, Any]]:
         values = dict(zip(cleared_e1.columns, row.values))
         rows.append({
             "area": row.key("area"), "group": row.key("group"), "suppressed": row.suppressed,
-            "estimate": values.get("estimate"), "ci_low": values.get("ci_low"),
-            "ci_high": values.get("ci_high"), "p_perm": values.get("p_perm"),
+            "estimate": values.get("estimate"), "ci_low": values.get("ri_low"),
+            "ci_high": values.get("ri_high"), "p_perm": values.get("p_perm"),
+            "cr_low": values.get("ci_low"), "cr_high": values.get("ci_high"),
             "pct_of_base": values.get("pct_of_base"),
             "flags": [f.value for f in row.flags],
         })

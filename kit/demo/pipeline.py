@@ -110,8 +110,8 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     session = results.session
     e1 = kit.clear(results.e1)
     figure = Figure.bar(
-        e1, name="bl_figure", x="area", group="group", value="pct_of_base", low="pct_ci_low",
-        high="pct_ci_high", where={"year": str(analysis_config.target_year)},
+        e1, name="bl_figure", x="area", group="group", value="pct_of_base", low="pct_ri_low",
+        high="pct_ri_high", where={"year": str(analysis_config.target_year)},
         title=f"Effect on the employment rate {analysis_config.target_year} relative to "
               f"{analysis_config.base_year} (% of the {analysis_config.base_year} level)",
         y_label=f"% of the {analysis_config.base_year} employment rate", labels=GROUP_LABELS,
@@ -137,7 +137,8 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
 
 def format_comparison(rows: list[dict[str, Any]], year: int, base: int) -> str:
     """A small text table: estimate, interval, planted value, covered."""
-    lines = [f"Effects {year} vs {base} on the employment rate (percentage points), synthetic data",
+    lines = [f"Effects {year} vs {base} on the employment rate (percentage points), synthetic data; "
+             "95% randomisation-inference intervals",
              f"{'area':<12} {'group':<10} {'estimate':>9} {'95% interval':>17} {'p perm':>7} "
              f"{'% of base':>9} {'planted':>8} {'covered':>8}  note"]
     for r in sorted(rows, key=lambda r: (r["area"], r["group"])):

@@ -98,6 +98,10 @@ EVENT_STUDY_COLUMNS = (
     "pct_of_base",
     "pct_ci_low",
     "pct_ci_high",
+    "ri_low",
+    "ri_high",
+    "pct_ri_low",
+    "pct_ri_high",
 )
 
 
@@ -494,7 +498,8 @@ def _one_subgroup(
         pval = 2 * sps.t.sf(np.abs(beta / se), dof_t)
     # ---- randomisation inference on the comparison pool
     gamma = fit.theta[q:] if cells.p else None
-    p_perm, assign = _permute(spec, cells, gamma, effects, beta, base, len(periods), n_tr)
+    p_perm, assign, placebos = _permute(spec, cells, gamma, effects, beta, base, len(periods), n_tr)
+    ri = _ri_intervals(beta, placebos, spec.alpha)
     # ---- base levels (treated group's base-period mean, scaled)
     base_level: dict[int, float] = {}
     for h in treated_idx:
@@ -523,7 +528,11 @@ def _one_subgroup(
             lo, hi = beta[i] - tcrit * se[i], beta[i] + tcrit * se[i]
             bl = base_level[h]
             pct = (100 * beta[i] / bl, 100 * lo / bl, 100 * hi / bl) if bl != 0 else (None, None, None)
-            values = (beta[i], se[i], lo, hi, pval[i], p_perm[i], *pct)
+            r_lo, r_hi = ri[i]
+            pct_ri = ((100 * r_lo / bl, 100 * r_hi / bl) if bl != 0 and not np.isnan(r_lo)
+                      else (None, None))
+            ri_values = (None, None) if np.isnan(r_lo) else (r_lo, r_hi)
+            values = (beta[i], se[i], lo, hi, pval[i], p_perm[i], *pct, *ri_values, *pct_ri)
             flags = (Flag.NOT_DISTINGUISHABLE_FROM_ZERO,) if _not_distinct(spec, pval[i], p_perm[i]) else ()
             rows.append(
                 ResultRow(term, keys, tuple(float(v) if v is not None else None for v in values), deps, flags)
@@ -601,6 +610,33 @@ def _not_distinct(spec: EventStudySpec, p_cluster: float, p_perm: float) -> bool
     return bool(not p_cluster < a or not (perm_ok and p_perm < a))
 
 
+def _ri_intervals(beta: np.ndarray, placebos: np.ndarray, alpha: float) -> list[tuple[float, float]]:
+    """Randomisation-inference intervals (Conley and Taber 2011).
+
+    The placebo effects of comparison groups estimate the distribution of the
+    treated group's estimation error (area-level shocks included, which
+    cluster-robust errors with one treated group leave out). The interval is
+    ``[beta - q(1 - alpha/2), beta - q(alpha/2)]`` with ``q`` the placebo
+    quantiles; it needs at least ``2 / alpha - 1`` placebos (39 for 95 %
+    would be exact; fewer give the widest attainable interval from the
+    extremes), else it is not available (NaN).
+
+    >>> lo_hi = _ri_intervals(np.array([5.0]), np.arange(-10.0, 11.0)[:, None], 0.05)
+    >>> [round(v, 2) for v in lo_hi[0]]
+    [-4.5, 14.5]
+    """
+    out: list[tuple[float, float]] = []
+    for i, b in enumerate(beta):
+        vals = placebos[:, i] if placebos.size else np.zeros(0)
+        vals = vals[np.isfinite(vals)]
+        if len(vals) < max(2, int(np.ceil(1 / alpha)) - 1):
+            out.append((np.nan, np.nan))
+            continue
+        q_lo, q_hi = np.quantile(vals, [alpha / 2, 1 - alpha / 2])
+        out.append((float(b - q_hi), float(b - q_lo)))
+    return out
+
+
 def _permute(
     spec: EventStudySpec,
     cells: CellStats,
@@ -610,10 +646,11 @@ def _permute(
     base: int,
     n_periods: int,
     n_tr: int,
-) -> tuple[np.ndarray, str]:
-    """Permutation p-values of the observed effects; placebo groups from the comparison pool."""
+) -> tuple[np.ndarray, str, np.ndarray]:
+    """Permutation p-values of the observed effects, and the placebo effects (placebo x effect)."""
     if spec.permutations == 0:
-        return np.full(len(effects), np.nan), "no randomisation inference (permutations=0)"
+        return (np.full(len(effects), np.nan), "no randomisation inference (permutations=0)",
+                np.zeros((0, len(effects))))
     comp = cells.subset(cells.g >= n_tr)
     sy = comp.sy - (comp.sx @ gamma if gamma is not None and comp.sx is not None else 0.0)
     comp = CellStats(g=comp.g, t=comp.t, n=comp.n, sy=sy)
@@ -640,7 +677,7 @@ def _permute(
     note = f"{a.describe()}; smallest attainable p_perm = 1/{len(a.sets) + 1}" + (
         " (placebo sets of " + str(size) + " groups)" if size > 1 else " (single-group placebos)"
     )
-    return p, note
+    return p, note, by_period
 
 
 def _notes(
@@ -670,6 +707,9 @@ def _notes(
         "p_perm: randomisation inference, placebo treatment of comparison groups, two-sided on |effect|: "
         + "; ".join(assign_notes)
         + ".",
+        f"ri_low, ri_high: {1 - spec.alpha:.0%} randomisation-inference interval (Conley and Taber 2011): the "
+        "effect minus the placebo effects' quantiles, so area-level shocks are included; use it with few "
+        "treated groups (pct_ri_* scaled as pct_of_base).",
         f"Marked not distinguishable from zero when {flag_text}"
         + (
             " (with few treated groups cluster-robust errors are too small, so the permutation test is used)."
