@@ -1,0 +1,80 @@
+"""The Aalborg-model analysis as a script to adapt on the research server.
+
+Run it from the kit's folder (installed kit or an unzipped copy):
+
+    python examples/aalborg/analysis.py examples/aalborg/config.toml
+
+It reads the project folder with kit.registers (SAS deliveries are converted once to a
+Parquet cache in the work folder), builds the person-year panel, runs E0-E3 through a
+kit.Session under the configured rule set, and writes the cleared release and the
+checker's report into the work folder. Only the release folder is for transfer.
+See docs/aalborg.md for a walk-through.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # an unzipped copy of the kit
+
+import kit  # noqa: E402
+from kit import registers  # noqa: E402
+from kit.demo.analysis import GROUP_LABELS, AnalysisConfig, headline, prepare_panel, run_analysis  # noqa: E402
+from kit.release import Figure  # noqa: E402
+
+
+def main(config_path: str) -> int:
+    cfg = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
+    data, ana = cfg["data"], cfg["analysis"]
+    work = Path(data["work"])
+    work.mkdir(parents=True, exist_ok=True)
+
+    # 1. The project folder: SAS deliveries are converted once to a Parquet cache.
+    project = registers.open(data["project"], cache=work / "cache")
+    print(f"registers found: {', '.join(project.registers())}")
+    if any(f.fmt in (registers.FileFormat.SAS7BDAT, registers.FileFormat.XPORT) for f in project.files()):
+        project.convert(work / "cache")
+    area_key = data["area_key"] or project.area_key_path()
+    years = range(ana["years"][0], ana["years"][1] + 1)
+    panel = registers.build_panel(project, years, status="ras", income=None, education=None,
+                                  area_key=area_key, columns=("KOEN", "ALDER", "IE_TYPE", "KOM")).data
+
+    # 2. The analysis.
+    config = AnalysisConfig(
+        treated=tuple((name, int(year)) for name, year in ana["treated"].items()),
+        comparison=tuple(ana["comparison"]["areas"]),
+        years=(ana["years"][0], ana["years"][1]), base_year=ana["base_year"],
+        target_year=ana["target_year"], age=(ana["age"][0], ana["age"][1]), rules=ana["rules"],
+        permutations=ana["permutations"], seed=ana["seed"], data_label=data["data_label"],
+        covariates=tuple(ana["covariates"]),
+    )
+    frame = prepare_panel(panel, config)
+    del panel
+    results = run_analysis(frame, config, step=print)
+    for result in results.outputs():
+        print(result.summary())          # statuses and reasons: for you, never transferred
+
+    # 3. The release: cleared outputs only; the checker's report stays on the server.
+    e1 = kit.clear(results.e1)
+    figure = Figure.bar(e1, name="bl_figure", x="area", group="group", value="pct_of_base",
+                        low="pct_ri_low", high="pct_ri_high", where={"year": str(config.target_year)},
+                        title=f"Effect on the employment rate {config.target_year} relative to {config.base_year}",
+                        y_label=f"% of the {config.base_year} employment rate", labels=GROUP_LABELS)
+    release = results.session.release(work / "release", [results.e0, results.e1, figure, results.e2,
+                                                          results.e3],
+                                      title="The Aalborg model: employment in Kildeparken and Sundparken",
+                                      checker_dir=work / "checker", registry=work / "release-registry")
+    for row in headline(e1, config):
+        print(row["area"], row["group"], row["estimate"], row["ci_low"], row["ci_high"], row["flags"])
+    print(f"release written to {release.folder}; checker's report in {release.checker_folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).with_name("config.toml"))))
