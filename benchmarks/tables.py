@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import kit  # noqa: E402  (run from the repository root or with kit installed)
+import kit
 
 DIMS = ["A", "B", "C"]
 
@@ -78,19 +78,18 @@ def main() -> None:
     for size in (int(float(s)) for s in args.sizes.split(",")):
         df = make_data(size)
         cases = [
-            ("count", lambda: dst.table(df, rows=["A", "B"], cols="C", stat="count"),
-             lambda: df.groupby(DIMS)["PNR"].nunique(), "groupby.nunique"),
-            ("count", lambda: dst.table(df, rows=["A", "B"], cols="C", stat="count"),
-             lambda: df.groupby(DIMS).size(), "groupby.size"),
-            ("mean", lambda: sacro.table(df, rows=["A", "B"], cols="C", stat="mean", measure="x"),
-             lambda: df.groupby(DIMS)["x"].agg(["mean", "count"]), "groupby.agg(mean,count)"),
+            ("count", lambda d=df: dst.table(d, rows=["A", "B"], cols="C", stat="count"),
+             lambda d=df: d.groupby(DIMS)["PNR"].nunique(), "groupby.nunique"),
+            ("count", lambda d=df: dst.table(d, rows=["A", "B"], cols="C", stat="count"),
+             lambda d=df: d.groupby(DIMS).size(), "groupby.size"),
+            ("mean", lambda d=df: sacro.table(d, rows=["A", "B"], cols="C", stat="mean", measure="x"),
+             lambda d=df: d.groupby(DIMS)["x"].agg(["mean", "count"]), "groupby.agg(mean,count)"),
         ]
         for name, ours, theirs, label in cases:
             t_kit, t_pd = best_time(ours, args.repeat), best_time(theirs, args.repeat)
             m_kit, m_pd = peak_memory(ours), peak_memory(theirs)
             print(f"{size:>10} {name:<6} {t_kit:>8.3f} {t_pd:>9.3f} {t_kit / t_pd:>7.2f} {m_kit:>8.1f} "
                   f"{m_pd:>10.1f} {m_kit / m_pd:>6.2f}  {label}")
-        del df
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ from kit.spec import TableSpec
 from kit.spec_types import Statistic, UnitType
 from kit.status import CellStatus
 
-__all__ = ["CheckResult", "check_table", "check_file"]
+__all__ = ["CheckResult", "check_file", "check_table"]
 
 
 @dataclass

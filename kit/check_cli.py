@@ -10,7 +10,7 @@ from kit.evidence import TOTAL
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``kit check`` to the command line."""
     parser = subparsers.add_parser(
         "check", help="check a table made elsewhere (SAS, R, Stata) against a rule set",
@@ -63,6 +63,7 @@ def _hierarchies(items: list[str]) -> dict[str, str]:
     for item in items:
         dim, sep, path = item.partition("=")
         if not sep or not dim or not path:
-            raise SpecError("kit check", f"--hierarchy {item!r} is not DIM=FILE.hrc", "write e.g. --hierarchy geo=geo.hrc")
+            raise SpecError("kit check", f"--hierarchy {item!r} is not DIM=FILE.hrc",
+                            "write e.g. --hierarchy geo=geo.hrc")
         out[dim.strip()] = path.strip()
     return out

@@ -6,10 +6,11 @@ passes it the gate object that cleared types demand. Anything else, and any
 result whose checks failed, raises :class:`~kit.errors.DisclosureError`.
 Already-cleared objects pass through unchanged.
 
->>> clear("a string")
-Traceback (most recent call last):
-...
-kit.errors.DisclosureError: clear: a str is not a result the kit can clear. Fix: pass a table or estimate evaluated in a kit.Session
+>>> try:
+...     clear("a string")
+... except DisclosureError as err:
+...     print(err.problem)
+a str is not a result the kit can clear
 """
 
 from __future__ import annotations

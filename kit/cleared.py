@@ -8,11 +8,12 @@ constructing one directly raises :class:`~kit.errors.DisclosureError`.
 
 Examples
 --------
->>> ClearedTable(name="t", title="", statistic="count", dims=("A",), value_columns=("value",),
-...              rows=(), notes=(), symbol="x", provenance=None)
-Traceback (most recent call last):
-...
-kit.errors.DisclosureError: cleared table: cleared objects can only be made by kit.clear(). Fix: evaluate the table in a Session and call kit.clear() on it
+>>> try:
+...     ClearedTable(name="t", title="", statistic="count", dims=("A",), value_columns=("value",),
+...                  rows=(), notes=(), symbol="x", provenance=None)
+... except DisclosureError as err:
+...     print(err.problem)
+cleared objects can only be made by kit.clear()
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from kit import __version__
 from kit.errors import DisclosureError
 
 __all__ = [
-    "Provenance",
+    "ClearedEstimate",
     "ClearedRow",
     "ClearedTable",
     "EstimateKind",
     "EstimateRow",
-    "ClearedEstimate",
     "Flag",
+    "Provenance",
 ]
 
 

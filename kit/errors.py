@@ -23,20 +23,20 @@ from __future__ import annotations
 from fractions import Fraction
 
 __all__ = [
-    "KitError",
-    "SchemaError",
-    "SpecError",
-    "RuleSetError",
-    "DisclosureError",
-    "BudgetExceededError",
-    "OutputExistsError",
-    "DataReadError",
-    "OptionalDependencyError",
-    "KitInternalError",
-    "EXIT_OK",
     "EXIT_BAD_INPUT",
     "EXIT_BLOCKED",
     "EXIT_INTERNAL",
+    "EXIT_OK",
+    "BudgetExceededError",
+    "DataReadError",
+    "DisclosureError",
+    "KitError",
+    "KitInternalError",
+    "OptionalDependencyError",
+    "OutputExistsError",
+    "RuleSetError",
+    "SchemaError",
+    "SpecError",
 ]
 
 #: CLI exit code: everything safe / done.

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Evidence", "TOTAL", "MISSING", "build_evidence", "margin_subsets", "unit_contributions"]
+__all__ = ["MISSING", "TOTAL", "Evidence", "build_evidence", "margin_subsets", "unit_contributions"]
 
 #: Label of a margin (total over a dimension).
 TOTAL = "Total"
@@ -247,7 +247,9 @@ def _unit_stats(cell: np.ndarray, unit: np.ndarray, n_units: int, n_cells: int, 
     out: dict[str, np.ndarray] = {}
     base = np.int64(max(n_units, 1))
     sorted_key = np.sort(cell.astype(np.int64) * base + unit.astype(np.int64))
-    distinct = sorted_key[np.concatenate(([True], sorted_key[1:] != sorted_key[:-1]))] if len(sorted_key) else sorted_key
+    distinct = sorted_key
+    if len(sorted_key):
+        distinct = sorted_key[np.concatenate(([True], sorted_key[1:] != sorted_key[:-1]))]
     pc = distinct // base
     out["n_units_any"] = np.bincount(pc, minlength=n_cells).astype(np.int64)
     if x is None:

@@ -107,7 +107,8 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
     primary = np.array([s in (CellStatus.PRIMARY, CellStatus.NEVER) for s in status_arr])
     lpl = np.where(primary, lpl, 0.0)
     upl = np.where(primary, upl, 0.0)
-    problem = ProtectionProblem(structure, values, status_arr, lpl, upl, n_units=n_units)
+    problem = ProtectionProblem(structure, values, np.array(status_arr, dtype=object), lpl, upl,
+                                n_units=n_units)
     try:
         result = protect(problem)
     except KitError:
@@ -133,7 +134,7 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
     assessment.protection_method = f"{result.method} ({result.n_secondary} secondary)"
 
 
-def _complementary():  # type: ignore[no-untyped-def]
+def _complementary() -> Any:
     from kit.status import ReasonCode
 
     return ReasonCode.COMPLEMENTARY

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 from kit.errors import SchemaError
 
-__all__ = ["ColumnRole", "Column", "DatasetSchema", "KEY_NAME_PATTERNS", "looks_like_key"]
+__all__ = ["KEY_NAME_PATTERNS", "Column", "ColumnRole", "DatasetSchema", "looks_like_key"]
 
 
 class ColumnRole(enum.Enum):

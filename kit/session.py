@@ -127,7 +127,7 @@ class Session:
         dims = as_dims(rows, cols)
         merged_codes = self._codes_for(dims, codes)
         spec = TableSpec(dims=dims, statistic=Statistic.parse(stat, "table stat"), measure=measure,
-                         weight=weight, margins=margins, codes=merged_codes, name=name, title=title,
+                         weight=weight, margins=margins, codes=tuple(merged_codes.items()), name=name, title=title,
                          **options)
         return self.evaluate(spec, df)
 

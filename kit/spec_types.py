@@ -20,7 +20,7 @@ __all__ = ["Statistic", "UnitType"]
 
 class _ParseableEnum(enum.Enum):
     @classmethod
-    def parse(cls, text: object, where: str = "option"):  # type: ignore[no-untyped-def]
+    def parse(cls, text: object, where: str = "option"):
         """Parse a case-insensitive name; unknown names are errors listing the choices."""
         if isinstance(text, cls):
             return text

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from kit.errors import SpecError
 
-__all__ = ["CellStatus", "ReasonCode", "Reason", "Verdict"]
+__all__ = ["CellStatus", "Reason", "ReasonCode", "Verdict"]
 
 
 class CellStatus(enum.Enum):

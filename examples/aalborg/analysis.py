@@ -23,10 +23,10 @@ else:  # pragma: no cover
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # an unzipped copy of the kit
 
-import kit  # noqa: E402
-from kit import registers  # noqa: E402
-from kit.demo.analysis import GROUP_LABELS, AnalysisConfig, headline, prepare_panel, run_analysis  # noqa: E402
-from kit.release import Figure  # noqa: E402
+import kit
+from kit import registers
+from kit.demo.analysis import GROUP_LABELS, AnalysisConfig, headline, prepare_panel, run_analysis
+from kit.release import Figure
 
 
 def main(config_path: str) -> int:

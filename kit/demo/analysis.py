@@ -36,7 +36,7 @@ import pandas as pd
 import kit
 from kit.errors import SchemaError, SpecError
 
-__all__ = ["AnalysisConfig", "AnalysisResults", "prepare_panel", "run_analysis", "GROUP_LABELS"]
+__all__ = ["GROUP_LABELS", "AnalysisConfig", "AnalysisResults", "prepare_panel", "run_analysis"]
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from kit.demo.analysis import (
 )
 from kit.errors import OptionalDependencyError, OutputExistsError
 
-__all__ = ["DemoResult", "run_demo", "format_comparison"]
+__all__ = ["DemoResult", "format_comparison", "run_demo"]
 
 
 @dataclass(frozen=True)

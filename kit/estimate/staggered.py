@@ -234,10 +234,8 @@ def staggered(
         for k, t in enumerate(periods):
             if k == b:
                 continue
-            if spec.control is Control.NEVER:
-                ctrl = ~np.isfinite(gstart)
-            else:
-                ctrl = (gstart > max(t, g - 1)) & (gstart != g)
+            use_never = spec.control is Control.NEVER
+            ctrl = ~np.isfinite(gstart) if use_never else (gstart > max(t, g - 1)) & (gstart != g)
             if not ctrl.any():
                 continue
             coef: dict[int, float] = {}

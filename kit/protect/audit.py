@@ -344,7 +344,7 @@ def audit(problem_or_structure: ProtectionProblem | TableStructure, values: Any 
     need_hi = v[cells] + hi_lvl[cells]
     no_level = (lo_lvl[cells] <= 0) & (hi_lvl[cells] <= 0)
     exact = np.ones(len(cells), dtype=bool)
-    for i, c in enumerate(cells):
+    for c in cells:
         g = int(canon[c])
         if not published[c] and g not in pieces:
             atoms = m.indices[m.indptr[g]:m.indptr[g + 1]]

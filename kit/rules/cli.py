@@ -10,7 +10,7 @@ from kit.rules.loader import list_rule_sets, load_rule_set
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``kit rules`` to the command line."""
     parser = subparsers.add_parser(
         "rules", help="list, show and validate rule sets",

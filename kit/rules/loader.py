@@ -58,7 +58,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["RuleSet", "ReleasePolicy", "load_rule_set", "list_rule_sets", "SCHEMA_VERSION"]
+__all__ = ["SCHEMA_VERSION", "ReleasePolicy", "RuleSet", "list_rule_sets", "load_rule_set"]
 
 #: The rule-file schema version this kit reads.
 SCHEMA_VERSION = 1
@@ -177,8 +177,8 @@ def load_rule_set(name_or_path: str | Path) -> RuleSet:
     RuleSetError
         When the name is unknown, the file is unreadable, or any content is invalid.
     """
-    if isinstance(name_or_path, RuleSet):  # type: ignore[unreachable]
-        return name_or_path  # type: ignore[unreachable]
+    if isinstance(name_or_path, RuleSet):
+        return name_or_path
     text = str(name_or_path)
     path = Path(text)
     if not (path.suffix == ".toml" or path.exists()):

@@ -45,27 +45,27 @@ from typing import Any, Union
 from kit.spec_types import Statistic, UnitType
 
 __all__ = [
-    "RuleKind",
-    "FailsWhen",
-    "NegativeMode",
-    "TermAction",
-    "Threshold",
+    "PARAMS_BY_KIND",
     "Differencing",
     "Dominance",
-    "PPercent",
-    "Zeros",
-    "GroupDisclosure",
-    "NegativeValues",
     "Extremes",
-    "Quantile",
+    "FailsWhen",
+    "GroupDisclosure",
     "KeyColumns",
-    "ResidualDof",
     "ModelTermUnits",
+    "NegativeMode",
+    "NegativeValues",
+    "PPercent",
+    "Quantile",
     "ReportN",
-    "Secondary",
-    "RuleParams",
+    "ResidualDof",
     "Rule",
-    "PARAMS_BY_KIND",
+    "RuleKind",
+    "RuleParams",
+    "Secondary",
+    "TermAction",
+    "Threshold",
+    "Zeros",
 ]
 
 
@@ -188,7 +188,7 @@ class Secondary:
     protection_share: float = _p(0.0, 1.0, "protection level as a share of the cell value")
 
 
-RuleParams = Union[
+RuleParams = Union[  # noqa: UP007  (a runtime alias: | of classes needs 3.10 types)
     Threshold,
     Differencing,
     Dominance,

@@ -32,14 +32,14 @@ from kit.rules.model import (
 )
 
 __all__ = [
-    "threshold_fails",
+    "category_group_fails",
     "differencing_fails",
     "dominance_fails",
-    "p_percent_fails",
-    "zero_fails",
-    "rate_group_fails",
-    "category_group_fails",
     "negative_flags",
+    "p_percent_fails",
+    "rate_group_fails",
+    "threshold_fails",
+    "zero_fails",
 ]
 
 
@@ -73,10 +73,7 @@ def dominance_fails(tops: np.ndarray, total: np.ndarray, n_units: np.ndarray,
     top_sum = tops[:, :n].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total > 0, top_sum / np.where(total > 0, total, 1.0), np.inf)
-    if params.fails_when is FailsWhen.ABOVE:
-        fails = share > params.k_share
-    else:
-        fails = share >= params.k_share
+    fails = share > params.k_share if params.fails_when is FailsWhen.ABOVE else share >= params.k_share
     return (n_units > 0) & fails
 
 
