@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,3 +58,22 @@ def test_counts_equal_independent_nunique(df: pd.DataFrame) -> None:
     for key, value in truth.items():
         assert frame.loc[key] == value
     assert int(frame.sum()) == int(truth.sum())
+
+
+@settings(max_examples=40, deadline=None)
+@given(df=microdata(), rules=st.sampled_from(["dst", "sacro"]), unit_type=st.sampled_from(["person", "enterprise"]))
+def test_magnitude_evidence_equals_independent_groupby(df: pd.DataFrame, rules: str, unit_type: str) -> None:
+    """Units, totals and the largest per-unit contributions against plain pandas."""
+    table = kit.Session(rules, unit="PNR", unit_type=unit_type).table(
+        df, rows="A", cols="B", stat="sum", measure="x")
+    cells = table.evidence.cells
+    inner = cells[~cells["is_margin"]].set_index(["A", "B"])
+    per_unit = df.groupby(["A", "B", "PNR"])["x"].sum()
+    for key, group in per_unit.groupby(level=[0, 1]):
+        row = inner.loc[key]
+        assert row["n_units"] == len(group)
+        assert row["total"] == pytest.approx(group.sum())
+        if "top_1" in inner.columns:
+            top = [*sorted(group.tolist(), reverse=True), 0.0, 0.0]
+            assert row["top_1"] == pytest.approx(top[0])
+            assert row["top_2"] == pytest.approx(top[1])
