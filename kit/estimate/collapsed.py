@@ -60,6 +60,7 @@ class CellStats:
     sx: np.ndarray | None = None
     xx_g: np.ndarray | None = None
     xy_g: np.ndarray | None = None
+    syy: np.ndarray | None = None
 
     @property
     def p(self) -> int:
@@ -76,6 +77,7 @@ class CellStats:
             None if self.sx is None else self.sx[mask],
             self.xx_g,
             self.xy_g,
+            None if self.syy is None else self.syy[mask],
         )
 
 

@@ -390,6 +390,7 @@ def collapse(
     size = len(groups) * n_t
     n = np.bincount(cell, minlength=size).astype(float)
     sy = np.bincount(cell, weights=frame["_y"].to_numpy(), minlength=size)
+    syy = np.bincount(cell, weights=frame["_y"].to_numpy() ** 2, minlength=size)
     present = n > 0
     idx = np.flatnonzero(present)
     sx = xx_g = xy_g = None
@@ -406,7 +407,8 @@ def collapse(
             xg = x[rows]
             xx_g[g] = xg.T @ xg
             xy_g[g] = xg.T @ yv[rows]
-    return CellStats(g=idx // n_t, t=idx % n_t, n=n[idx], sy=sy[idx], sx=sx, xx_g=xx_g, xy_g=xy_g)
+    return CellStats(g=idx // n_t, t=idx % n_t, n=n[idx], sy=sy[idx], sx=sx, xx_g=xx_g, xy_g=xy_g,
+                     syy=syy[idx])
 
 
 def design(
@@ -498,8 +500,10 @@ def _one_subgroup(
         pval = 2 * sps.t.sf(np.abs(beta / se), dof_t)
     # ---- randomisation inference on the comparison pool
     gamma = fit.theta[q:] if cells.p else None
-    p_perm, assign, placebos = _permute(spec, cells, gamma, effects, beta, base, len(periods), n_tr)
-    ri = _ri_intervals(beta, placebos, spec.alpha)
+    p_perm, assign, placebos, var_placebos = _permute(spec, cells, gamma, effects, beta, base, len(periods), n_tr)
+    var_treated = np.array([np.nan if h < 0 or spec.pooled else sampling_var(cells, h, k, base)
+                            for h, k in effects])
+    ri = _ri_intervals(beta, placebos, spec.alpha, var_treated, var_placebos)
     # ---- base levels (treated group's base-period mean, scaled)
     base_level: dict[int, float] = {}
     for h in treated_idx:
@@ -610,16 +614,21 @@ def _not_distinct(spec: EventStudySpec, p_cluster: float, p_perm: float) -> bool
     return bool(not p_cluster < a or not (perm_ok and p_perm < a))
 
 
-def _ri_intervals(beta: np.ndarray, placebos: np.ndarray, alpha: float) -> list[tuple[float, float]]:
-    """Randomisation-inference intervals (Conley and Taber 2011).
+def _ri_intervals(beta: np.ndarray, placebos: np.ndarray, alpha: float,
+                  var_treated: np.ndarray | None = None,
+                  var_placebos: np.ndarray | None = None) -> list[tuple[float, float]]:
+    """Randomisation-inference intervals (Conley and Taber 2011; Ferman and Pinto 2019).
 
     The placebo effects of comparison groups estimate the distribution of the
-    treated group's estimation error (area-level shocks included, which
-    cluster-robust errors with one treated group leave out). The interval is
-    ``[beta - q(1 - alpha/2), beta - q(alpha/2)]`` with ``q`` the placebo
-    quantiles; it needs at least ``2 / alpha - 1`` placebos (39 for 95 %
-    would be exact; fewer give the widest attainable interval from the
-    extremes), else it is not available (NaN).
+    treated group's estimation error, area-level shocks included (which
+    cluster-robust errors with one treated group leave out). Groups differ in
+    size, so each error is modelled as an area shock of common variance
+    ``s2`` plus sampling noise of the group's own variance ``v``: the placebo
+    effects are standardised by ``sqrt(s2 + v_j)``, with ``s2`` estimated as
+    ``mean(placebo^2) - mean(v_j)`` (at least 0), and their quantiles rescaled
+    by the treated group's ``sqrt(s2 + v)``. Without variances (pooled effects)
+    the plain quantiles are used: ``[beta - q(1 - alpha/2), beta - q(alpha/2)]``.
+    At least ``1 / alpha - 1`` placebos are needed, else the interval is NaN.
 
     >>> lo_hi = _ri_intervals(np.array([5.0]), np.arange(-10.0, 11.0)[:, None], 0.05)
     >>> [round(v, 2) for v in lo_hi[0]]
@@ -628,11 +637,19 @@ def _ri_intervals(beta: np.ndarray, placebos: np.ndarray, alpha: float) -> list[
     out: list[tuple[float, float]] = []
     for i, b in enumerate(beta):
         vals = placebos[:, i] if placebos.size else np.zeros(0)
-        vals = vals[np.isfinite(vals)]
+        finite = np.isfinite(vals)
+        vals = vals[finite]
         if len(vals) < max(2, int(np.ceil(1 / alpha)) - 1):
             out.append((np.nan, np.nan))
             continue
-        q_lo, q_hi = np.quantile(vals, [alpha / 2, 1 - alpha / 2])
+        v_tr = np.nan if var_treated is None else float(var_treated[i])
+        v_pl = None if var_placebos is None or not var_placebos.size else var_placebos[:, i][finite]
+        if v_pl is not None and np.isfinite(v_tr) and np.all(np.isfinite(v_pl)):
+            s2 = max(float(np.mean(vals**2) - np.mean(v_pl)), 0.0)
+            scaled = vals / np.sqrt(s2 + v_pl)
+            q_lo, q_hi = np.quantile(scaled, [alpha / 2, 1 - alpha / 2]) * np.sqrt(s2 + v_tr)
+        else:
+            q_lo, q_hi = np.quantile(vals, [alpha / 2, 1 - alpha / 2])
         out.append((float(b - q_hi), float(b - q_lo)))
     return out
 
@@ -646,20 +663,24 @@ def _permute(
     base: int,
     n_periods: int,
     n_tr: int,
-) -> tuple[np.ndarray, str, np.ndarray]:
-    """Permutation p-values of the observed effects, and the placebo effects (placebo x effect)."""
+) -> tuple[np.ndarray, str, np.ndarray, np.ndarray]:
+    """Permutation p-values, the placebo effects and their sampling variances (placebo x effect)."""
     if spec.permutations == 0:
         return (np.full(len(effects), np.nan), "no randomisation inference (permutations=0)",
-                np.zeros((0, len(effects))))
+                np.zeros((0, len(effects))), np.zeros((0, len(effects))))
     comp = cells.subset(cells.g >= n_tr)
     sy = comp.sy - (comp.sx @ gamma if gamma is not None and comp.sx is not None else 0.0)
-    comp = CellStats(g=comp.g, t=comp.t, n=comp.n, sy=sy)
+    comp = CellStats(g=comp.g, t=comp.t, n=comp.n, sy=sy, syy=comp.syy)
     pool = sorted(set(comp.g.tolist()))
     size = n_tr if spec.pooled else 1
     a: Assignments = assignments(len(pool), size, spec.permutations, spec.seed)
     placebo = np.full((len(a.sets), n_periods), np.nan)
+    var_placebo = np.full((len(a.sets), n_periods), np.nan)
     for j, chosen in enumerate(a.sets):
         fake = [pool[c] for c in chosen]
+        if len(fake) == 1:
+            for k in range(n_periods):
+                var_placebo[j, k] = sampling_var(comp, fake[0], k, base)
         has_base = all(((comp.g == f) & (comp.t == base)).any() for f in fake)
         if not has_base:
             continue
@@ -673,11 +694,32 @@ def _permute(
         for (_, k), v in zip(eff, b, strict=False):
             placebo[j, k] = v
     by_period = np.array([placebo[:, k] for _, k in effects]).T if effects else np.zeros((len(a.sets), 0))
+    var_by_period = (np.array([var_placebo[:, k] for _, k in effects]).T if effects
+                     else np.zeros((len(a.sets), 0)))
     p = permutation_p(beta, by_period)
     note = f"{a.describe()}; smallest attainable p_perm = 1/{len(a.sets) + 1}" + (
         " (placebo sets of " + str(size) + " groups)" if size > 1 else " (single-group placebos)"
     )
-    return p, note, by_period
+    return p, note, by_period, var_by_period
+
+
+def sampling_var(cells: CellStats, g: int, k: int, base: int) -> float:
+    """Sampling variance of one group's period-k change from the base period (cell variances / n).
+
+    The comparison pool's own sampling variance is left out: it is common to the
+    treated and the placebo groups and small against a single group's.
+    """
+    if cells.syy is None:
+        return float("nan")
+    total = 0.0
+    for period in (k, base):
+        m = (cells.g == g) & (cells.t == period)
+        n = float(cells.n[m].sum())
+        if n < 2:
+            return float("nan")
+        sy, syy = float(cells.sy[m].sum()), float(cells.syy[m].sum())
+        total += max(syy - sy * sy / n, 0.0) / (n - 1) / n
+    return total
 
 
 def _notes(
@@ -707,9 +749,11 @@ def _notes(
         "p_perm: randomisation inference, placebo treatment of comparison groups, two-sided on |effect|: "
         + "; ".join(assign_notes)
         + ".",
-        f"ri_low, ri_high: {1 - spec.alpha:.0%} randomisation-inference interval (Conley and Taber 2011): the "
-        "effect minus the placebo effects' quantiles, so area-level shocks are included; use it with few "
-        "treated groups (pct_ri_* scaled as pct_of_base).",
+        f"ri_low, ri_high: {1 - spec.alpha:.0%} randomisation-inference interval (Conley and Taber 2011, "
+        "with Ferman and Pinto's 2019 correction for group size): the effect minus the quantiles of the "
+        "placebo effects, standardised by area-shock plus sampling variance and rescaled to the treated "
+        "group's; area-level shocks are included; use it with few treated groups (pct_ri_* scaled as "
+        "pct_of_base).",
         f"Marked not distinguishable from zero when {flag_text}"
         + (
             " (with few treated groups cluster-robust errors are too small, so the permutation test is used)."
