@@ -53,3 +53,22 @@ def test_python_dash_m_from_source_tree() -> None:
     proc = subprocess.run([sys.executable, "-m", "kit", "--help"], cwd=ROOT, capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 0 and "kit" in proc.stdout
+
+
+def test_installed_console_script_finds_its_data(tmp_path: Path) -> None:
+    """The installed `kit` (run outside the source tree) carries rule sets and templates."""
+    import shutil
+
+    exe = shutil.which("kit")
+    if exe is None:
+        pytest.skip("the kit is not installed as a console script (run from a source tree)")
+    proc = subprocess.run([exe, "rules", "show", "dst"], cwd=tmp_path, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "fingerprint sha256:" in proc.stdout
+    code = ("import kit.resources as r; print(r.rules_dir().is_dir(), "
+            "(r.templates_dir() / 'release' / 'report.html.j2').is_file())")
+    proc = subprocess.run([str(Path(exe).with_name("python")), "-c", code], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)
+    if proc.returncode == 0:
+        assert proc.stdout.split() == ["True", "True"]
