@@ -22,12 +22,14 @@ else ``float64``); ISO dates become datetimes; empty cells and ``.`` are missing
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kit.errors import DataReadError, KitError, OptionalDependencyError, SchemaError
@@ -142,8 +144,8 @@ def type_text_columns(df: pd.DataFrame) -> pd.DataFrame:
 
     >>> df = pd.DataFrame({"KOM": ["0851", "101"], "N": ["1", "2"], "X": ["1.5", None],
     ...                    "D": ["2001-02-03", None], "PNR": ["17", "18"]})
-    >>> {k: str(v) for k, v in type_text_columns(df).dtypes.items()}
-    {'KOM': 'str', 'N': 'int64', 'X': 'float64', 'D': 'datetime64[us]', 'PNR': 'str'}
+    >>> {k: v.kind for k, v in type_text_columns(df).dtypes.items()}
+    {'KOM': 'O', 'N': 'i', 'X': 'f', 'D': 'M', 'PNR': 'O'}
     """
     out = {}
     for name in df.columns:
@@ -163,7 +165,7 @@ def type_text_columns(df: pd.DataFrame) -> pd.DataFrame:
             out[name] = full.astype("int64") if whole else full.astype("float64")
             continue
         if text.str.match(_ISO_DATE).all():
-            out[name] = pd.to_datetime(column, format="ISO8601")
+            out[name] = pd.to_datetime(column, format="ISO8601").astype("datetime64[us]")
             continue
         out[name] = column
     return pd.DataFrame(out, index=df.index)
@@ -252,8 +254,8 @@ def _read_sas(
         import pyreadstat
 
         reader = pyreadstat.read_sas7bdat if fmt is FileFormat.SAS7BDAT else pyreadstat.read_xport
-        df, _ = reader(str(path), usecols=needed, dates_as_pandas_datetime=True)
-        return df
+        df, _ = reader(str(path), usecols=needed, dates_as_pandas_datetime=False)
+        return dates_to_datetime(df)
     parts = [
         _apply(chunk, conditions, rename, where)
         for chunk in iter_chunks(path, fmt, chunk_rows=chunk_rows, usecols=needed, where=where)
@@ -261,6 +263,28 @@ def _read_sas(
     if not parts:
         return pd.DataFrame({name: pd.Series(dtype="float64") for name in needed})
     return pd.concat(parts, ignore_index=True)
+
+
+def dates_to_datetime(df: pd.DataFrame) -> pd.DataFrame:
+    """SAS date and datetime columns (Python objects) as ``datetime64[us]``.
+
+    Microsecond resolution holds every date SAS can store (years 1582-9999);
+    pandas 2's default nanosecond resolution overflows before 1677.
+
+    >>> import datetime as dt
+    >>> out = dates_to_datetime(pd.DataFrame({"D": [dt.date(1583, 1, 1), None], "X": [1.0, 2.0]}))
+    >>> str(out["D"].dtype), str(out["D"].iloc[0].date()), bool(pd.isna(out["D"].iloc[1]))
+    ('datetime64[us]', '1583-01-01', True)
+    """
+    for name in df.columns:
+        col = df[name]
+        if col.dtype != object:
+            continue
+        sample = col.dropna()
+        if len(sample) and isinstance(sample.iloc[0], (dt.date, dt.datetime)):
+            values = [v if isinstance(v, (dt.date, dt.datetime)) else None for v in col.tolist()]
+            df[name] = pd.Series(np.array(values, dtype="datetime64[us]"), index=df.index)
+    return df
 
 
 def iter_chunks(
@@ -284,9 +308,9 @@ def iter_chunks(
                 str(path),
                 chunksize=chunk_rows,
                 usecols=list(usecols) if usecols is not None else None,
-                dates_as_pandas_datetime=True,
+                dates_as_pandas_datetime=False,
             ):
-                yield chunk
+                yield dates_to_datetime(chunk)
             return
         with _pandas_sas_reader(path, fmt, chunksize=chunk_rows) as sas:
             for chunk in sas:
