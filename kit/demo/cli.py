@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "project folder, runs BL's 2019 analysis (E0 rates, E1 event study with cluster-robust and "
         "permutation inference, E2 staggered adoption, E3 stayers vs composition) under the dst rules, "
         "writes the cleared release and the checker's report, and compares estimates with the truth.",
-        epilog="Example: kit demo --out demo-out   (about two minutes on two cores)",
+        epilog="Example: kit demo --out demo-out   (about a minute on two cores)",
     )
     parser.add_argument("--out", required=True, help="new or empty output folder")
     parser.add_argument("--persons", type=int, default=None,
