@@ -10,6 +10,7 @@ been enabled by anyone in the process. Without the extra installed it raises
 from __future__ import annotations
 
 import importlib
+import math
 import os
 from typing import Any, NamedTuple
 
@@ -60,7 +61,9 @@ def resolve_query(libs: Libs, query: Any) -> tuple[Any, Any]:
 
     OpenDP's own ``resolve()`` searches the noise scale without bounds (about
     1.5 s per query); a search bounded to (1e-9, 1e9) gives the same measurement
-    in about 0.15 s. Falls back to OpenDP's resolve if its internals change.
+    in about 0.15 s, and one bracketed around the scale predicted from two
+    evaluations of the privacy map (see :func:`_scale_search`) in about half
+    that. Falls back to OpenDP's resolve if its internals change.
     """
     dp = libs.dp
     try:
@@ -77,8 +80,10 @@ def resolve_query(libs: Libs, query: Any) -> tuple[Any, Any]:
                                            lazyframe=plan, global_scale=scale, threshold=threshold)
 
     if getattr(measure.type, "origin", None) == "Approximate":
-        scale = dp.binary_search(lambda s: make(s, 2**32 - 1).map(d_in)[0] < d_out[0],
-                                 bounds=(1e-9, 1e9), T=float)
+        def first(s: float) -> float:
+            return float(make(s, 2**32 - 1).map(d_in)[0])
+
+        scale = _scale_search(dp, lambda s: first(s) < d_out[0], first, float(d_out[0]))
         try:
             meas = make(scale)
         except dp.OpenDPException:
@@ -91,5 +96,41 @@ def resolve_query(libs: Libs, query: Any) -> tuple[Any, Any]:
             threshold = dp.binary_search(small_enough, bounds=(0, 2**31 - 1), T=int)
             meas = make(scale, threshold)
     else:
-        meas = dp.binary_search_chain(make, d_in, d_out, bounds=(1e-9, 1e9), T=float)
+        def loss(s: float) -> float:
+            return float(make(s).map(d_in))
+
+        meas = make(_scale_search(dp, lambda s: bool(make(s).check(d_in, d_out)), loss, float(d_out)))
     return meas, context
+
+
+#: The full search range of the noise scale.
+SCALE_BOUNDS = (1e-9, 1e9)
+#: Relative half-width of the bracket around the predicted scale.
+BRACKET = 1e-9
+
+
+def _scale_search(dp: Any, predicate: Any, loss: Any, target: float) -> float:
+    """The smallest scale in :data:`SCALE_BOUNDS` that passes ``predicate``, as OpenDP's bisection finds it.
+
+    OpenDP's float bisection returns the passing value closest to the decision
+    boundary, which does not depend on the bracket as long as the bracket
+    contains the boundary. The privacy loss of these mechanisms falls as a
+    power of the scale (1/s for Laplace, 1/s² for Gaussian under zCDP), so two
+    evaluations of the map predict the boundary; the bisection then runs in a
+    bracket of ±1e-9 around it (about 25 instead of 83 steps). If the boundary
+    is not inside the bracket, or the map is not a clean power law, the full
+    search runs instead: the result is the same scale either way.
+    """
+    try:
+        l1, l2 = loss(1.0), loss(2.0)
+        power = math.log2(l1 / l2)
+        guess = (l1 / target) ** (1 / power)
+        if not (math.isfinite(guess) and 0.5 <= power <= 4):
+            raise ValueError("no power law")
+        lo = max(SCALE_BOUNDS[0], guess * (1 - BRACKET))
+        hi = min(SCALE_BOUNDS[1], guess * (1 + BRACKET))
+        if lo < hi:
+            return float(dp.binary_search(predicate, bounds=(lo, hi), T=float))
+    except (ValueError, ZeroDivisionError, OverflowError, TypeError, dp.OpenDPException):
+        pass
+    return float(dp.binary_search(predicate, bounds=SCALE_BOUNDS, T=float))

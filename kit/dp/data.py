@@ -3,14 +3,19 @@
 The privacy unit is a person. The structural bounds declared to OpenDP are
 made true here, before OpenDP, by plain row-wise and per-person steps:
 
-1. keep only the needed columns, cast dimensions to text codes;
+1. keep only the needed columns (a Parquet scan reads no others);
 2. on a panel, drop rows whose period is not in the public list of periods;
 3. drop rows with a missing measure (sums, means, rates);
 4. at most one row per person and period (one per person without a panel):
-   counts keep any one row; sums, means and rates add up a person's rows
-   (dimensions are taken from one of them);
-5. derived columns (public recodes) under new names;
-6. drop the person id: OpenDP never sees it.
+   counts keep the first row of each person in each period (a per-period
+   ``is_first_distinct`` on the person id: one hash key, far less memory than
+   a ``unique`` on the (person, period) pair); sums, means and rates add up a
+   person's rows (dimensions are taken from one of them);
+5. cast dimensions to text codes, or, for the columns in ``native`` (integer
+   columns whose public codes are all canonical integers, ``str(int(c)) == c``),
+   keep them as integers (see :func:`native_key_types`: same cells, less memory);
+6. derived columns (public recodes) under new names;
+7. drop the person id: OpenDP never sees it.
 
 Then at most ``len(periods)`` rows per person and at most one per person and
 period are true, and are declared with
@@ -27,7 +32,7 @@ from typing import Any
 from kit.dp.spec import Derive, DPConfig
 from kit.errors import DataReadError, SchemaError, SpecError
 
-__all__ = ["DataLike", "prepare", "resolve"]
+__all__ = ["DataLike", "native_key_types", "prepare", "resolve"]
 
 #: Data accepted by DP releases: a Parquet path (read lazily; the fastest path),
 #: a polars LazyFrame or DataFrame, a pandas DataFrame, or a callable returning one
@@ -65,10 +70,79 @@ def _text(pl: Any, col: str, dtype: Any) -> Any:
     return expr.cast(pl.String)
 
 
+def _native_dtype(pl: Any, dtype: Any) -> Any:
+    """The integer dtype OpenDP accepts for an integer column (it has no 8- or 16-bit domains)."""
+    if dtype in (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16):
+        return pl.Int32
+    if dtype in (pl.Int64, pl.UInt32, pl.UInt64):
+        return dtype
+    return None
+
+
+def _int_range(pl: Any, dtype: Any) -> tuple[int, int]:
+    bits = {pl.Int8: 8, pl.Int16: 16, pl.Int32: 32, pl.Int64: 64, pl.UInt8: 8, pl.UInt16: 16,
+            pl.UInt32: 32, pl.UInt64: 64}[dtype]
+    if dtype in (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _canonical_ints(codes: Sequence[str], lo: int, hi: int) -> bool:
+    for c in codes:
+        try:
+            v = int(c)
+        except ValueError:
+            return False
+        if str(v) != c or not lo <= v <= hi:
+            return False
+    return True
+
+
+def native_key_types(pl: Any, schema: Any, *, config: DPConfig, dims: Sequence[str],
+                     derive: Sequence[Derive] = (), public_keys: bool = True) -> dict[str, Any]:
+    """Columns that can stay integers instead of being cast to text codes, with their OpenDP dtype.
+
+    A column qualifies when it is an integer column in the data, is the period
+    or a public-key dimension, is not the source of a derived column, and each
+    of its public codes is the canonical text of an integer within the
+    column's range. Then ``str(value) == code`` exactly when ``value ==
+    int(code)``, so the same rows match the same cells as with text codes.
+    The released keys are formatted back with ``str``, which gives the codes.
+    """
+    sources = {d.source for d in derive} | {d.name for d in derive}
+    candidates: dict[str, tuple[str, ...]] = {}
+    if config.period:
+        candidates[config.period] = config.periods
+    if public_keys:
+        for dim in dims:
+            codes = config.code_list(dim)
+            if codes is not None:
+                candidates[dim] = codes
+    elif config.period is not None and config.period in dims:   # observed keys are sorted as text
+        candidates.pop(config.period, None)
+    names = set(schema.names())
+    out: dict[str, Any] = {}
+    for col, codes in candidates.items():
+        if col in sources or col not in names:
+            continue
+        dtype = schema[col]
+        target = _native_dtype(pl, dtype)
+        if target is None:
+            continue
+        lo, hi = _int_range(pl, dtype)
+        if _canonical_ints(codes, lo, hi):
+            out[col] = target
+    return out
+
+
 def prepare(pl: Any, lf: Any, *, unit: str, config: DPConfig, dims: Sequence[str],
             measures: Sequence[str], aggregate: bool, derive: Sequence[Derive] = (),
-            clip_measures: bool = False, where: str = "DP release") -> Any:
+            clip_measures: bool = False, where: str = "DP release",
+            native: dict[str, Any] | None = None) -> Any:
     """Apply the steps in the module docs; returns a LazyFrame without the person id.
+
+    ``native`` maps columns kept as integers to their dtype (from
+    :func:`native_key_types`); all other dimensions become text codes.
 
     Raises
     ------
@@ -103,10 +177,14 @@ def prepare(pl: Any, lf: Any, *, unit: str, config: DPConfig, dims: Sequence[str
                             "round kroner: pl.col(m).round().cast(pl.Int64)")
         if not (dtype.is_integer() or dtype == pl.Boolean):
             raise SchemaError(where, f"measure '{m}' is not numeric", "use an integer or 0/1 column")
+    native = dict(native or {})
     keep = list(dict.fromkeys(needed))
     out = lf.select(keep)
     if config.period:
-        out = out.filter(_text(pl, config.period, schema[config.period]).is_in(list(config.periods)))
+        if config.period in native:
+            out = out.filter(pl.col(config.period).is_in([int(p) for p in config.periods]))
+        else:
+            out = out.filter(_text(pl, config.period, schema[config.period]).is_in(list(config.periods)))
     if measures:
         out = out.filter(pl.all_horizontal([pl.col(m).is_not_null() for m in measures]))
     # de-duplicate on the original (compact) dtypes first; text casts afterwards are cheaper
@@ -115,9 +193,15 @@ def prepare(pl: Any, lf: Any, *, unit: str, config: DPConfig, dims: Sequence[str
         others = [c for c in keep if c not in person and c not in measures]
         out = out.group_by(person).agg([*(pl.col(c).first() for c in others),
                                         *(pl.col(m).cast(pl.Int64).sum() for m in measures)])
+    elif config.period:
+        out = out.filter(pl.col(unit).is_first_distinct().over(config.period))
     else:
-        out = out.unique(subset=person, keep="any")
-    casts = [_text(pl, c, schema[c]).alias(c) for c in dict.fromkeys(
+        out = out.filter(pl.col(unit).is_first_distinct())
+
+    def cast(c: str) -> Any:
+        return pl.col(c).cast(native[c]) if c in native else _text(pl, c, schema[c])
+
+    casts = [cast(c).alias(c) for c in dict.fromkeys(
         [*([config.period] if config.period else []), *source_dims, *(d.source for d in derive)])
         if c not in measures]
     casts += [pl.col(m).cast(pl.Int64).alias(m) for m in measures]

@@ -175,25 +175,37 @@ def _frac(entry: Mapping[str, Any], key: str) -> Fraction:
     return out
 
 
-def verify_bytes(raw: bytes, path: str = "ledger", expect_head: str | None = None) -> LedgerReport:
-    """Verify ledger content (see :func:`verify_file`)."""
-    problems: list[str] = []
-    if not raw:
-        return LedgerReport(path, ("the file is empty (truncated?)",), 0)
-    if not raw.endswith(b"\n"):
-        problems.append("the last line is incomplete (the file was truncated or is being written)")
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines = lines[:-1]
-    entries: list[dict[str, Any]] = []
-    prev = GENESIS
-    project = ""
-    cap_rho = cap_delta = Fraction(0)
-    spent_rho = spent_delta = Fraction(0)
-    outcome: dict[str, str | None] = {}
-    hashes: list[str] = []
-    n_released = n_failed = 0
-    for i, line in enumerate(lines):
+class _Chain:
+    """The running state of verifying a ledger line by line (resumable: see :meth:`BudgetLedger.verify`)."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.entries: list[dict[str, Any]] = []
+        self.prev = GENESIS
+        self.project = ""
+        self.cap_rho = self.cap_delta = Fraction(0)
+        self.spent_rho = self.spent_delta = Fraction(0)
+        self.outcome: dict[str, str | None] = {}
+        self.hashes: list[str] = []
+        self.n_released = self.n_failed = 0
+        self.n_lines = 0
+
+    def copy(self) -> _Chain:
+        other = _Chain()
+        other.__dict__.update(self.__dict__)
+        other.problems = list(self.problems)
+        other.entries = list(self.entries)
+        other.outcome = dict(self.outcome)
+        other.hashes = list(self.hashes)
+        return other
+
+    def feed(self, lines: list[bytes]) -> None:
+        for line in lines:
+            self._line(self.n_lines, line)
+            self.n_lines += 1
+
+    def _line(self, i: int, line: bytes) -> None:
+        problems = self.problems
         no = i + 1
         try:
             entry = json.loads(line)
@@ -201,36 +213,37 @@ def verify_bytes(raw: bytes, path: str = "ledger", expect_head: str | None = Non
                 raise ValueError("not an object")
         except (ValueError, UnicodeDecodeError):
             problems.append(f"line {no} is not a JSON object")
-            prev = line_hash(line)
-            hashes.append(prev)
-            continue
-        entries.append(entry)
+            self.prev = line_hash(line)
+            self.hashes.append(self.prev)
+            return
+        self.entries.append(entry)
         if canonical_line(entry) != line:
             problems.append(f"line {no} is not in canonical form (edited by hand?)")
-        if entry.get("prev") != prev:
+        if entry.get("prev") != self.prev:
             problems.append(f"line {no} does not chain to line {no - 1} (edited, deleted or reordered lines)")
         if entry.get("seq") != i:
             problems.append(f"line {no} has sequence number {entry.get('seq')!r}, expected {i}")
-        prev = line_hash(line)
-        hashes.append(prev)
+        self.prev = line_hash(line)
+        self.hashes.append(self.prev)
         kind = entry.get("type")
+        outcome = self.outcome
         try:
             if i == 0:
                 if kind != EntryType.CREATED.value or entry.get("format") != FORMAT:
                     problems.append("line 1 is not a ledger header")
-                    continue
-                project = str(entry.get("project", ""))
-                cap_rho, cap_delta = _frac(entry, "cap_rho"), _frac(entry, "cap_delta")
-                continue
+                    return
+                self.project = str(entry.get("project", ""))
+                self.cap_rho, self.cap_delta = _frac(entry, "cap_rho"), _frac(entry, "cap_delta")
+                return
             if kind == EntryType.CREATED.value or "cap_rho" in entry or "cap_delta" in entry:
                 problems.append(f"line {no} redefines the cap (the cap is fixed at creation)")
             elif kind == EntryType.SUBMITTED.value:
                 rho, delta = _frac(entry, "rho"), _frac(entry, "delta")
-                spent_rho += rho
-                spent_delta += delta
-                if _frac(entry, "total_rho") != spent_rho or _frac(entry, "total_delta") != spent_delta:
+                self.spent_rho += rho
+                self.spent_delta += delta
+                if _frac(entry, "total_rho") != self.spent_rho or _frac(entry, "total_delta") != self.spent_delta:
                     problems.append(f"line {no} has running totals that do not add up")
-                if spent_rho > cap_rho or spent_delta > cap_delta:
+                if self.spent_rho > self.cap_rho or self.spent_delta > self.cap_delta:
                     problems.append(f"line {no} spends beyond the cap")
                 cid = str(entry.get("charge"))
                 if cid in outcome:
@@ -244,22 +257,44 @@ def verify_bytes(raw: bytes, path: str = "ledger", expect_head: str | None = Non
                     problems.append(f"line {no} closes charge {cid} a second time")
                 else:
                     outcome[cid] = kind
-                    n_released += kind == EntryType.RELEASED.value
-                    n_failed += kind == EntryType.FAILED.value
+                    self.n_released += kind == EntryType.RELEASED.value
+                    self.n_failed += kind == EntryType.FAILED.value
             else:
                 problems.append(f"line {no} has an unknown type")
         except (ValueError, ZeroDivisionError):
             problems.append(f"line {no} has a missing or malformed budget field")
-    head = hashes[-1] if hashes else GENESIS
-    if expect_head is not None and expect_head not in hashes:
-        problems.append("the expected head hash is not in the file (lines were removed or the file "
-                        "was rewritten)")
-    return LedgerReport(
-        path=path, problems=tuple(problems), n_lines=len(lines), project=project, cap_rho=cap_rho,
-        cap_delta=cap_delta, spent_rho=spent_rho, spent_delta=spent_delta, n_charges=len(outcome),
-        n_released=n_released, n_failed=n_failed,
-        open_charges=tuple(c for c, o in outcome.items() if o is None), head=head, entries=tuple(entries),
-    )
+
+    def report(self, path: str, expect_head: str | None = None, truncated: bool = False) -> LedgerReport:
+        problems = list(self.problems)
+        if truncated:
+            problems.insert(0, "the last line is incomplete (the file was truncated or is being written)")
+        head = self.hashes[-1] if self.hashes else GENESIS
+        if expect_head is not None and expect_head not in self.hashes:
+            problems.append("the expected head hash is not in the file (lines were removed or the file "
+                            "was rewritten)")
+        return LedgerReport(
+            path=path, problems=tuple(problems), n_lines=self.n_lines, project=self.project,
+            cap_rho=self.cap_rho, cap_delta=self.cap_delta, spent_rho=self.spent_rho,
+            spent_delta=self.spent_delta, n_charges=len(self.outcome), n_released=self.n_released,
+            n_failed=self.n_failed, open_charges=tuple(c for c, o in self.outcome.items() if o is None),
+            head=head, entries=tuple(self.entries),
+        )
+
+
+def _split(raw: bytes) -> list[bytes]:
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines = lines[:-1]
+    return lines
+
+
+def verify_bytes(raw: bytes, path: str = "ledger", expect_head: str | None = None) -> LedgerReport:
+    """Verify ledger content (see :func:`verify_file`)."""
+    if not raw:
+        return LedgerReport(path, ("the file is empty (truncated?)",), 0)
+    chain = _Chain()
+    chain.feed(_split(raw))
+    return chain.report(path, expect_head, truncated=not raw.endswith(b"\n"))
 
 
 def verify_file(path: str | os.PathLike[str], expect_head: str | None = None) -> LedgerReport:
@@ -375,9 +410,12 @@ class BudgetLedger:
     """A project's persistent privacy-budget ledger (see the module docs).
 
     Open with :meth:`create` (once per project) or :meth:`open`. The object
-    holds only the path; every read re-reads and verifies the file, and every
-    append happens under an exclusive lock, so several sessions and processes
-    can share one ledger.
+    holds the path and the verified state of the bytes it last read: every
+    read re-reads the whole file; bytes identical to the verified ones are not
+    verified again, and lines appended since (by this or another process) are
+    verified on top of the kept state, so any other change triggers a full
+    verification. Every append happens under an exclusive lock, so several
+    sessions and processes can share one ledger.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, _token: object = None) -> None:
@@ -385,6 +423,7 @@ class BudgetLedger:
             raise SpecError("budget ledger", "a ledger is opened, not constructed",
                             "use BudgetLedger.create(path, cap_rho=...) or BudgetLedger.open(path)")
         self.path = Path(path)
+        self._verified: tuple[bytes, _Chain] | None = None
 
     # ----------------------------------------------------------- construction
     @classmethod
@@ -445,8 +484,32 @@ class BudgetLedger:
         return self.verify().project or self.path.name
 
     def verify(self, expect_head: str | None = None) -> LedgerReport:
-        """Verify the file (never raises for damage; see :attr:`LedgerReport.problems`)."""
-        return verify_file(self.path, expect_head)
+        """Verify the file (never raises for damage; see :attr:`LedgerReport.problems`).
+
+        Same result as :func:`verify_file`; only complete lines already
+        verified by this object are not parsed again (see the class docs).
+        """
+        try:
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            raise DataReadError(f"ledger {self.path.name}", f"cannot be read ({type(exc).__name__})",
+                                "check the path; create a ledger with 'kit budget create'") from None
+        name = self.path.name
+        if not raw:
+            return verify_bytes(raw, name, expect_head)
+        cached = self._verified
+        if cached is not None and raw.startswith(cached[0]):
+            done, chain = cached
+            if len(raw) > len(done):
+                chain = chain.copy()
+                chain.feed(_split(raw[len(done):]))
+        else:
+            chain = _Chain()
+            chain.feed(_split(raw))
+        complete = raw.endswith(b"\n")
+        if complete:
+            self._verified = (raw, chain)
+        return chain.report(name, expect_head, truncated=not complete)
 
     def report(self) -> LedgerReport:
         """Verify the file and raise :class:`LedgerIntegrityError` if it is damaged."""

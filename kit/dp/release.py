@@ -30,7 +30,7 @@ import pandas as pd
 from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance
 from kit.dp import _engine
 from kit.dp.accounting import float_down, float_up, fraction_text, zcdp_to_epsilon
-from kit.dp.data import DataLike, empty_frame, prepare, resolve
+from kit.dp.data import DataLike, empty_frame, native_key_types, prepare, resolve
 from kit.dp.intervals import noise_accuracy, ratio_interval
 from kit.dp.ledger import BudgetLedger, Charge
 from kit.dp.spec import DPConfig, DPTableSpec, Mechanism
@@ -93,7 +93,8 @@ def _compositor(libs: _engine.Libs, frame: Any, config: DPConfig, mechanism: Mec
                                  margins=[dp.polars.Margin(max_length=config.population)])
 
 
-def _query(libs: _engine.Libs, ctx: Any, spec: DPTableSpec, ctx_has_delta: bool) -> Any:
+def _query(libs: _engine.Libs, ctx: Any, spec: DPTableSpec, ctx_has_delta: bool,
+           native: dict[str, Any] | None = None) -> Any:
     dp, pl = libs.dp, libs.pl
     if spec.mech is Mechanism.ZCDP:
         kw: dict[str, float] = {"rho": float_down(spec.rho_exact)}
@@ -111,7 +112,7 @@ def _query(libs: _engine.Libs, ctx: Any, spec: DPTableSpec, ctx_has_delta: bool)
         aggs.append(pl.col(spec.measure).dp.sum(_bounds(spec)).alias(SUM_COL))
     q = ctx.query(**kw).group_by(*spec.dims).agg(*aggs)
     if spec.public_keys:
-        q = q.with_keys(_keys(pl, spec))
+        q = q.with_keys(_keys(pl, spec, native))
     return q
 
 
@@ -124,11 +125,14 @@ def _bounds(spec: DPTableSpec) -> tuple[int, int]:
     return b
 
 
-def _keys(pl: Any, spec: DPTableSpec) -> Any:
+def _keys(pl: Any, spec: DPTableSpec, native: dict[str, Any] | None = None) -> Any:
+    """The public cells; columns in ``native`` as integers (see :func:`kit.dp.data.native_key_types`)."""
+    native = native or {}
     sets = spec.key_sets()
     rows = list(itertools.product(*(codes for _, codes in sets)))
-    return pl.DataFrame({dim: [r[i] for r in rows] for i, (dim, _) in enumerate(sets)},
-                        schema={dim: pl.String for dim, _ in sets})
+    return pl.DataFrame({dim: [int(r[i]) if dim in native else r[i] for r in rows]
+                         for i, (dim, _) in enumerate(sets)},
+                        schema={dim: native.get(dim, pl.String) for dim, _ in sets})
 
 
 def _noise(spec: DPTableSpec, summary: Any) -> tuple[dict[str, NoiseInfo], int | None]:
@@ -393,12 +397,15 @@ def dp_table(session: Any, data: DataLike, spec: DPTableSpec, ledger: BudgetLedg
     ledger.check(spec.rho_exact, spec.delta_exact)      # refuse before touching any data
     lf = resolve(libs.pl, data, where)
     measures = [spec.measure] if spec.measure else []
+    native = native_key_types(libs.pl, lf.collect_schema(), config=spec.config, dims=spec.dims,
+                              derive=spec.derive, public_keys=spec.public_keys)
     frame = prepare(libs.pl, lf, unit=unit, config=spec.config, dims=spec.dims, measures=measures,
-                    aggregate=spec.stat is not Statistic.COUNT, derive=spec.derive, where=where)
+                    aggregate=spec.stat is not Statistic.COUNT, derive=spec.derive, where=where,
+                    native=native)
     has_delta = rep.remaining_delta > 0 and spec.mech is Mechanism.ZCDP
     ctx = _compositor(libs, frame, spec.config, spec.mech, rep.remaining_rho,
                       rep.remaining_delta if has_delta else Fraction(0))
-    query = _query(libs, ctx, spec, has_delta)
+    query = _query(libs, ctx, spec, has_delta, native)
     meas, run = _engine.resolve_query(libs, query)
     noise, threshold = _noise(spec, libs.summarize(meas, None))
     charge = ledger.submit(spec.rho_exact, spec.delta_exact, label=spec.name, spec=spec.fingerprint,
@@ -417,7 +424,7 @@ def dp_table(session: Any, data: DataLike, spec: DPTableSpec, ledger: BudgetLedg
     details = {"mechanism": spec.mech.value, "opendp": libs.version, "opendp_loss": list(loss),
                "scales": {n.statistic: n.scale for n in noise.values()}, "threshold": threshold}
     head = ledger.released(charge, details)
-    columns, keys, values = _post_process(libs.pl, spec, released, noise)
+    columns, keys, values = _post_process(libs.pl, spec, released, noise, native)
     log.info("released DP table %s: %d cells", spec.name, len(keys))
     return DPResult(
         spec=spec, columns=columns, keys=keys, values=values, noise=tuple(noise.values()),
@@ -428,11 +435,11 @@ def dp_table(session: Any, data: DataLike, spec: DPTableSpec, ledger: BudgetLedg
     )
 
 
-def _post_process(pl: Any, spec: DPTableSpec, released: Any, noise: dict[str, NoiseInfo]
-                  ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], _Rows]:
+def _post_process(pl: Any, spec: DPTableSpec, released: Any, noise: dict[str, NoiseInfo],
+                  native: dict[str, Any] | None = None) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], _Rows]:
     dims = list(spec.dims)
     if spec.public_keys:
-        frame = _keys(pl, spec).join(released, on=dims, how="left", maintain_order="left")
+        frame = _keys(pl, spec, native).join(released, on=dims, how="left", maintain_order="left")
     else:
         frame = released.sort(dims)
     keys = tuple(tuple(str(v) for v in row) for row in frame.select(dims).iter_rows())

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -209,12 +210,14 @@ def model(
             'drop or impute them first, or pass missing="drop"',
         )
     rows_kept = np.asarray(mod.data.row_labels) if mod.data.row_labels is not None else np.arange(n_used)
-    kept = data.loc[rows_kept]
+    # only the unit and cluster columns of the rows used (the index is 0..n-1 after reset_index)
+    kept = data[list(dict.fromkeys(c for c in (unit, spec.cluster) if c))].iloc[rows_kept]
     exog = np.asarray(mod.exog, dtype=float)
     y = np.asarray(mod.endog, dtype=float)
     names = list(mod.exog_names)
     _precheck(spec, y, exog, names, where)
-    unit_codes, n_units = pd.factorize(kept[unit])[0], int(kept[unit].nunique())
+    unit_codes, unit_levels = pd.factorize(kept[unit])
+    n_units = len(unit_levels)  # factorize leaves missing values out, like nunique()
     term_reasons = _term_checks(session, mod, exog, y, unit_codes, n_units, names, spec)
     fit_kw: dict[str, Any] = {}
     n_clusters = None
@@ -303,7 +306,11 @@ def _build(spec: ModelSpec, data: pd.DataFrame, where: str) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            return makers[spec.family](spec.formula, data, **kw)
+            frame = _categorical_frame(spec.formula, data)
+            env = _eval_env() if frame is not data else None
+            if env is not None:
+                kw["eval_env"] = env
+            return makers[spec.family](spec.formula, frame, **kw)
     except PatsyError as exc:
         raise SpecError(
             where,
@@ -316,6 +323,104 @@ def _build(spec: ModelSpec, data: pd.DataFrame, where: str) -> Any:
             f"the formula cannot be built ({type(exc).__name__})",
             "check the column names and the formula syntax",
         ) from None
+
+
+_C_CALL = re.compile(r"C\(\s*([A-Za-z_][A-Za-z_0-9]*)\s*(?:,(.*))?\)", re.S)
+
+
+def categorical_columns(formula: str, data: pd.DataFrame) -> list[str]:
+    """Columns patsy will treat as categorical, whose categories it would find by a Python loop.
+
+    A column qualifies when every factor of the formula that names it is
+    ``C(col)`` or ``C(col, <contrast>)`` without ``levels=``, or the bare
+    column when it holds text, and its values are integers or text (for
+    which pandas' sorted categories equal the levels patsy would sniff).
+    Handing such columns to patsy as ``pandas.Categorical`` gives the same
+    design matrix and column names without patsy's per-row loops (about half of
+    a model's time on a million rows).
+    """
+    try:
+        from patsy import ModelDesc
+
+        desc = ModelDesc.from_formula(formula)
+    except Exception:  # statsmodels reports formula errors itself
+        return []
+    codes = [f.code for side in (desc.lhs_termlist, desc.rhs_termlist) for t in side for f in t.factors]
+    lhs = {f.code for t in desc.lhs_termlist for f in t.factors}
+    out = []
+    for col in data.columns:
+        if not isinstance(col, str):
+            continue
+        name = re.compile(r"(?<![A-Za-z_0-9.])" + re.escape(col) + r"(?![A-Za-z_0-9])")
+        uses = [c for c in codes if name.search(c)]
+        if not uses:
+            continue
+        s = data[col]
+        if pd.api.types.is_bool_dtype(s.dtype) or isinstance(s.dtype, pd.CategoricalDtype):
+            continue
+        if pd.api.types.is_integer_dtype(s.dtype):
+            text = False
+        elif pd.api.types.infer_dtype(s, skipna=True) == "string":
+            text = True
+        else:
+            continue
+        ok = True
+        for c in uses:
+            m = _C_CALL.fullmatch(c.strip())
+            if m and m.group(1) == col and "levels" not in (m.group(2) or "") and c not in lhs:
+                continue
+            if text and c.strip() == col and c not in lhs:
+                continue
+            ok = False
+            break
+        if ok:
+            out.append(col)
+    return out
+
+
+def _categorical_frame(formula: str, data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` with the columns of :func:`categorical_columns` as ``pandas.Categorical`` (a shallow copy)."""
+    cols = categorical_columns(formula, data)
+    if not cols:
+        return data
+    return data.assign(**{c: pd.Categorical(data[c]) for c in cols})
+
+
+def _passthrough_c(data: Any, contrast: Any = None, levels: Any = None) -> Any:
+    """patsy's ``C()``, except that a ``pandas.Categorical`` without options is passed through unboxed.
+
+    ``C(x)`` only tells patsy to treat ``x`` as categorical; a Categorical
+    already is, with the same levels and default contrast. Unboxed, patsy takes
+    the codes from pandas instead of looking every row up in a Python loop
+    (its boxed path does that even for a Categorical). Column names come from
+    the formula text (``C(area)[T.x]``) either way.
+    """
+    from patsy.categorical import C
+
+    if contrast is None and levels is None and isinstance(getattr(data, "dtype", None), pd.CategoricalDtype):
+        return data
+    return C(data, contrast, levels)
+
+
+def _eval_env() -> dict[str, Any] | None:
+    """The names statsmodels would capture for :func:`_build`'s call, with ``C`` as :func:`_passthrough_c`.
+
+    Only with statsmodels' patsy engine; ``None`` (statsmodels' default) otherwise.
+    """
+    try:
+        from patsy import EvalEnvironment
+        from statsmodels.formula._manager import FormulaManager
+
+        if FormulaManager().engine != "patsy":
+            return None
+        env = EvalEnvironment.capture(1)   # _build's frame, as statsmodels' default eval_env=2 captures it
+        names: dict[str, Any] = {}
+        for ns in reversed(env._namespaces):   # inner namespaces (locals) win, as in patsy's lookup
+            names.update(ns)
+        names["C"] = _passthrough_c
+        return names
+    except Exception:  # a different statsmodels or patsy: keep statsmodels' default
+        return None
 
 
 def _precheck(spec: ModelSpec, y: np.ndarray, exog: np.ndarray, names: list[str], where: str) -> None:

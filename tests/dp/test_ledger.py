@@ -210,3 +210,41 @@ def test_register_sets_handlers() -> None:
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["budget", "verify", "x.jsonl", "--expect-head", "abc"])
     assert callable(args.handler) and args.expect_head == "abc"
+
+
+def test_cached_verification_matches_a_fresh_one(ledger: BudgetLedger) -> None:
+    """The ledger object re-verifies only appended lines; any other change is still caught."""
+    from kit.dp.ledger import verify_bytes
+
+    def same() -> None:
+        raw = ledger.path.read_bytes()
+        fresh = verify_bytes(raw, ledger.path.name)
+        kept = ledger.verify()
+        assert kept == fresh
+        anchor = ledger.verify(expect_head="0" * 64)
+        assert anchor == verify_bytes(raw, ledger.path.name, expect_head="0" * 64)
+
+    same()
+    _spend(ledger, "1/4")
+    same()
+    other = BudgetLedger.open(ledger.path)       # another session appends
+    with other.spend(rho="1/8", label="other"):
+        pass
+    same()
+    assert ledger.spent_rho == Fraction(3, 8)
+    raw = ledger.path.read_bytes()
+    lines = raw.split(b"\n")
+    lines[1] = lines[1].replace(b'"rho":"1/4"', b'"rho":"1/8"')   # edit a verified line
+    ledger.path.write_bytes(b"\n".join(lines))
+    same()
+    assert not ledger.verify().ok
+    with pytest.raises(LedgerIntegrityError):
+        ledger.report()
+    ledger.path.write_bytes(raw[:-5])              # cut inside the last line
+    same()
+    ledger.path.write_bytes(raw)
+    same()
+    assert ledger.verify().ok
+    ledger.path.write_bytes(raw + b'{"not":"a ledger line"}\n')   # garbage appended
+    same()
+    assert not ledger.verify().ok
