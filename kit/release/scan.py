@@ -67,7 +67,8 @@ class Finding:
         return f"{self.path} ({self.where}): {self.kind.value}: {self.detail}"
 
 
-_CPR = re.compile(r"(?<![\d.,])(\d{2})(\d{2})\d{2}-?\d{4}(?![\d.,])")
+# Not inside a longer alphanumeric token: a SHA-256 checksum can hold ten digits in a row.
+_CPR = re.compile(r"(?<![0-9A-Za-z.,])(\d{2})(\d{2})\d{2}-?\d{4}(?![0-9A-Za-z.,])")
 _HEX = re.compile(r"(?<![0-9A-Za-z.,])[0-9a-fA-F]{16,}(?![0-9A-Za-z.,])")
 _ALNUM = re.compile(
     r"(?<![0-9A-Za-z_.,])(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{12,}(?![0-9A-Za-z_.,])"

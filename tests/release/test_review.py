@@ -221,3 +221,13 @@ def test_cli_approve_and_reject(release):
     assert (release.folder.parent / "rel.decisions.jsonl").exists()
     code, _ = run_cli(str(release.folder), "--reject", "effects", "--comment", "no", "--json")
     assert code == 3
+
+
+def test_checksums_with_ten_digits_in_a_row_are_not_cpr_numbers() -> None:
+    """A SHA-256 hex digest can contain a CPR-shaped digit run; it is part of a longer token."""
+    from kit.release import scan
+
+    digest = "3f0102031234aa" + "0" * 50
+    assert scan._CPR.search(digest) is None
+    assert scan._CPR.search("id 0102031234 in text") is not None
+    assert scan._CPR.search("010203-1234") is not None
