@@ -116,7 +116,7 @@ def _distinct_pairs(cell: np.ndarray, unit: np.ndarray, n_units: int) -> tuple[n
     ([0, 1, 1], [0, 1, 2])
     """
     base = np.int64(max(n_units, 1))
-    key = np.sort(cell.astype(np.int64) * base + unit.astype(np.int64))
+    key = np.sort(cell.astype(np.int64, copy=False) * base + unit.astype(np.int64, copy=False))
     if len(key):
         keep = np.empty(len(key), dtype=bool)
         keep[0] = True
@@ -139,7 +139,7 @@ def unit_contributions(cell: np.ndarray, unit: np.ndarray, n_units: int, x: np.n
     [(0, 0, 6.0), (0, 1, 2.0), (1, 2, 7.0)]
     """
     base = np.int64(max(n_units, 1))
-    key = cell.astype(np.int64) * base + unit.astype(np.int64)
+    key = cell.astype(np.int64, copy=False) * base + unit.astype(np.int64, copy=False)
     skey = np.sort(key) if sorted_key is None else sorted_key
     repeated = skey[1:][skey[1:] == skey[:-1]]
     if len(repeated) == 0:
@@ -215,7 +215,7 @@ def _top_2_unsorted(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int) -> np
 def _row_sums(cell: np.ndarray, n_cells: int, x: np.ndarray | None, w: np.ndarray | None,
               ok: np.ndarray | None) -> dict[str, np.ndarray]:
     """Row-level sums per cell: records, missing, totals and weighted moments."""
-    out: dict[str, np.ndarray] = {"n_records": np.bincount(cell, minlength=n_cells).astype(np.int64)}
+    out: dict[str, np.ndarray] = {"n_records": np.bincount(cell, minlength=n_cells)}
     if x is None:
         out["n_missing"] = np.zeros(n_cells, dtype=np.int64)
         out["total"] = np.zeros(n_cells)
@@ -229,15 +229,22 @@ def _row_sums(cell: np.ndarray, n_cells: int, x: np.ndarray | None, w: np.ndarra
         out["sum_wx2"] = np.zeros(n_cells)
         return out
     assert ok is not None
-    xv = np.where(ok, x, 0.0)
-    n_ok = np.bincount(cell, weights=ok, minlength=n_cells)
+    all_ok = bool(ok.all())
+    xv = x if all_ok else np.where(ok, x, 0.0)
+    n_ok = out["n_records"] if all_ok else np.bincount(cell, weights=ok, minlength=n_cells)
     out["n_missing"] = (out["n_records"] - n_ok).astype(np.int64)
     out["total"] = np.bincount(cell, weights=xv, minlength=n_cells)
-    wv = ok.astype(float) if w is None else np.where(ok, w, 0.0)
+    if w is None:
+        out["sum_w"] = np.asarray(n_ok, dtype=float)
+        out["sum_wx"] = out["total"]
+        out["sum_wx2"] = np.bincount(cell, weights=xv * xv, minlength=n_cells)
+        out["sum_w2"] = out["sum_w"]
+        return out
+    wv = np.where(ok, w, 0.0)
     out["sum_w"] = np.bincount(cell, weights=wv, minlength=n_cells)
-    out["sum_wx"] = out["total"] if w is None else np.bincount(cell, weights=wv * xv, minlength=n_cells)
+    out["sum_wx"] = np.bincount(cell, weights=wv * xv, minlength=n_cells)
     out["sum_wx2"] = np.bincount(cell, weights=wv * xv * xv, minlength=n_cells)
-    out["sum_w2"] = out["sum_w"] if w is None else np.bincount(cell, weights=wv * wv, minlength=n_cells)
+    out["sum_w2"] = np.bincount(cell, weights=wv * wv, minlength=n_cells)
     return out
 
 
@@ -246,7 +253,7 @@ def _unit_stats(cell: np.ndarray, unit: np.ndarray, n_units: int, n_cells: int, 
     """Unit-level statistics per cell: distinct units and per-unit contributions."""
     out: dict[str, np.ndarray] = {}
     base = np.int64(max(n_units, 1))
-    sorted_key = np.sort(cell.astype(np.int64) * base + unit.astype(np.int64))
+    sorted_key = np.sort(cell.astype(np.int64, copy=False) * base + unit.astype(np.int64, copy=False))
     distinct = sorted_key
     if len(sorted_key):
         distinct = sorted_key[np.concatenate(([True], sorted_key[1:] != sorted_key[:-1]))]

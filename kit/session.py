@@ -401,7 +401,7 @@ def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
         low = int(values.min())
         span = int(values.max()) - low + 1
         if span <= 100_000:
-            offsets = (values - low).astype(np.int64)
+            offsets = values.astype(np.int64) - low
             present = np.bincount(offsets, minlength=span) > 0
             position = np.cumsum(present) - 1
             return position[offsets], [low + int(i) for i in np.flatnonzero(present)]
