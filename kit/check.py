@@ -49,7 +49,6 @@ from kit.evidence import TOTAL, Evidence
 from kit.rules.loader import RuleSet, load_rule_set
 from kit.spec import TableSpec
 from kit.spec_types import Statistic, UnitType
-from kit.status import CellStatus
 
 __all__ = ["CheckResult", "check_file", "check_table"]
 
@@ -236,7 +235,3 @@ def check_file(path: str | Path, dims: Sequence[str], count: str, rules: str = "
         raise
     return result, target
 
-
-def status_names() -> list[str]:
-    """The status names written to the ``status`` column."""
-    return [s.name for s in CellStatus]

@@ -34,7 +34,7 @@ import pandas as pd
 from kit.errors import KitError
 from kit.rules.model import RuleKind, Secondary
 from kit.spec_types import Statistic
-from kit.status import CellStatus, Verdict
+from kit.status import CellStatus, Reason, ReasonCode, Verdict
 
 if TYPE_CHECKING:
     from kit.assess import Assessment
@@ -118,8 +118,6 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
         assessment.audit = result.audit
         assessment.protected = False
         return
-    from kit.status import Reason
-
     reason_at = {cell: reason for cell, reason in result.reasons}
     for k, i in enumerate(pub):
         pos = positions[k]
@@ -128,13 +126,8 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
             assessment.statuses[i] = CellStatus.SECONDARY
             reason = reason_at.get(pos)
             assessment.reasons[i].append(reason if isinstance(reason, Reason) else
-                                         Reason("secondary", _complementary(), "protects a suppressed cell"))
+                                         Reason("secondary", ReasonCode.COMPLEMENTARY, "protects a suppressed cell"))
     assessment.audit = result.audit
     assessment.protected = True
     assessment.protection_method = f"{result.method} ({result.n_secondary} secondary)"
 
-
-def _complementary() -> Any:
-    from kit.status import ReasonCode
-
-    return ReasonCode.COMPLEMENTARY
