@@ -112,8 +112,16 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
     try:
         result = protect(problem)
     except KitError:
+        # Fail closed without stopping the session: the table stays unprotected, its verdict
+        # FAIL, and clear() refuses it with the reason below.
         log.info("secondary suppression found no protected pattern for table %s", spec.name)
-        raise
+        assessment.protected = False
+        assessment.verdict = Verdict.FAIL
+        assessment.table_reasons.append(Reason(
+            "secondary", ReasonCode.AUDIT_FAILED,
+            "no suppression pattern protects every primary cell (with singleton attacks) while "
+            "the margins are published; publish the table without margins or with coarser groups"))
+        return
     if result.audit.verdict is not Verdict.PASS:
         assessment.audit = result.audit
         assessment.protected = False

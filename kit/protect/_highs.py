@@ -51,6 +51,12 @@ def backend_name() -> str:
     return _load_backend()[0]
 
 
+def _option(h: Any, name: str) -> Any:
+    """An option's value (the SciPy binding returns ``(status, value)``, highspy the value)."""
+    val = h.getOptionValue(name)
+    return val[1] if isinstance(val, tuple) else val
+
+
 class Status(str, enum.Enum):
     """Outcome of a solve."""
 
@@ -75,7 +81,8 @@ class LinearModel:
 
     def __init__(self, a: sp.spmatrix, rlo: Any, rhi: Any, lo: Any, hi: Any,
                  cost: Any = None, integer: Any = None, time_limit: float | None = None,
-                 mip_rel_gap: float | None = None, resolve: str = "cost") -> None:
+                 mip_rel_gap: float | None = None, resolve: str = "cost",
+                 options: dict[str, Any] | None = None) -> None:
         self._a = sp.csc_matrix(a, dtype=float)
         self.n_rows, self.n_cols = self._a.shape
         self._rlo = np.asarray(rlo, dtype=float).copy()
@@ -87,6 +94,7 @@ class LinearModel:
         self._time_limit = time_limit
         self._gap = mip_rel_gap
         self._resolve = resolve
+        self._options = dict(options or {})
         self._kind, mod = _load_backend()
         self._h: Any = None
         if mod is not None:
@@ -102,6 +110,8 @@ class LinearModel:
         if self._gap is not None:
             h.setOptionValue("mip_rel_gap", float(self._gap))
         h.setOptionValue("threads", 1)
+        for key, val in self._options.items():
+            h.setOptionValue(key, val)
         if (self._int is None or not self._int.any()) and self._resolve == "cost":
             # primal simplex re-solves warm after an objective change (the basis stays feasible)
             h.setOptionValue("simplex_strategy", 4)
@@ -173,7 +183,7 @@ class LinearModel:
         st = self._mod.HighsModelStatus
         if ms not in (st.kOptimal, st.kInfeasible, st.kUnbounded, st.kTimeLimit):
             # a warm start went wrong: solve again from scratch with the default strategy
-            strategy = h.getOptionValue("simplex_strategy")
+            strategy = _option(h, "simplex_strategy")
             h.setOptionValue("simplex_strategy", 0)
             h.clearSolver()
             h.run()
@@ -207,6 +217,24 @@ class LinearModel:
                 x = np.asarray(sol.col_value, dtype=float)
                 obj = float(self._c @ x)
         return Solution(status.value, x, obj)
+
+    def solve_cold(self, feasibility_tolerance: float | None = None) -> Solution:
+        """Solve from scratch (default strategy, presolve on), optionally with a looser primal
+        feasibility tolerance; for a warm re-solve that reported a doubtful infeasibility."""
+        if self._h is None:  # pragma: no cover
+            return self._solve_scipy()
+        h = self._h
+        strategy = _option(h, "simplex_strategy")
+        tol = _option(h, "primal_feasibility_tolerance")
+        h.setOptionValue("simplex_strategy", 0)
+        if feasibility_tolerance is not None:
+            h.setOptionValue("primal_feasibility_tolerance", float(feasibility_tolerance))
+        h.clearSolver()
+        try:
+            return self._solve_highs()
+        finally:
+            h.setOptionValue("simplex_strategy", strategy)
+            h.setOptionValue("primal_feasibility_tolerance", tol)
 
     def _solve_scipy(self) -> Solution:  # pragma: no cover - used only without a HiGHS binding
         a = sp.csr_matrix(self._a)

@@ -179,6 +179,7 @@ class _Blocks:
         self.a = a[has]
         self.rhs = rhs[has]
         self.nonnegative = nonnegative
+        self.scale = max(1.0, float(np.abs(values).max(initial=0.0)))
         nu = len(unknown)
         nr = self.a.shape[0]
         if nu:
@@ -190,6 +191,7 @@ class _Blocks:
             self.comp_of_col = np.empty(0, dtype=np.int64)
             self.comp_of_row = np.empty(0, dtype=np.int64)
         self._models: dict[int, tuple[LinearModel, np.ndarray, dict[int, int]]] = {}
+        self._active: dict[int, set[int]] = {}
         self.n_lp = 0
 
     def pieces(self, atoms: np.ndarray) -> tuple[float, dict[int, np.ndarray]]:
@@ -249,6 +251,11 @@ class _Blocks:
             model.set_cost(sign * c)
             sol = model.solve()
             self.n_lp += 1
+            if sol.status == "infeasible":
+                # the true table satisfies every row, so this is numerical (large totals): retry cold
+                # with a primal tolerance scaled to the table's values
+                sol = model.solve_cold(max(1e-7, 1e-12 * self.scale))
+                self.n_lp += 1
             if sol.status == "optimal":
                 if seen is not None and sol.x is not None:
                     seen(block, sol.x)
@@ -264,13 +271,15 @@ class _Blocks:
         return out[0], out[1], ok
 
     def set_extra(self, block: int, extra: dict[int, tuple[np.ndarray, float]], active: set[int]) -> None:
+        """Make exactly the singleton rows ``active`` binding (only rows whose state changes are touched)."""
         model, _, index = self.model(block, extra)
-        for key, row in index.items():
-            if key in active:
-                val = extra[key][1]
-                model.set_row_bounds(row, val, val)
-            else:
-                model.set_row_bounds(row, -np.inf, np.inf)
+        current = self._active.setdefault(block, set())
+        for key in current - active:
+            model.set_row_bounds(index[key], -np.inf, np.inf)
+        for key in active - current:
+            val = extra[key][1]
+            model.set_row_bounds(index[key], val, val)
+        self._active[block] = set(active)
 
 
 def audit(problem_or_structure: ProtectionProblem | TableStructure, values: Any = None,
@@ -424,6 +433,18 @@ def audit(problem_or_structure: ProtectionProblem | TableStructure, values: Any 
 
     worst_lo = lower.copy()
     worst_hi = upper.copy()
+    # certify mode: points of all-singleton (coalition) solves, valid for every coalition of fewer singletons
+    cseen_lo = np.full(len(cells), np.inf)
+    cseen_hi = np.full(len(cells), -np.inf)
+    watched = {j for idx_, _, _ in watch.values() for j in idx_}
+
+    def cseen(block: int, x: np.ndarray) -> None:
+        if block in watch:
+            idx, mat, consts = watch[block]
+            val = mat @ x + consts
+            cseen_lo[idx] = np.minimum(cseen_lo[idx], val)
+            cseen_hi[idx] = np.maximum(cseen_hi[idx], val)
+
     passed = ~required | passes(lower, upper)
     n_sing = 0
     # singleton attacks on primaries that pass the plain attacker
@@ -437,21 +458,44 @@ def audit(problem_or_structure: ProtectionProblem | TableStructure, values: Any 
             hit = [b for b in pcs if others[b]]
             if not hit:
                 continue
+            full = all(others[b] == set(extra[b]) for b in hit)
+            one = len(pcs) == 1
+            if intervals == "certify" and one and i in watched:
+                # a point of an earlier all-singleton solve is feasible for this (weaker or equal) coalition
+                if no_level[i]:
+                    done = cseen_hi[i] - cseen_lo[i] > atol
+                else:
+                    done = cseen_lo[i] <= need_lo[i] + atol and cseen_hi[i] >= need_hi[i] - atol
+                if done:
+                    worst_lo[i] = max(worst_lo[i], cseen_lo[i])
+                    worst_hi[i] = min(worst_hi[i], cseen_hi[i])
+                    exact[i] = False
+                    n_sing += 1
+                    continue
             # coalition of all singletons in the blocks of this cell
-            plain = {b: blocks.extremes(b, pcs[b], extra.get(b, {}))[:2] for b in pcs}
-            base_lo = const + sum(x[0] for x in plain.values())
-            base_hi = const + sum(x[1] for x in plain.values())
-            lo_s, hi_s = base_lo, base_hi
+            if not one:
+                for b in pcs:
+                    if b in extra:
+                        blocks.set_extra(b, extra[b], set())
+            plain = {} if one else {b: blocks.extremes(b, pcs[b], extra.get(b, {}))[:2] for b in pcs}
+            lo_s = const + sum(x[0] for b, x in plain.items() if b not in hit)
+            hi_s = const + sum(x[1] for b, x in plain.items() if b not in hit)
             for b in hit:
                 blocks.set_extra(b, extra[b], others[b])
-                lo_b, hi_b, ok = blocks.extremes(b, pcs[b], extra[b])
+                lo_b, hi_b, ok = blocks.extremes(b, pcs[b], extra[b], seen=cseen if full else None)
                 ok_all &= ok
-                lo_s += lo_b - plain[b][0]
-                hi_s += hi_b - plain[b][1]
-                blocks.set_extra(b, extra[b], set())
+                lo_s += lo_b
+                hi_s += hi_b
             n_sing += 1
             if passes(np.array([lo_s]), np.array([hi_s]), [i])[0]:
                 continue
+            if one:
+                for b in pcs:
+                    if b in extra:
+                        blocks.set_extra(b, extra[b], set())
+                plain = {b: blocks.extremes(b, pcs[b], extra.get(b, {}))[:2] for b in pcs}
+            base_lo = const + sum(x[0] for x in plain.values())
+            base_hi = const + sum(x[1] for x in plain.values())
             # each singleton alone
             w_lo, w_hi = base_lo, base_hi
             for b in hit:
@@ -459,7 +503,6 @@ def audit(problem_or_structure: ProtectionProblem | TableStructure, values: Any 
                     blocks.set_extra(b, extra[b], {k})
                     lo_b, hi_b, ok = blocks.extremes(b, pcs[b], extra[b])
                     ok_all &= ok
-                    blocks.set_extra(b, extra[b], set())
                     n_sing += 1
                     w_lo = max(w_lo, base_lo + lo_b - plain[b][0])
                     w_hi = min(w_hi, base_hi + hi_b - plain[b][1])

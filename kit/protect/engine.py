@@ -5,9 +5,10 @@ Methods
 ``milp``      one MILP over all requirements (:mod:`kit.protect.milp`): least
               cost, for small tables.
 ``gauss_lp``  the scalable method: sequential protection LPs with witnesses
-              (:mod:`kit.protect.repair`), redundancy elimination, and, when
-              time is left and the table is small enough, the MILP restricted to
-              the cells of the heuristic pattern and their neighbours.
+              (:mod:`kit.protect.repair`; on local boxes for tables of more than
+              ``LOCAL_CELLS`` cells, :mod:`kit.protect.local`), redundancy
+              elimination, and, with a ``time_limit``, block-MILP improvement
+              (:mod:`kit.protect.improve`) until the time limit.
 ``auto``      ``milp`` when the model is small, else ``gauss_lp``.
 
 Every method ends with :func:`~kit.protect.audit.audit`; a pattern that fails
@@ -38,10 +39,12 @@ import pandas as pd
 
 from kit.errors import KitError, KitInternalError, SpecError
 from kit.protect.audit import AuditResult, audit
+from kit.protect.improve import block_improve
+from kit.protect.local import Boxes, redundancy_local, repair_failed, sequential_lp_local
 from kit.protect.milp import milp_size, solve_milp
 from kit.protect.model import DeviationModel
 from kit.protect.problem import ProtectionProblem
-from kit.protect.repair import redundancy_elimination, sequential_lp
+from kit.protect.repair import redundancy_elimination, reroute, sequential_lp
 from kit.protect.requirements import prepare
 from kit.protect.structure import TableStructure
 from kit.status import CellStatus, Reason, ReasonCode
@@ -53,6 +56,8 @@ log = logging.getLogger(__name__)
 METHODS = ("auto", "milp", "gauss_lp")
 #: ``auto`` uses the MILP up to this many model columns.
 MILP_AUTO_LIMIT = 60_000
+#: ``gauss_lp`` solves its protection LPs on local boxes above this many cells (:mod:`kit.protect.local`).
+LOCAL_CELLS = 20_000
 SECONDARY_REASON = Reason("secondary", ReasonCode.COMPLEMENTARY,
                           "suppressed so that suppressed cells cannot be derived from the published ones")
 
@@ -106,7 +111,7 @@ class ProtectionResult:
 
 
 def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value",
-            time_limit: float | None = None, *, redundancy: bool = True,
+            time_limit: float | None = None, *, redundancy: bool = True, improve: bool = True,
             audit_intervals: str = "all") -> ProtectionResult:
     """Choose secondary suppressions so that every primary cell is interval-protected.
 
@@ -125,6 +130,10 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
         redundancy elimination). Protection itself is never cut short.
     redundancy
         Run redundancy elimination (``gauss_lp``).
+    improve
+        With ``gauss_lp`` and a ``time_limit``: re-optimise blocks of the pattern
+        by MILP until the time limit (:mod:`kit.protect.improve`); an improvement
+        is kept only when the full audit passes.
     audit_intervals
         Passed to :func:`audit` as ``intervals`` for the final audit.
 
@@ -148,16 +157,51 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
     elif chosen == "milp":
         supp, optimal = solve_milp(dm, prep, problem.values, time_limit)
     else:
-        supp, wit = sequential_lp(dm, prep, prep.must.copy())
+        local = problem.structure.n_cells > LOCAL_CELLS
+        log.debug("gauss_lp: %d requirement(s), %s LPs", len(prep.requirements), "local" if local else "full")
+        if local:
+            boxes = Boxes(problem.structure)
+            supp, wit = sequential_lp_local(problem.structure, dm, prep, prep.must.copy(), boxes)
+        else:
+            supp, wit = sequential_lp(dm, prep, prep.must.copy())
+        log.debug("sequential LP: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
         if redundancy:
-            reduced, _ = redundancy_elimination(dm, prep, supp, wit, deadline)
+            if local:
+                reduced, wit_r = redundancy_local(problem.structure, dm, prep, supp, wit, deadline, boxes)
+            else:
+                reduced, wit_r = redundancy_elimination(dm, prep, supp, wit, deadline)
             status, _ = _statuses(problem, reduced)
             if audit(problem.with_status(status), intervals="certify").n_failed == 0:
-                supp = reduced
+                supp, wit = reduced, wit_r
             else:  # keep the unreduced pattern, which has witnesses for every requirement
                 log.debug("redundancy elimination reverted: its pattern failed the audit")
+        log.debug("redundancy elimination: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
+        # the block MILP is for tables solved with the full LPs (blocks of a large table are too big)
+        if improve and not local and deadline is not None and time.perf_counter() < deadline - 1.0:
+            def passes(candidate: np.ndarray) -> bool:
+                st, _ = _statuses(problem, candidate)
+                return audit(problem.with_status(st), intervals="certify").n_failed == 0
+
+            # the swap search gets a quarter of the time left; the block MILP the rest
+            swap_deadline = time.perf_counter() + 0.25 * (deadline - time.perf_counter())
+            swapped, wit_s = reroute(dm, prep, supp, wit, swap_deadline)
+            if prep.weight[swapped].sum() < prep.weight[supp].sum() and passes(swapped):
+                supp, wit = swapped, wit_s
+            log.debug("swap search: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
+            supp, wit, stats = block_improve(problem.structure, dm, prep, supp, wit, deadline, accept=passes)
+            log.debug("block MILP: %s", stats)
     status, reasons = _statuses(problem, supp)
+    log.debug("%s: pattern after %.1f s; final audit", chosen, time.perf_counter() - t0)
     result_audit = audit(problem.with_status(status), intervals=audit_intervals)
+    for _ in range(2 if chosen == "gauss_lp" and result_audit.n_failed else 0):
+        # repair: witnesses that move no other singleton at all, then audit again
+        log.debug("final audit failed on %d cell(s); repairing", result_audit.n_failed)
+        supp = repair_failed(problem.structure, dm, prep, supp,
+                             problem.structure.canonical[result_audit.failed_cells])
+        status, reasons = _statuses(problem, supp)
+        result_audit = audit(problem.with_status(status), intervals=audit_intervals)
+        if not result_audit.n_failed:
+            break
     if result_audit.n_failed:
         raise KitInternalError(f"protect: the {chosen} pattern left {result_audit.n_failed} cell(s) "
                                "under-protected; the pattern was not returned")

@@ -25,7 +25,7 @@ from kit.protect._highs import LinearModel
 from kit.protect.model import DeviationModel
 from kit.protect.requirements import UP, Prepared, Requirement
 
-__all__ = ["Witnesses", "redundancy_elimination", "sequential_lp"]
+__all__ = ["Witnesses", "redundancy_elimination", "reroute", "sequential_lp"]
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,75 @@ def redundancy_elimination(dm: DeviationModel, prep: Prepared, suppressed: np.nd
         supp[s] = False
         cost[dm.cell_col[s]] = 0.0
         cost[dm.cell_col[s] + 1] = 0.0
+        for key, moved in new_wit.items():
+            for c in wit[key]:
+                users.get(int(c), set()).discard(key)
+            wit[key] = moved
+            for c in moved:
+                users.setdefault(int(c), set()).add(key)
+    return supp, wit
+
+
+def reroute(dm: DeviationModel, prep: Prepared, suppressed: np.ndarray, witnesses: Witnesses,
+            deadline: float | None = None) -> tuple[np.ndarray, Witnesses]:
+    """Swap search: publish a secondary when its users can be re-protected by cheaper new cells.
+
+    For each secondary cell (costliest first), fix it published and re-find the witnesses that
+    used it, where moving a suppressed cell is free and a published one costs its weight. When the
+    published cells those witnesses need cost less than the secondary, swap. Redundancy
+    elimination is the special case where no new cell is needed.
+    """
+    supp = suppressed.copy()
+    wit = dict(witnesses)
+    lp = _DevLP(dm, prep, supp, published_fixed=False)
+    reqs = {(r.cell, r.direction): r for r in prep.requirements}
+    users: dict[int, set[tuple[int, int]]] = {}
+    for key, moved in wit.items():
+        for c in moved:
+            users.setdefault(int(c), set()).add(key)
+
+    def set_cost(cells: np.ndarray, free: bool) -> None:
+        cols = dm.cell_col[cells]
+        w = 0.0 if free else prep.weight[cells]
+        lp.cost[cols] = w
+        lp.cost[cols + 1] = w
+        lp.lp.set_cost(lp.cost)
+
+    sec = np.flatnonzero(supp & ~prep.must)
+    for s in sec[np.argsort(-prep.weight[sec], kind="stable")]:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        if not supp[s]:
+            continue
+        keys = sorted(users.get(int(s), set()))
+        lp.fix(np.array([s]), True)
+        added: list[int] = []
+        new_wit: dict[tuple[int, int], np.ndarray] = {}
+        ok = True
+        for key in keys:
+            req = reqs[key]
+            dev = lp.solve(req, prep.avoid[req.cell])
+            if dev is None:
+                ok = False
+                break
+            moved = _moved(dev, req)
+            new = [int(c) for c in moved if not supp[c] and c not in added]
+            if new:
+                added += new
+                set_cost(np.array(new), True)
+                if prep.weight[added].sum() >= prep.weight[s]:
+                    ok = False
+                    break
+            new_wit[key] = moved
+        lp.unfix_base(np.array([s]))
+        if not ok or prep.weight[added].sum() >= prep.weight[s] * (1 - 1e-9):
+            if added:
+                set_cost(np.array(added), False)
+            continue
+        supp[s] = False
+        set_cost(np.array([s]), False)
+        if added:
+            supp[np.array(added)] = True
         for key, moved in new_wit.items():
             for c in wit[key]:
                 users.get(int(c), set()).discard(key)

@@ -113,9 +113,25 @@ def prepare(problem: ProtectionProblem, cost: Any) -> Prepared:
     # the protected cell itself: their units are part of it, and the audit attacks with each of them
     # alone (requiring one witness that avoids all of them at once makes e.g. a total of two
     # one-unit cells unprotectable, although each unit alone cannot recover the other).
-    avoid = {r.cell: np.asarray([k for k in sing_idx if not same_unit(s.matrix, sing, int(k), r.cell)
-                                 and not nested(s.matrix, int(k), r.cell)], dtype=np.int64) for r in reqs}
+    avoid = _avoid(s.matrix, sing, sing_idx, sorted({r.cell for r in reqs}))
     return Prepared(is_canon, must & is_canon, forced & is_canon, weight, tuple(reqs), sing, scale, avoid)
+
+
+def _avoid(matrix: Any, sing: np.ndarray, sing_idx: np.ndarray, req_cells: list[int]) -> dict[int, np.ndarray]:
+    """Per requirement cell, the singleton cells its witnesses must not move (vectorised).
+
+    Singleton ``k`` is excluded for cell ``r`` when it is ``r``, nested in ``r``, or (``r`` a
+    singleton too) contains ``r``: the same unit (:func:`same_unit`, :func:`nested`).
+    """
+    rc = np.asarray(req_cells, dtype=np.int64)
+    if not len(sing_idx) or not len(rc):
+        return {int(r): np.empty(0, dtype=np.int64) for r in rc}
+    n_at = np.diff(matrix.indptr)
+    overlap = (matrix[sing_idx] @ matrix[rc].T).toarray()  # |singletons| x |requirement cells|
+    exclude = overlap >= n_at[sing_idx][:, None] - 0.5
+    exclude |= sing[rc][None, :] & (overlap >= n_at[rc][None, :] - 0.5)
+    exclude |= sing_idx[:, None] == rc[None, :]
+    return {int(r): sing_idx[~exclude[:, j]].astype(np.int64) for j, r in enumerate(rc)}
 
 
 def nested(matrix: Any, inner: int, outer: int) -> bool:

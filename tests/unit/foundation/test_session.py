@@ -167,3 +167,19 @@ def test_same_inputs_same_cleared_output(df: pd.DataFrame) -> None:
 def test_kit_errors_are_kit_errors() -> None:
     assert issubclass(SchemaError, KitError) and issubclass(DisclosureError, KitError)
     assert np.isfinite(1.0)
+
+
+def test_margins_without_a_protected_pattern_fail_closed() -> None:
+    """A one-unit cell inside a primary total: no pattern is found, so the margins are refused."""
+    df = pd.DataFrame({"PNR": range(9), "R": ["r0"] * 6 + ["r1"] * 3, "C": ["c0"] + ["c1"] * 8})
+    table = kit.Session("dst").table(df, rows="R", cols="C", margins=True)
+    if table.verdict is kit.Verdict.FAIL:
+        assert any(r.code is kit.ReasonCode.AUDIT_FAILED for r in table.assessment.table_reasons)
+        with pytest.raises(DisclosureError):
+            kit.clear(table)
+    else:  # a protected pattern was found: it must have passed the audit
+        assert table.assessment.protected and table.assessment.audit is not None
+        assert kit.clear(table).n_suppressed >= 2
+    # the same table without margins needs no secondary suppression and clears
+    plain = kit.Session("dst").table(df, rows="R", cols="C")
+    assert kit.clear(plain).n_suppressed >= 1

@@ -1,0 +1,280 @@
+"""Protection LPs on local boxes, for large tables (internal).
+
+A witness of a primary cell (see :mod:`kit.protect.model`) rarely leaves the
+primary's neighbourhood. On a large table, solving each protection LP over the
+whole deviation model is slow (tens of thousands of columns), so each LP is
+solved over a *box*: the cells that, in at least one dimension, have a code
+comparable with the primary's (the same, an ancestor or a descendant), and whose
+codes lie in the primary's *family* in every dimension (the code's ancestors and
+everything under its parent; a flat dimension is one family). Every column outside
+the box is fixed at zero, so a box witness is a witness of the full table.
+When the box has none, the full model is used.
+
+:func:`sequential_lp_local` and :func:`redundancy_local` mirror
+:func:`kit.protect.repair.sequential_lp` and
+:func:`kit.protect.repair.redundancy_elimination`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from kit.errors import KitError
+from kit.protect._highs import LinearModel
+from kit.protect.improve import _dim_codes
+from kit.protect.model import DeviationModel
+from kit.protect.repair import Witnesses, _DevLP, _moved
+from kit.protect.requirements import UP, Prepared, Requirement
+from kit.protect.structure import TableStructure
+
+__all__ = ["Boxes", "redundancy_local", "sequential_lp_local"]
+
+log = logging.getLogger(__name__)
+
+
+class Boxes:
+    """Local boxes of cells around each cell of a structure."""
+
+    def __init__(self, structure: TableStructure) -> None:
+        self.structure = structure
+        nd = len(structure.dims)
+        leafsets = _dim_codes(structure)
+        self.code_idx = []
+        self.family = []
+        self.near = []
+        for d in range(nd):
+            codes = list(leafsets[d])
+            pos = {c: i for i, c in enumerate(codes)}
+            self.code_idx.append(np.array([pos[k[d]] for k in structure.keys], dtype=np.int64))
+            sets = [leafsets[d][c] for c in codes]
+            full = frozenset().union(*sets)
+            fam = np.zeros((len(codes), len(codes)), dtype=bool)
+            near = np.zeros((len(codes), len(codes)), dtype=bool)
+            for i, s in enumerate(sets):
+                supers = [t for t in sets if s < t and t != full]
+                parent = min(supers, key=len) if supers else full
+                for j, t in enumerate(sets):
+                    fam[i, j] = t >= s or t <= parent
+                    near[i, j] = t >= s or t <= s
+            self.family.append(fam)
+            self.near.append(near)
+
+    def box(self, cell: int) -> np.ndarray:
+        """Cell mask of the box around ``cell``."""
+        ok = np.ones(self.structure.n_cells, dtype=bool)
+        share = np.zeros(self.structure.n_cells, dtype=bool)
+        for idx, fam, near in zip(self.code_idx, self.family, self.near):
+            c = idx[cell]
+            ok &= fam[c, idx]
+            share |= near[c, idx]
+        return ok & share
+
+
+class _LocalLP:
+    """Deviation LP over the columns of some cells (others fixed at 0)."""
+
+    def __init__(self, dm: DeviationModel, a_csc: sp.csc_matrix, prep: Prepared, cells: np.ndarray,
+                 cost: np.ndarray) -> None:
+        pcols = dm.cell_col[cells]
+        cols = np.sort(np.concatenate([pcols, pcols + 1, dm.latent_cols, dm.latent_cols + 1]))
+        colmap = np.full(dm.n_cols, -1, dtype=np.int64)
+        colmap[cols] = np.arange(len(cols))
+        sub = a_csc[:, cols].tocsr()
+        sub = sub[np.diff(sub.indptr) > 0]
+        hi = dm.neg_ub[cols].copy()
+        forced = cells[prep.forced[cells]]
+        fc = colmap[dm.cell_col[forced]]
+        hi[fc] = 0.0
+        hi[fc + 1] = 0.0
+        self.dm = dm
+        self.cells = cells
+        self.colmap = colmap
+        self.hi = hi
+        self.cpos = colmap[pcols]
+        self.lp = LinearModel(sub, np.zeros(sub.shape[0]), np.zeros(sub.shape[0]), np.zeros(len(cols)), hi,
+                              cost[cols], resolve="bounds", options={"presolve": "off"})
+
+    def solve(self, req: Requirement, avoid: np.ndarray) -> np.ndarray | None:
+        """Moves of the box cells (aligned with ``cells``) of the cheapest witness, or ``None``."""
+        dm = self.dm
+        col = self.colmap[dm.cell_col[req.cell]]
+        pos, neg = (col, col + 1) if req.direction == UP else (col + 1, col)
+        if self.hi[pos] < req.level:
+            return None
+        av = self.colmap[dm.cell_col[avoid]]
+        av = av[av >= 0]
+        both = np.concatenate([av, av + 1])
+        self.lp.set_bounds(both, 0.0, 0.0)
+        self.lp.set_bounds([pos, neg], [req.level, 0.0], [self.hi[pos], 0.0])
+        sol = self.lp.solve()
+        self.lp.set_bounds([pos, neg], [0.0, 0.0], [self.hi[pos], self.hi[neg]])
+        self.lp.set_bounds(both, 0.0, self.hi[both])
+        if sol.status != "optimal" or sol.x is None:
+            return None
+        return sol.x[self.cpos] - sol.x[self.cpos + 1]
+
+
+def _moved_local(cells: np.ndarray, dev: np.ndarray, req: Requirement) -> np.ndarray:
+    return cells[np.abs(dev) > 1e-6 * max(req.level, 1e-3)]
+
+
+def _box_cells(boxes: Boxes, structure: TableStructure, prep: Prepared, cell: int) -> np.ndarray:
+    b = boxes.box(cell)
+    m = np.zeros(structure.n_cells, dtype=bool)
+    m[structure.canonical[b]] = True
+    m[cell] = True
+    return np.flatnonzero(m & prep.canon_mask)
+
+
+def sequential_lp_local(structure: TableStructure, dm: DeviationModel, prep: Prepared, suppressed: np.ndarray,
+                        boxes: Boxes | None = None) -> tuple[np.ndarray, Witnesses]:
+    """:func:`kit.protect.repair.sequential_lp` with each LP on the primary's box."""
+    boxes = boxes or Boxes(structure)
+    a_csc = dm.a.tocsc()
+    supp = suppressed.copy()
+    witnesses: Witnesses = {}
+    full: _DevLP | None = None
+    by_cell: dict[int, list[Requirement]] = {}
+    for r in prep.requirements:
+        by_cell.setdefault(r.cell, []).append(r)
+    # largest levels first, as in sequential_lp
+    order = sorted(by_cell, key=lambda c: -max(r.level for r in by_cell[c]))
+    failed = 0
+    n_full = 0
+    for cell in order:
+        cells = _box_cells(boxes, structure, prep, cell)
+        # first the suppressed cells of the box alone (a small LP): often already enough
+        todo = []
+        sup_cells = cells[supp[cells]]
+        small = _LocalLP(dm, a_csc, prep, sup_cells, np.zeros(dm.n_cols))
+        for req in by_cell[cell]:
+            dev = small.solve(req, prep.avoid[req.cell])
+            if dev is None:
+                todo.append(req)
+            else:
+                witnesses[(req.cell, req.direction)] = _moved_local(sup_cells, dev, req)
+        if not todo:
+            continue
+        cost = np.zeros(dm.n_cols)
+        w = np.where(supp[cells], 0.0, prep.weight[cells])
+        cost[dm.cell_col[cells]] = w
+        cost[dm.cell_col[cells] + 1] = w
+        lp = _LocalLP(dm, a_csc, prep, cells, cost)
+        for req in todo:
+            avoid = prep.avoid[req.cell]
+            dev = lp.solve(req, avoid)
+            moved = None if dev is None else _moved_local(cells, dev, req)
+            if moved is None:  # no witness in the box: the full model
+                n_full += 1
+                if full is None:
+                    full = _DevLP(dm, prep, supp, published_fixed=False)
+                else:
+                    full.set_free(np.flatnonzero(supp))
+                d = full.solve(req, avoid)
+                if d is None and len(avoid):
+                    d = full.solve(req, np.empty(0, dtype=np.int64))
+                if d is None:
+                    failed += 1
+                    continue
+                moved = _moved(d, req)
+            new = moved[~supp[moved]]
+            if len(new):
+                supp[new] = True
+                # later LPs of this box treat the new cells as free
+                pos = np.searchsorted(cells, new[np.isin(new, cells)])
+                if len(pos):
+                    cost2 = np.zeros(lp.lp.n_cols)
+                    cost2[:] = lp.lp._c
+                    cost2[lp.cpos[pos]] = 0.0
+                    cost2[lp.cpos[pos] + 1] = 0.0
+                    lp.lp.set_cost(cost2)
+            witnesses[(req.cell, req.direction)] = moved
+    if failed:
+        raise KitError("protect", f"{failed} protection requirement(s) cannot be met with the cells that "
+                       "may be suppressed", "release some cells forced public, lower the protection "
+                       "levels, or publish fewer margins")
+    log.debug("local sequential LP: %d requirement(s) needed the full model", n_full)
+    return supp, witnesses
+
+
+def redundancy_local(structure: TableStructure, dm: DeviationModel, prep: Prepared, suppressed: np.ndarray,
+                     witnesses: Witnesses, deadline: float | None = None,
+                     boxes: Boxes | None = None) -> tuple[np.ndarray, Witnesses]:
+    """:func:`kit.protect.repair.redundancy_elimination` with each re-found witness on its box.
+
+    A witness that is not re-found in its box keeps the secondary suppressed.
+    """
+    boxes = boxes or Boxes(structure)
+    a_csc = dm.a.tocsc()
+    supp = suppressed.copy()
+    wit = dict(witnesses)
+    reqs = {(r.cell, r.direction): r for r in prep.requirements}
+    users: dict[int, set[tuple[int, int]]] = {}
+    for key, moved in wit.items():
+        for c in moved:
+            users.setdefault(int(c), set()).add(key)
+    sec = np.flatnonzero(supp & ~prep.must)
+    order = sec[np.argsort(-prep.weight[sec], kind="stable")]
+    box_cache: dict[int, np.ndarray] = {}
+    for s in order:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        keys = sorted(users.get(int(s), set()))
+        supp[s] = False
+        new_wit: dict[tuple[int, int], np.ndarray] = {}
+        ok = True
+        for key in keys:
+            req = reqs[key]
+            if req.cell not in box_cache:
+                box_cache[req.cell] = _box_cells(boxes, structure, prep, req.cell)
+            cells = box_cache[req.cell]
+            cells = cells[supp[cells]]  # published cells cannot move
+            cost = np.zeros(dm.n_cols)
+            sc = cells[~prep.must[cells]]
+            cost[dm.cell_col[sc]] = prep.weight[sc]
+            cost[dm.cell_col[sc] + 1] = prep.weight[sc]
+            dev = _LocalLP(dm, a_csc, prep, cells, cost).solve(req, prep.avoid[req.cell])
+            if dev is None:
+                ok = False
+                break
+            new_wit[key] = _moved_local(cells, dev, req)
+        if not ok:
+            supp[s] = True
+            continue
+        for key, moved in new_wit.items():
+            for c in wit[key]:
+                users.get(int(c), set()).discard(key)
+            wit[key] = moved
+            for c in moved:
+                users.setdefault(int(c), set()).add(key)
+    return supp, wit
+
+
+def repair_failed(structure: TableStructure, dm: DeviationModel, prep: Prepared, suppressed: np.ndarray,
+                  failed: np.ndarray, boxes: Boxes | None = None) -> np.ndarray:
+    """Add cells so that the requirements of ``failed`` cells have witnesses that move no other
+    singleton at all (nested ones included), on each cell's box. Returns the new suppressed mask."""
+    boxes = boxes or Boxes(structure)
+    a_csc = dm.a.tocsc()
+    supp = suppressed.copy()
+    sing = np.flatnonzero(prep.singleton)
+    bad = set(int(c) for c in failed)
+    for req in prep.requirements:
+        if req.cell not in bad:
+            continue
+        cells = _box_cells(boxes, structure, prep, req.cell)
+        cost = np.zeros(dm.n_cols)
+        w = np.where(supp[cells], 0.0, prep.weight[cells])
+        cost[dm.cell_col[cells]] = w
+        cost[dm.cell_col[cells] + 1] = w
+        lp = _LocalLP(dm, a_csc, prep, cells, cost)
+        dev = lp.solve(req, sing[sing != req.cell])
+        if dev is None:
+            continue
+        moved = _moved_local(cells, dev, req)
+        supp[moved] = True
+    return supp
