@@ -15,6 +15,10 @@ margin rows in the file). When the file publishes margins and cells must be
 suppressed, secondary suppression and the LP audit run as for tables made in
 the kit.
 
+With ``--release DIR`` the cleared table (suppressed cells as the rule set's
+symbol) is also written as a release with its manifest, and the checker's report
+to ``--checker-dir``: the command-line equivalent of ``Session.release``.
+
 The result is a copy of the file with ``status`` (SAFE, PRIMARY, SECONDARY,
 ...), ``status_code`` (tau-Argus / sdcTable letters) and ``reasons`` columns,
 written atomically next to the input (or to ``--out``), never over an existing
@@ -44,11 +48,13 @@ import numpy as np
 import pandas as pd
 
 from kit.assess import Assessment, assess
+from kit.cleared import utc_now
 from kit.errors import EXIT_BLOCKED, EXIT_OK, DataReadError, OutputExistsError, SchemaError, SpecError
 from kit.evidence import TOTAL, Evidence
 from kit.rules.loader import RuleSet, load_rule_set
 from kit.spec import TableSpec
 from kit.spec_types import Statistic, UnitType
+from kit.table import Table, cell_estimates
 
 __all__ = ["CheckResult", "check_file", "check_table"]
 
@@ -61,6 +67,7 @@ class CheckResult:
     assessment: Assessment
     evidence: Evidence
     rules: RuleSet
+    table: Table
 
     @property
     def n_suppressed(self) -> int:
@@ -89,6 +96,8 @@ def check_table(
     unit_type: str | UnitType = UnitType.PERSON,
     derive_margins: bool = True,
     hierarchies: Mapping[str, str | Path] | None = None,
+    name: str = "checked_table",
+    title: str = "",
 ) -> CheckResult:
     """Check a long-format table made elsewhere (see the module docs)."""
     rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
@@ -150,6 +159,11 @@ def check_table(
     cells["abs_total"] = np.abs(total)
     cells["n_negative_units"] = (total < 0).astype(np.int64) if value else 0
     cells["n_positive_units"] = cells["n_units"]
+    # moments for the cell estimates (a count's value is its units, a sum's its total)
+    cells["sum_w"] = cells["n_units"].astype(float)
+    cells["sum_wx"] = total
+    cells["sum_wx2"] = 0.0
+    cells["sum_w2"] = cells["sum_w"]
     top_k = 0
     if top1:
         cells["top_1"] = work[top1].to_numpy()
@@ -162,7 +176,7 @@ def check_table(
     evidence = Evidence(cells, dims, n_input_units=int(cells.loc[~cells["is_margin"], "n_units"].sum()),
                         top_k=top_k)
     spec = TableSpec(dims=tuple(dims), statistic=statistic, measure=value, margins=published_margins,
-                     name="checked")
+                     name=name, title=title)
     if statistic.is_magnitude and not top1:
         rule_kinds = {r.kind.value for r in rule_set.rules if r.applies(statistic)}
         if {"dominance", "p_percent"} & rule_kinds:
@@ -182,7 +196,10 @@ def check_table(
     out["status"] = [s.name for s in statuses[: len(out)]]
     out["status_code"] = [s.code for s in statuses[: len(out)]]
     out["reasons"] = ["; ".join(f"{x.code.value} ({x.rule_id})" for x in r) for r in reasons[: len(out)]]
-    return CheckResult(frame=out, assessment=assessment, evidence=evidence, rules=rule_set)
+    table = Table(spec=spec, rules=rule_set, unit_type=unit_kind, evidence=evidence,
+                  estimates=cell_estimates(cells, statistic, weighted=False), assessment=assessment,
+                  data_label="a table checked with kit check", created=utc_now())
+    return CheckResult(frame=out, assessment=assessment, evidence=evidence, rules=rule_set, table=table)
 
 
 def _append_derived_margins(cells: pd.DataFrame, dims: list[str]) -> pd.DataFrame:

@@ -36,6 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a dimension's hierarchy in tau-Argus .hrc format (repeatable)")
     parser.add_argument("--sep", default=",", help="field separator (default ',')")
     parser.add_argument("--out", help="output file (default: TABLE.checked.csv beside the input)")
+    parser.add_argument("--release", metavar="DIR",
+                        help="also write the cleared table (suppressed cells as the symbol) as a release with its "
+                        "manifest to DIR; the exit code is then 0 when the release was written")
+    parser.add_argument("--checker-dir", metavar="DIR",
+                        help="with --release: folder for the checker's report (never inside the release)")
+    parser.add_argument("--name", default="checked_table", help="output name in the release")
+    parser.add_argument("--title", default="", help="title of the table and the report")
     parser.set_defaults(handler=_run)
 
 
@@ -45,6 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         args.table, dims, args.count, args.rules, out=args.out, sep=args.sep, value=args.value,
         top1=args.top1, top2=args.top2, total_label=args.total_label, unit_type=args.unit_type,
         derive_margins=not args.no_derive_margins, hierarchies=_hierarchies(args.hierarchy),
+        name=args.name, title=args.title,
     )
     counts = result.assessment.counts()
     shown = ", ".join(f"{k.lower()} {v}" for k, v in counts.items() if v)
@@ -53,6 +61,15 @@ def _run(args: argparse.Namespace) -> int:
     if audit is not None:
         print(audit.summary())
     print(f"written: {target}")
+    if args.release:
+        from kit.clearance import clear
+        from kit.release import write_release
+
+        release = write_release(args.release, [clear(result.table)], result.rules,
+                                title=args.title or args.name, checker_dir=args.checker_dir,
+                                private_results=[result.table])
+        print(f"release: {release.folder}")
+        return 0
     return result.exit_code
 
 

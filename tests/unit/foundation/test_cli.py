@@ -72,3 +72,18 @@ def test_installed_console_script_finds_its_data(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False)
     if proc.returncode == 0:
         assert proc.stdout.split() == ["True", "True"]
+
+
+def test_check_with_margins_writes_a_protected_release(tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("KOM,S,n\n101,1,10\n101,2,10\n147,1,1\n147,2,1\n851,1,9\n851,2,9\n101,Total,20\n"
+                     "147,Total,2\n851,Total,18\nTotal,1,20\nTotal,2,20\nTotal,Total,40\n", encoding="utf-8")
+    release, checker = tmp_path / "release", tmp_path / "checker"
+    assert main(["check", str(table), "--dims", "KOM,S", "--count", "n", "--release", str(release),
+                 "--checker-dir", str(checker)]) == 0
+    checked = (tmp_path / "t.checked.csv").read_text(encoding="utf-8")
+    assert checked.count(",SECONDARY,x,") >= 2  # the margins give the primaries away otherwise
+    published = (release / "tables" / "checked_table.tab").read_text(encoding="utf-8")
+    assert "147\t1\tx" in published and "147\tTotal\tx" in published
+    assert "Total\tTotal\t40" in published
+    assert main(["review", str(release), "--checker-dir", str(checker)]) == 0
