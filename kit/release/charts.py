@@ -170,9 +170,32 @@ class Figure:
         labels: Mapping[str, str] | None = None,
     ) -> Figure:
         """A grouped bar chart with intervals (hatched where not distinguishable from zero)."""
+        return cls._of_kind(ChartKind.BAR, source, name=name, x=x, value=value, group=group, low=low,
+                            high=high, where=where, title=title, caption=caption, y_label=y_label,
+                            scale=scale, labels=labels)
+
+    @classmethod
+    def _of_kind(
+        cls,
+        kind: ChartKind,
+        source: object,
+        *,
+        name: str,
+        x: str,
+        value: str,
+        group: str | None,
+        low: str | None,
+        high: str | None,
+        where: Mapping[str, object] | None,
+        title: str,
+        caption: str,
+        y_label: str,
+        scale: float,
+        labels: Mapping[str, str] | None,
+    ) -> Figure:
         return cls(
             name=name,
-            kind=ChartKind.BAR,
+            kind=kind,
             source=source,  # type: ignore[arg-type]
             x=x,
             value=value,
@@ -206,22 +229,9 @@ class Figure:
         labels: Mapping[str, str] | None = None,
     ) -> Figure:
         """A line chart over ``x`` (time); suppressed values are gaps with a marker."""
-        return cls(
-            name=name,
-            kind=ChartKind.LINE,
-            source=source,  # type: ignore[arg-type]
-            x=x,
-            value=value,
-            group=group,
-            low=low,
-            high=high,
-            where=tuple((where or {}).items()),  # type: ignore[arg-type]
-            title=title,
-            caption=caption,
-            y_label=y_label,
-            scale=scale,
-            labels=tuple((labels or {}).items()),
-        )
+        return cls._of_kind(ChartKind.LINE, source, name=name, x=x, value=value, group=group, low=low,
+                            high=high, where=where, title=title, caption=caption, y_label=y_label,
+                            scale=scale, labels=labels)
 
     @property
     def source_name(self) -> str:
