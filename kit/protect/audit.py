@@ -47,7 +47,7 @@ from scipy.sparse.csgraph import connected_components
 from kit.errors import SpecError
 from kit.protect._highs import LinearModel
 from kit.protect.problem import ProtectionProblem, statuses_array
-from kit.protect.requirements import same_unit
+from kit.protect.requirements import nested, same_unit
 from kit.protect.structure import TableStructure
 from kit.status import CellStatus, Verdict
 
@@ -496,18 +496,29 @@ def audit(problem_or_structure: ProtectionProblem | TableStructure, values: Any 
                 plain = {b: blocks.extremes(b, pcs[b], extra.get(b, {}))[:2] for b in pcs}
             base_lo = const + sum(x[0] for x in plain.values())
             base_hi = const + sum(x[1] for x in plain.values())
-            # each singleton alone
+            # each singleton alone. A unit whose one-unit cell lies inside the attacked cell knows the
+            # cell is at least its own value: against it the lower requirement is on the remainder
+            # (the other units' total), i.e. the attacked cell's minimum need not go below that value.
             w_lo, w_hi = base_lo, base_hi
+            each_ok = True
             for b in hit:
                 for k in sorted(others[b]):
                     blocks.set_extra(b, extra[b], {k})
                     lo_b, hi_b, ok = blocks.extremes(b, pcs[b], extra[b])
                     ok_all &= ok
                     n_sing += 1
-                    w_lo = max(w_lo, base_lo + lo_b - plain[b][0])
-                    w_hi = min(w_hi, base_hi + hi_b - plain[b][1])
+                    # the other blocks as the plain attacker sees them, this block under attacker k
+                    # (summed afresh: base - plain would give inf - inf for unbounded cells)
+                    lo_k = const + lo_b + sum(x[0] for bb, x in plain.items() if bb != b)
+                    hi_k = const + hi_b + sum(x[1] for bb, x in plain.items() if bb != b)
+                    w_lo, w_hi = max(w_lo, lo_k), min(w_hi, hi_k)
+                    if no_level[i]:
+                        each_ok &= bool(hi_k - lo_k > atol)
+                    else:
+                        floor = float(v[k]) if nested(m, int(k), int(c)) else -np.inf
+                        each_ok &= bool(hi_k >= need_hi[i] - atol and lo_k <= max(need_lo[i], floor) + atol)
             worst_lo[i], worst_hi[i] = w_lo, w_hi
-            passed[i] = bool(passes(np.array([w_lo]), np.array([w_hi]), [i])[0])
+            passed[i] = each_ok
     if not passed.all():
         verdict = Verdict.FAIL
     elif not ok_all:

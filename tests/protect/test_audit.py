@@ -110,3 +110,19 @@ def test_problem_repr_hides_values():
     s, v = _grid([[5, 1], [3, 8]])
     p = ProtectionProblem.build(s, v, primary=np.arange(s.n_cells) == 4)
     assert "5" not in repr(p).split("atoms")[0].replace("cells=9", "")
+
+
+def test_singleton_inside_a_primary_total_is_judged_on_the_remainder() -> None:
+    """Unit 'a' alone in its cell knows the total is at least its own 100; that is no disclosure."""
+    from kit.protect.audit import audit as run_audit
+    from kit.protect.structure import Dimension, TableStructure
+    from kit.status import CellStatus as S
+
+    s = TableStructure.from_dimensions([Dimension("g", ("a", "b"))])
+    result = run_audit(s, values=[105.0, 100.0, 5.0], statuses=[S.PRIMARY, S.SECONDARY, S.SECONDARY],
+                       lpl=[10.5, 0.0, 0.0], upl=[10.5, 0.0, 0.0], n_units=[3, 1, 2])
+    assert result.verdict.value == "PASS"
+    # the same attacker still may not pin down the others' share from above
+    capped = run_audit(s, values=[105.0, 100.0, 5.0], statuses=[S.PRIMARY, S.SECONDARY, S.SAFE],
+                       lpl=[10.5, 0.0, 0.0], upl=[10.5, 0.0, 0.0], n_units=[3, 1, 2])
+    assert capped.verdict.value == "FAIL"
