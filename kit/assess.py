@@ -160,7 +160,7 @@ def assess(evidence: Evidence, spec: TableSpec, rules: RuleSet, unit_type: UnitT
 
 
 def _differencing(cells: pd.DataFrame, dims: list[str], p: Differencing, rule_id: str, flag: Any) -> None:
-    """A margin with one grouping left out that fails suppresses every inner cell below it."""
+    """A margin with one grouping left out that fails suppresses every non-empty inner cell below it."""
     level = cells["margin_level"].to_numpy()
     margins = cells[level == 1]
     failing = margins[primary.differencing_fails(margins["n_units"].to_numpy(), p)]
@@ -181,7 +181,8 @@ def _differencing(cells: pd.DataFrame, dims: list[str], p: Differencing, rule_id
         bad = set(zip(*(rows[d] for d in kept)))
         hit = np.fromiter((t in bad for t in zip(*(inner[d] for d in kept))), dtype=bool, count=len(inner))
         mask[inner_pos[hit]] = True
-    flag(mask, rule_id, ReasonCode.DIFFERENCING, detail)
+    # empty cells stay with the zeros rule: an observed zero is not a small count to difference
+    flag(mask & (cells["n_units_any"].to_numpy() > 0), rule_id, ReasonCode.DIFFERENCING, detail)
 
 
 def _group_along(cells: pd.DataFrame, dims: list[str], attributes: Sequence[str], p: GroupDisclosure,
