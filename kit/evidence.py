@@ -126,12 +126,13 @@ def _distinct_pairs(cell: np.ndarray, unit: np.ndarray, n_units: int) -> tuple[n
 
 
 def unit_contributions(cell: np.ndarray, unit: np.ndarray, n_units: int, x: np.ndarray,
-                       sorted_key: np.ndarray | None = None) -> _Pairs:
+                       keys: tuple[np.ndarray, np.ndarray] | None = None) -> _Pairs:
     """Each unit's summed contribution per cell.
 
     Rows whose (cell, unit) pair is unique are contributions as they are; only
     the rows of repeated pairs are aggregated, so the cost stays near one sort
-    of the pair key even on large inputs.
+    of the pair key even on large inputs. ``keys`` passes the pair keys and their
+    sorted copy when the caller has them already.
 
     >>> p = unit_contributions(np.array([0, 0, 0, 1]), np.array([0, 0, 1, 2]), 3,
     ...                        np.array([5.0, 1.0, 2.0, 7.0]))
@@ -139,8 +140,11 @@ def unit_contributions(cell: np.ndarray, unit: np.ndarray, n_units: int, x: np.n
     [(0, 0, 6.0), (0, 1, 2.0), (1, 2, 7.0)]
     """
     base = np.int64(max(n_units, 1))
-    key = cell.astype(np.int64, copy=False) * base + unit.astype(np.int64, copy=False)
-    skey = np.sort(key) if sorted_key is None else sorted_key
+    if keys is None:
+        key = cell.astype(np.int64, copy=False) * base + unit.astype(np.int64, copy=False)
+        skey = np.sort(key)
+    else:
+        key, skey = keys
     repeated = skey[1:][skey[1:] == skey[:-1]]
     if len(repeated) == 0:
         return _Pairs(cell, unit, x)
@@ -253,7 +257,8 @@ def _unit_stats(cell: np.ndarray, unit: np.ndarray, n_units: int, n_cells: int, 
     """Unit-level statistics per cell: distinct units and per-unit contributions."""
     out: dict[str, np.ndarray] = {}
     base = np.int64(max(n_units, 1))
-    sorted_key = np.sort(cell.astype(np.int64, copy=False) * base + unit.astype(np.int64, copy=False))
+    pair_key = cell.astype(np.int64, copy=False) * base + unit.astype(np.int64, copy=False)
+    sorted_key = np.sort(pair_key)
     distinct = sorted_key
     if len(sorted_key):
         distinct = sorted_key[np.concatenate(([True], sorted_key[1:] != sorted_key[:-1]))]
@@ -280,7 +285,7 @@ def _unit_stats(cell: np.ndarray, unit: np.ndarray, n_units: int, n_cells: int, 
         pairs = _Pairs(cell, unit, x)
     else:
         pairs = unit_contributions(np.asarray(c_ok), np.asarray(u_ok), n_units, np.asarray(x_ok),
-                                   sorted_key if all_ok else None)
+                                   (pair_key, sorted_key) if all_ok else None)
     assert pairs.x is not None
     out["n_units"] = np.bincount(pairs.cell, minlength=n_cells).astype(np.int64)
     out["abs_total"] = np.bincount(pairs.cell, weights=np.abs(pairs.x), minlength=n_cells)
