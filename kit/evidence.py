@@ -17,15 +17,20 @@ each needed margin:
 
 How it stays fast
 -----------------
-Dimension values are factorised once and combined into one integer cell id.
-Row-level sums are ``numpy.bincount`` calls. Distinct (cell, unit) pairs come
-from one sort of a 64-bit pair key (vectorised, no hashing); when every pair
-is unique (the usual case: one row per unit and cell) per-unit contributions
-are the rows themselves and no aggregation is needed. Margins that are only
-needed for the differencing rule are bounded first (a margin holds at least
-as many units as its largest inner cell and at most their sum) and counted
-exactly only where the bounds do not decide the rule; such margins carry
-``n_units_exact = False`` where only the bound is known.
+Dimension values are factorised once (integer columns by offset, in their own
+width) and combined into one integer cell id. Row-level sums are
+``numpy.bincount`` calls. Distinct (cell, unit) pairs come from one sort of a
+pair key, 32-bit where it fits (twice as fast as 64-bit), in two threads for
+large inputs (:func:`_sorted_keys`); per-cell distinct counts are binary
+searches at the cell boundaries of the sorted keys. Per-unit contributions are
+the rows themselves except for the rows of repeated pairs, which a hashed
+bitmap finds (:func:`_members`) and which alone are sorted and summed; the
+largest contributions come from ``ufunc.at`` passes over cache-sized row chunks.
+So a table costs about one sort of its pair keys plus a few linear passes.
+Margins that are only needed for the differencing rule are bounded first (a
+margin holds at least as many units as its largest inner cell and at most their
+sum) and counted exactly only where the bounds do not decide the rule; such
+margins carry ``n_units_exact = False`` where only the bound is known.
 
 Evidence is private (zone 2): :class:`Evidence` shows its shape and column
 names in ``repr`` but never values, and has no writer.
@@ -34,18 +39,24 @@ names in ``repr`` but never values, and has no writer.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["MISSING", "TOTAL", "Evidence", "build_evidence", "margin_subsets", "unit_contributions"]
+__all__ = ["MISSING", "TOTAL", "Evidence", "build_evidence", "margin_subsets"]
 
 #: Label of a margin (total over a dimension).
 TOTAL = "Total"
 #: Label of the explicit category for missing dimension values.
 MISSING = "(missing)"
+#: Row-level passes that make temporaries work in chunks of this many rows (cache-sized).
+CHUNK_ROWS = 1 << 18
+#: Sort the pair keys in two threads from this many rows (:func:`_sorted_keys`).
+PARALLEL_SORT_ROWS = 2_000_000
 
 
 class Evidence:
@@ -99,121 +110,275 @@ def margin_subsets(n_dims: int, margins: bool, differencing: bool) -> list[tuple
     return subsets
 
 
-@dataclass(frozen=True)
-class _Pairs:
-    """Distinct (cell, unit) pairs with each unit's summed contribution."""
+def _pair_keys(cell: np.ndarray, unit: np.ndarray, n_units: int, n_cells: int) -> tuple[np.ndarray, int]:
+    """One integer key per row for its (cell, unit) pair, and the base ``key = cell * base + unit``.
 
-    cell: np.ndarray
-    unit: np.ndarray
-    x: np.ndarray | None
+    The key is 32-bit when ``n_cells * base`` fits (a 32-bit sort is about twice as
+    fast as a 64-bit one), else 64-bit.
+
+    >>> key, base = _pair_keys(np.array([1, 0]), np.array([2, 0]), 3, 2)
+    >>> key.tolist(), key.dtype.name, base
+    ([5, 0], 'uint32', 3)
+    """
+    base = max(int(n_units), 1)
+    dtype = np.uint32 if max(int(n_cells), 1) * base <= 2**32 else np.int64
+    key = cell.astype(dtype) * dtype(base)
+    key += unit.astype(dtype, copy=False)
+    return key, base
 
 
-def _distinct_pairs(cell: np.ndarray, unit: np.ndarray, n_units: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (cell, unit) pairs by one sort of the 64-bit pair key.
+def _sorted_keys(key: np.ndarray, cell: np.ndarray, n_cells: int, base: int) -> np.ndarray:
+    """``np.sort(key)``; large inputs are sorted as two halves in two threads.
+
+    The keys are split at a cell boundary near the median row (``key < split``
+    exactly when the row's cell is below the split cell), so the two sorted
+    halves concatenate to the sorted whole. NumPy's sort releases the GIL, so
+    on a machine with two free cores this nearly halves the dominant step of a
+    large table; with one core it costs one extra pass.
+
+    >>> k = np.array([9, 1, 5, 3], dtype=np.uint32)
+    >>> _sorted_keys(k, k // 3, 4, 3).tolist()
+    [1, 3, 5, 9]
+    """
+    if len(key) < PARALLEL_SORT_ROWS or _usable_cores() < 2 or n_cells < 2:
+        return np.sort(key)
+    rows_per_cell = np.bincount(cell[::64], minlength=n_cells)  # a sample is enough to balance
+    split_cell = int(np.searchsorted(np.cumsum(rows_per_cell), rows_per_cell.sum() / 2)) + 1
+    if split_cell >= n_cells:
+        return np.sort(key)
+    low = key < key.dtype.type(split_cell * base)
+    halves = [key[low], key[~low]]
+    del low
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        sorted_halves = list(pool.map(np.sort, halves))
+    return np.concatenate(sorted_halves)
+
+
+def _usable_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _distinct_sorted(sorted_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct keys of a sorted key array, and the keys that occur more than once.
+
+    >>> d, r = _distinct_sorted(np.array([1, 1, 2, 5, 5, 5]))
+    >>> d.tolist(), r.tolist()
+    ([1, 2, 5], [1, 5])
+    """
+    if len(sorted_key) < 2:
+        return sorted_key, sorted_key[:0]
+    same = sorted_key[1:] == sorted_key[:-1]
+    if not same.any():
+        return sorted_key, sorted_key[:0]
+    keep = np.empty(len(sorted_key), dtype=bool)
+    keep[0] = True
+    np.logical_not(same, out=keep[1:])
+    repeated = sorted_key[1:][same]
+    if len(repeated) > 1:
+        repeated = repeated[np.concatenate(([True], repeated[1:] != repeated[:-1]))]
+    return sorted_key[keep], repeated
+
+
+def _distinct_pairs(cell: np.ndarray, unit: np.ndarray, n_units: int,
+                    n_cells: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (cell, unit) pairs by one sort of the pair key.
 
     >>> c, u = _distinct_pairs(np.array([1, 0, 1, 1]), np.array([2, 0, 2, 1]), 3)
     >>> c.tolist(), u.tolist()
     ([0, 1, 1], [0, 1, 2])
     """
-    base = np.int64(max(n_units, 1))
-    key = np.sort(cell.astype(np.int64, copy=False) * base + unit.astype(np.int64, copy=False))
-    if len(key):
-        keep = np.empty(len(key), dtype=bool)
-        keep[0] = True
-        np.not_equal(key[1:], key[:-1], out=keep[1:])
-        key = key[keep]
-    return key // base, key % base
+    cells = int(cell.max()) + 1 if n_cells is None and len(cell) else (n_cells or 1)
+    key, base = _pair_keys(cell, unit, n_units, cells)
+    distinct, _ = _distinct_sorted(np.sort(key))
+    distinct = distinct.astype(np.int64)
+    return distinct // base, distinct % base
 
 
-def unit_contributions(cell: np.ndarray, unit: np.ndarray, n_units: int, x: np.ndarray,
-                       keys: tuple[np.ndarray, np.ndarray] | None = None) -> _Pairs:
-    """Each unit's summed contribution per cell.
+def _per_cell_counts(distinct: np.ndarray, base: int, n_cells: int) -> np.ndarray:
+    """Number of distinct sorted keys in each cell (cell ``c`` holds keys ``[c·base, (c+1)·base)``).
 
-    Rows whose (cell, unit) pair is unique are contributions as they are; only
-    the rows of repeated pairs are aggregated, so the cost stays near one sort
-    of the pair key even on large inputs. ``keys`` passes the pair keys and their
-    sorted copy when the caller has them already.
+    A binary search per cell boundary instead of a division per key.
 
-    >>> p = unit_contributions(np.array([0, 0, 0, 1]), np.array([0, 0, 1, 2]), 3,
-    ...                        np.array([5.0, 1.0, 2.0, 7.0]))
-    >>> sorted(zip(p.cell.tolist(), p.unit.tolist(), p.x.tolist()))
-    [(0, 0, 6.0), (0, 1, 2.0), (1, 2, 7.0)]
+    >>> _per_cell_counts(np.array([0, 2, 3, 7], dtype=np.uint32), 3, 3).tolist()
+    [2, 1, 1]
     """
-    base = np.int64(max(n_units, 1))
-    if keys is None:
-        key = cell.astype(np.int64, copy=False) * base + unit.astype(np.int64, copy=False)
-        skey = np.sort(key)
+    bounds = np.arange(n_cells + 1, dtype=np.int64) * base
+    return np.diff(np.searchsorted(distinct, bounds.astype(distinct.dtype, copy=False))).astype(np.int64)
+
+
+def _members(key: np.ndarray, repeated: np.ndarray) -> np.ndarray:
+    """Mask of the rows whose key is one of ``repeated`` (sorted, distinct).
+
+    A bitmap over a multiplicative hash of the keys (64 slots per repeated
+    key, at most 4 MB) passes the few candidates on to an exact
+    binary search; this is cheaper than a hash-table ``isin`` over all rows.
+
+    >>> _members(np.array([4, 7, 4, 9], dtype=np.uint32), np.array([4, 9], dtype=np.uint32)).tolist()
+    [True, False, True, True]
+    """
+    bits = int(min(22, max(10, np.ceil(np.log2(64 * len(repeated) + 1)))))
+    # multiplicative (Fibonacci) hash in the keys' own width: the top ``bits`` bits of key * odd constant
+    if key.dtype == np.uint32:
+        mult, shift = np.uint32(0x9E3779B1), np.uint32(32 - bits)
     else:
-        key, skey = keys
-    repeated = skey[1:][skey[1:] == skey[:-1]]
-    if len(repeated) == 0:
-        return _Pairs(cell, unit, x)
-    is_dup = pd.Series(key).isin(np.unique(repeated)).to_numpy()
-    dkey, dx = key[is_dup], x[is_dup]
-    order = np.argsort(dkey)
-    dkey, dx = dkey[order], dx[order]
-    starts = np.flatnonzero(np.concatenate(([True], dkey[1:] != dkey[:-1])))
-    sums = np.add.reduceat(dx, starts)
-    uniq = dkey[starts]
-    single = ~is_dup
-    return _Pairs(np.concatenate((cell[single], uniq // base)),
-                  np.concatenate((unit[single], uniq % base)),
-                  np.concatenate((x[single], sums)))
+        key, repeated = key.view(np.uint64), repeated.view(np.uint64)
+        mult, shift = np.uint64(0x9E3779B97F4A7C15), np.uint64(64 - bits)
+    table = np.zeros(1 << bits, dtype=bool)
+    table[(repeated * mult) >> shift] = True
+    out = np.empty(len(key), dtype=bool)
+    for i in range(0, len(key), CHUNK_ROWS):  # chunks keep the hashed temporaries in cache
+        out[i:i + CHUNK_ROWS] = table[(key[i:i + CHUNK_ROWS] * mult) >> shift]
+    cand = np.flatnonzero(out)
+    if len(cand):
+        pos = np.minimum(np.searchsorted(repeated, key[cand]), len(repeated) - 1)
+        out[cand] = repeated[pos] == key[cand]
+    return out
+
+
+def _top_k_raw(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int,
+               exclude: np.ndarray | None = None) -> np.ndarray:
+    """The k largest values per cell, ``-inf`` where a cell has fewer than k values.
+
+    Entries equal to ``-inf`` and rows marked in ``exclude`` count as absent.
+    For ``k <= 2`` two ``ufunc.at`` passes over row chunks (no sort; chunks keep
+    the temporaries in cache); otherwise a stable sort by cell and
+    ``maximum.reduceat`` over the cells' segments, masking one occurrence of
+    each rank's maximum.
+
+    >>> _top_k_raw(np.array([0, 0, 0, 1]), np.array([3.0, 9.0, 9.0, 2.0]), 3, 2).tolist()
+    [[9.0, 9.0], [2.0, -inf], [-inf, -inf]]
+    >>> _top_k_raw(np.array([0, 0, 0, 1]), np.array([3.0, 9.0, 9.0, 2.0]), 3, 2, np.array([0, 1, 0, 0], bool)).tolist()
+    [[9.0, 3.0], [2.0, -inf], [-inf, -inf]]
+    >>> _top_k_raw(np.array([1, 0, 1, 1]), np.array([5.0, 1.0, -2.0, 7.0]), 2, 3).tolist()
+    [[1.0, -inf, -inf], [7.0, 5.0, -2.0]]
+    """
+    tops = np.full((n_cells, k), -np.inf)
+    if len(cell) == 0 or k == 0:
+        return tops
+    v = v.astype(float, copy=False)
+    if exclude is not None and k > 2:
+        v = np.where(exclude, -np.inf, v)
+    if k <= 2:
+        chunks = [slice(i, i + CHUNK_ROWS) for i in range(0, len(cell), CHUNK_ROWS)]
+
+        def part(sl: slice) -> tuple[np.ndarray, np.ndarray]:
+            vc = v[sl] if exclude is None else np.where(exclude[sl], -np.inf, v[sl])
+            return cell[sl], vc
+
+        top1 = np.full(n_cells, -np.inf)
+        for sl in chunks:
+            c, vc = part(sl)
+            np.maximum.at(top1, c, vc)
+        tops[:, 0] = top1
+        if k == 2:
+            n_max = np.zeros(n_cells, dtype=np.int64)
+            second = np.full(n_cells, -np.inf)
+            for sl in chunks:
+                c, vc = part(sl)
+                is_max = vc == top1[c]
+                n_max += np.bincount(c[is_max & np.isfinite(vc)], minlength=n_cells)
+                np.maximum.at(second, c, np.where(is_max, -np.inf, vc))
+            tops[:, 1] = np.where(n_max >= 2, top1, second)
+        return tops
+    order = np.argsort(cell, kind="stable")
+    cell, work = cell[order], v[order].copy()
+    starts = np.flatnonzero(np.concatenate(([True], cell[1:] != cell[:-1])))
+    seg_cell = cell[starts]
+    seg_of_row = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(cell))))
+    for i in range(k):
+        best = np.maximum.reduceat(work, starts)
+        tops[seg_cell, i] = best
+        if i + 1 < k:
+            hit = np.flatnonzero((work == best[seg_of_row]) & np.isfinite(work))
+            if len(hit) == 0:
+                break
+            first = hit[np.concatenate(([True], seg_of_row[hit][1:] != seg_of_row[hit][:-1]))]
+            work[first] = -np.inf
+    return tops
 
 
 def _top_k(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int) -> np.ndarray:
     """The k largest values per cell (0 where a cell has fewer than k units).
 
-    Linear time when ``cell`` is sorted (as the pair arrays are): each rank is a
-    ``maximum.reduceat`` over the cells' contiguous segments, after masking one
-    occurrence of the previous rank's maximum.
-
     >>> _top_k(np.array([0, 0, 0, 1]), np.array([3.0, 9.0, 9.0, 2.0]), 3, 2).tolist()
     [[9.0, 9.0], [2.0, 0.0], [0.0, 0.0]]
     """
-    tops = np.zeros((n_cells, k))
-    if len(cell) == 0 or k == 0:
-        return tops
-    unsorted = bool(np.any(cell[1:] < cell[:-1]))
-    if unsorted and k <= 2:
-        return _top_2_unsorted(cell, v.astype(float), n_cells, k)
-    if unsorted:
-        order = np.argsort(cell, kind="stable")
-        cell, v = cell[order], v[order]
-    starts = np.flatnonzero(np.concatenate(([True], cell[1:] != cell[:-1])))
-    seg_cell = cell[starts]
-    seg_len = np.diff(np.append(starts, len(cell)))
-    seg_of_row = np.repeat(np.arange(len(starts)), seg_len)
-    work = v.astype(float, copy=True)
-    for i in range(k):
-        best = np.maximum.reduceat(work, starts)
-        has = seg_len > i
-        tops[seg_cell[has], i] = best[has]
-        if i + 1 < k:
-            hit = work == best[seg_of_row]
-            # mask the first occurrence of the maximum in each segment
-            first = np.flatnonzero(hit)
-            first = first[np.concatenate(([True], seg_of_row[first][1:] != seg_of_row[first][:-1]))]
-            work[first] = -np.inf
+    tops = _top_k_raw(cell, v, n_cells, k)
     return np.where(np.isfinite(tops), tops, 0.0)
 
 
-def _top_2_unsorted(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int) -> np.ndarray:
-    """Largest (and second largest) value per cell without sorting (``ufunc.at``)."""
-    top1 = np.full(n_cells, -np.inf)
-    np.maximum.at(top1, cell, v)
-    counts = np.bincount(cell, minlength=n_cells)
-    tops = np.zeros((n_cells, k))
-    tops[:, 0] = np.where(counts > 0, top1, 0.0)
-    if k == 2:
-        is_max = v == top1[cell]
-        n_max = np.bincount(cell, weights=is_max, minlength=n_cells)
-        second = np.full(n_cells, -np.inf)
-        rest = ~is_max
-        np.maximum.at(second, cell[rest], v[rest])
-        second = np.where(n_max >= 2, top1, second)
-        tops[:, 1] = np.where((counts >= 2) & np.isfinite(second), second, 0.0)
-    return tops
+@dataclass(frozen=True)
+class _Contributions:
+    """Per-cell statistics of per-unit contributions (a unit's rows in a cell summed first)."""
+
+    n_units: np.ndarray
+    abs_total: np.ndarray
+    n_negative_units: np.ndarray
+    n_positive_units: np.ndarray
+    tops: np.ndarray  # (n_cells, k), -inf where absent
+
+
+def _contributions(cell: np.ndarray, key: np.ndarray, base: int, x: np.ndarray, n_cells: int,
+                   n_units: np.ndarray, repeated: np.ndarray, top_k: int, absolute: bool,
+                   total: np.ndarray | None = None) -> _Contributions:
+    """Contribution statistics from the rows and the pair keys' sort.
+
+    Rows whose (cell, unit) pair is unique are contributions as they are; only
+    the rows of repeated pairs (found with :func:`_members`) are sorted and
+    summed, and their statistics replace those of their rows. The cost stays
+    near one sort of the pair keys when repeated pairs are rare, and near one
+    sort of all rows when they are common. ``total`` (the cells' row totals of
+    ``x``, when known) is reused as the absolute total where no value is negative.
+
+    >>> cell = np.array([0, 0, 0, 1]); unit = np.array([0, 0, 1, 2]); x = np.array([5.0, -1.0, 2.0, -7.0])
+    >>> key, base = _pair_keys(cell, unit, 3, 2)
+    >>> d, r = _distinct_sorted(np.sort(key))
+    >>> c = _contributions(cell, key, base, x, 2, np.bincount(d // base, minlength=2), r, 2, False)
+    >>> c.n_units.tolist(), c.abs_total.tolist(), c.n_negative_units.tolist(), c.tops.tolist()
+    ([2, 1], [6.0, 7.0], [0, 1], [[4.0, 2.0], [-7.0, -inf]])
+    """
+    x_min = float(x.min()) if len(x) else 0.0
+    score = np.abs(x) if absolute and x_min < 0 else x
+    if len(repeated):  # the rows of repeated pairs, summed per pair (few in most tables)
+        is_dup = _members(key, repeated)
+        dup = np.flatnonzero(is_dup)
+        order = dup[np.argsort(key[dup], kind="stable")]
+        dkey, dx, dcell = key[order], x[order], cell[order]
+        starts = np.flatnonzero(np.concatenate(([True], dkey[1:] != dkey[:-1])))
+        sums = np.add.reduceat(dx, starts)
+        pcell = dcell[starts]
+    else:
+        dup = np.empty(0, dtype=np.intp)
+        is_dup, sums, pcell, dcell, dx = None, np.empty(0), dup, dup, np.empty(0)
+    # row-level statistics, then the repeated pairs' rows replaced by their sums
+    if x_min >= 0 and total is not None:  # no negative row: no negative unit either
+        abs_total = total.copy()
+    elif x_min >= 0:
+        abs_total = np.bincount(cell, weights=x, minlength=n_cells)
+    else:
+        abs_total = np.bincount(cell, weights=np.abs(x), minlength=n_cells)
+    if len(dup) and x_min < 0:
+        abs_total += np.bincount(pcell, weights=np.abs(sums), minlength=n_cells)
+        abs_total -= np.bincount(dcell, weights=np.abs(dx), minlength=n_cells)
+    if x_min > 0:  # every contribution positive
+        neg = np.zeros(n_cells, dtype=np.int64)
+        pos = n_units
+    else:
+        keep = np.ones(len(x), dtype=bool)
+        keep[dup] = False
+        neg = np.bincount(cell[keep & (x < 0)], minlength=n_cells) + np.bincount(pcell[sums < 0], minlength=n_cells)
+        pos = np.bincount(cell[keep & (x > 0)], minlength=n_cells) + np.bincount(pcell[sums > 0], minlength=n_cells)
+    if not top_k:
+        return _Contributions(n_units, abs_total, neg, pos, np.empty((n_cells, 0)))
+    tops = _top_k_raw(cell, score, n_cells, top_k, is_dup if len(dup) else None)
+    if len(dup):
+        pair_tops = _top_k_raw(pcell, np.abs(sums) if absolute else sums, n_cells, top_k)
+        tops = -np.sort(-np.concatenate((tops, pair_tops), axis=1), axis=1)[:, :top_k]
+    return _Contributions(n_units, abs_total, neg, pos, tops)
 
 
 def _row_sums(cell: np.ndarray, n_cells: int, x: np.ndarray | None, w: np.ndarray | None,
@@ -253,17 +418,14 @@ def _row_sums(cell: np.ndarray, n_cells: int, x: np.ndarray | None, w: np.ndarra
 
 
 def _unit_stats(cell: np.ndarray, unit: np.ndarray, n_units: int, n_cells: int, x: np.ndarray | None,
-                ok: np.ndarray | None, top_k: int, absolute: bool, contributions: bool) -> dict[str, np.ndarray]:
+                ok: np.ndarray | None, top_k: int, absolute: bool, contributions: bool,
+                row_total: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Unit-level statistics per cell: distinct units and per-unit contributions."""
     out: dict[str, np.ndarray] = {}
-    base = np.int64(max(n_units, 1))
-    pair_key = cell.astype(np.int64, copy=False) * base + unit.astype(np.int64, copy=False)
-    sorted_key = np.sort(pair_key)
-    distinct = sorted_key
-    if len(sorted_key):
-        distinct = sorted_key[np.concatenate(([True], sorted_key[1:] != sorted_key[:-1]))]
-    pc = distinct // base
-    out["n_units_any"] = np.bincount(pc, minlength=n_cells).astype(np.int64)
+    key, base = _pair_keys(cell, unit, n_units, n_cells)
+    distinct, repeated = _distinct_sorted(_sorted_keys(key, cell, n_cells, base))
+    out["n_units_any"] = _per_cell_counts(distinct, base, n_cells)
+    n_with_measure = out["n_units_any"]
     if x is None:
         out["n_units"] = out["n_units_any"]
         out["abs_total"] = np.zeros(n_cells)
@@ -271,30 +433,24 @@ def _unit_stats(cell: np.ndarray, unit: np.ndarray, n_units: int, n_cells: int, 
         out["n_positive_units"] = out["n_units"]
         return out
     assert ok is not None
-    all_ok = bool(ok.all())
-    c_ok, u_ok, x_ok = (cell, unit, x) if all_ok else (cell[ok], unit[ok], x[ok])
+    if not bool(ok.all()):  # the units with a measure: their own pairs
+        cell, unit, x = cell[ok], unit[ok], x[ok]
+        key = key[ok]
+        distinct, repeated = _distinct_sorted(_sorted_keys(key, cell, n_cells, base))
+        n_with_measure = _per_cell_counts(distinct, base, n_cells)
     if not contributions:
-        pc_ok = pc if all_ok else _distinct_pairs(c_ok, u_ok, n_units)[0]
-        out["n_units"] = np.bincount(pc_ok, minlength=n_cells).astype(np.int64)
-        xs = np.where(ok, x, 0.0)
-        out["abs_total"] = np.bincount(cell, weights=np.abs(xs), minlength=n_cells)
-        out["n_negative_units"] = np.bincount(cell, weights=xs < 0, minlength=n_cells).astype(np.int64)
+        out["n_units"] = n_with_measure
+        out["abs_total"] = np.bincount(cell, weights=np.abs(x), minlength=n_cells)
+        out["n_negative_units"] = np.bincount(cell[x < 0], minlength=n_cells).astype(np.int64)
         out["n_positive_units"] = np.zeros(n_cells, dtype=np.int64)
         return out
-    if all_ok and len(pc) == len(cell):  # one row per unit and cell: rows are the contributions
-        pairs = _Pairs(cell, unit, x)
-    else:
-        pairs = unit_contributions(np.asarray(c_ok), np.asarray(u_ok), n_units, np.asarray(x_ok),
-                                   (pair_key, sorted_key) if all_ok else None)
-    assert pairs.x is not None
-    out["n_units"] = np.bincount(pairs.cell, minlength=n_cells).astype(np.int64)
-    out["abs_total"] = np.bincount(pairs.cell, weights=np.abs(pairs.x), minlength=n_cells)
-    out["n_negative_units"] = np.bincount(pairs.cell, weights=pairs.x < 0, minlength=n_cells).astype(np.int64)
-    out["n_positive_units"] = np.bincount(pairs.cell, weights=pairs.x > 0, minlength=n_cells).astype(np.int64)
-    if top_k:
-        tops = _top_k(pairs.cell, np.abs(pairs.x) if absolute else pairs.x, n_cells, top_k)
-        for i in range(top_k):
-            out[f"top_{i + 1}"] = tops[:, i]
+    c = _contributions(cell, key, base, x, n_cells, n_with_measure, repeated, top_k, absolute, row_total)
+    out["n_units"] = c.n_units.astype(np.int64)
+    out["abs_total"] = c.abs_total
+    out["n_negative_units"] = c.n_negative_units.astype(np.int64)
+    out["n_positive_units"] = c.n_positive_units.astype(np.int64)
+    for i in range(top_k):
+        out[f"top_{i + 1}"] = np.where(np.isfinite(c.tops[:, i]), c.tops[:, i], 0.0)
     return out
 
 
@@ -334,13 +490,14 @@ def build_evidence(
     n_inner = int(np.prod(sizes)) if sizes else 1
     cell = np.zeros(len(unit), dtype=np.int64)
     for codes, size in zip(dim_codes, sizes):
-        cell = cell * size + codes
+        cell *= size
+        cell += codes
     ok = None if x is None else ~np.isnan(x)
     inner = _row_sums(cell, n_inner, x, w, ok)
-    inner.update(_unit_stats(cell, unit, n_units, n_inner, x, ok, top_k, absolute, contributions))
-    parts = [_frame(inner, n_inner, sizes, dims, dim_labels, tuple(range(len(dims))), exact=True)]
+    inner.update(_unit_stats(cell, unit, n_units, n_inner, x, ok, top_k, absolute, contributions, inner["total"]))
+    parts = [_columns(inner, n_inner, sizes, dims, dim_labels, tuple(range(len(dims))), exact=True, top_k=top_k)]
     subsets = margin_subsets(len(dims), margins, differencing_min_units is not None)
-    per_dim = _decompose(cell, sizes) if subsets else []
+    per_dim = [np.asarray(c) for c in dim_codes]
     for keep in subsets:
         new = np.zeros(len(cell), dtype=np.int64)
         for i in keep:
@@ -348,17 +505,19 @@ def build_evidence(
         n_cells = int(np.prod([sizes[i] for i in keep])) if keep else 1
         stats = _row_sums(new, n_cells, x, w, ok)
         if margins:
-            stats.update(_unit_stats(new, unit, n_units, n_cells, x, ok, top_k, absolute, contributions))
+            stats.update(_unit_stats(new, unit, n_units, n_cells, x, ok, top_k, absolute, contributions,
+                                     stats["total"]))
             exact = True
         else:
             assert differencing_min_units is not None
             stats.update(_bounded_margin(inner, sizes, keep, new, unit, n_units, n_cells, x, ok,
                                          differencing_min_units))
             exact = False
-        parts.append(_frame(stats, n_cells, sizes, dims, dim_labels, keep, exact=exact))
-    cells = pd.concat(parts, ignore_index=True)
-    for i in range(top_k):
-        cells[f"top_{i + 1}"] = cells.get(f"top_{i + 1}", pd.Series(0.0, index=cells.index)).fillna(0.0)
+        parts.append(_columns(stats, n_cells, sizes, dims, dim_labels, keep, exact=exact, top_k=top_k))
+    if len(parts) == 1:
+        cells = pd.DataFrame(parts[0])
+    else:  # one frame from the concatenated columns (cheaper than a frame per part and pd.concat)
+        cells = pd.DataFrame({name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
     return Evidence(cells, dims, n_units, top_k)
 
 
@@ -382,7 +541,7 @@ def _bounded_margin(inner: dict[str, np.ndarray], sizes: list[int], keep: tuple[
             rows = undecided[new]
             if name == "n_units" and ok is not None:
                 rows &= ok
-            pc, _ = _distinct_pairs(new[rows], unit[rows], n_units)
+            pc, _ = _distinct_pairs(new[rows], unit[rows], n_units, n_cells)
             exact = np.bincount(pc, minlength=n_cells)
             value = np.where(undecided, exact, value)
         out[name] = value
@@ -392,10 +551,12 @@ def _bounded_margin(inner: dict[str, np.ndarray], sizes: list[int], keep: tuple[
     return out
 
 
-def _frame(stats: dict[str, np.ndarray], n_cells: int, sizes: list[int], dims: Sequence[str],
-           dim_labels: Sequence[Sequence[str]], keep: tuple[int, ...], *, exact: bool) -> pd.DataFrame:
+def _columns(stats: dict[str, np.ndarray], n_cells: int, sizes: list[int], dims: Sequence[str],
+             dim_labels: Sequence[Sequence[str]], keep: tuple[int, ...], *, exact: bool,
+             top_k: int) -> dict[str, np.ndarray]:
+    """The evidence columns of one part (the inner cells or one margin), in frame order."""
     grid = _decompose(np.arange(n_cells, dtype=np.int64), [sizes[i] for i in keep]) if keep else []
-    data: dict[str, object] = {}
+    data: dict[str, np.ndarray] = {}
     for j, name in enumerate(dims):
         if j in keep:
             labels = np.asarray(list(dim_labels[j]), dtype=object)
@@ -407,7 +568,9 @@ def _frame(stats: dict[str, np.ndarray], n_cells: int, sizes: list[int], dims: S
     data["margin_level"] = np.full(n_cells, len(dims) - len(keep))
     data["n_units_exact"] = np.full(n_cells, exact)
     data.update(stats)
-    return pd.DataFrame(data)
+    for i in range(top_k):  # margins bounded for differencing carry no contributions
+        data.setdefault(f"top_{i + 1}", np.zeros(n_cells))
+    return data
 
 
 def _decompose(cell: np.ndarray, sizes: list[int]) -> list[np.ndarray]:

@@ -334,7 +334,7 @@ class Session:
                           where: str) -> tuple[np.ndarray, list[str]]:
         codes, uniques = _factorize(col)
         observed = [code_text(u) for u in uniques]
-        has_missing = bool((codes < 0).any())
+        has_missing = not _plain_integer(col) and bool((codes < 0).any())  # plain integers have no missing
         if code_list is None:
             if len(observed) > self.max_categories:
                 raise SpecError(where, f"dimension '{dim}' has {len(observed)} categories, more than "
@@ -353,6 +353,8 @@ class Session:
             labels.append(MISSING)
         position = {lab: i for i, lab in enumerate(labels)}
         mapping = np.array([position[o] for o in observed] + [position.get(MISSING, -1)], dtype=np.int64)
+        if not has_missing and np.array_equal(mapping[:-1], np.arange(len(observed))):
+            return codes, labels  # codes already are positions in the label list
         return mapping[codes], labels
 
     def _measure(self, df: pd.DataFrame, spec: TableSpec, where: str) -> np.ndarray | None:
@@ -396,17 +398,34 @@ def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
     >>> codes.tolist(), uniques
     ([1, 0, 1], [2011, 2012])
     """
-    if pd.api.types.is_integer_dtype(col.dtype) and len(col):
+    if _plain_integer(col) and len(col):
         values = col.to_numpy()
         low = int(values.min())
         span = int(values.max()) - low + 1
         if span <= 100_000:
-            offsets = values.astype(np.int64) - low
-            present = np.bincount(offsets, minlength=span) > 0
+            if values.dtype.itemsize < 8 and span <= np.iinfo(values.dtype).max:
+                offsets = values - values.dtype.type(low)  # stays in the column's narrow type
+            else:
+                offsets = values.astype(np.int64)
+                offsets -= low
+            present = np.zeros(span, dtype=bool)
+            for i in range(0, len(offsets), 1 << 18):  # chunks: no full-length index copy
+                present |= np.bincount(offsets[i:i + (1 << 18)], minlength=span) > 0
+            if present.all():  # every value in the range occurs: offsets are the codes
+                return offsets, list(range(low, low + span))
             position = np.cumsum(present) - 1
             return position[offsets], [low + int(i) for i in np.flatnonzero(present)]
     codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
     return np.asarray(codes), list(uniques)
+
+
+def _plain_integer(col: pd.Series) -> bool:
+    """A NumPy integer column (no missing values possible; nullable ``Int64`` is not one).
+
+    >>> _plain_integer(pd.Series([1, 2])), _plain_integer(pd.Series([1, None], dtype="Int64"))
+    (True, False)
+    """
+    return isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu"
 
 
 def code_text(value: Any) -> str:

@@ -82,13 +82,10 @@ def cell_estimates(cells: pd.DataFrame, statistic: Statistic, weighted: bool) ->
     """Estimates per cell from evidence (private)."""
     sw, swx, swx2, sw2 = (cells[c].to_numpy() for c in ("sum_w", "sum_wx", "sum_wx2", "sum_w2"))
     n_units = cells["n_units"].to_numpy()
-    out = pd.DataFrame(index=cells.index)
     if statistic is Statistic.COUNT:
-        out["value"] = sw if weighted else n_units.astype(float)
-        return out
+        return pd.DataFrame({"value": sw if weighted else n_units.astype(float)}, index=cells.index)
     if statistic is Statistic.SUM:
-        out["value"] = swx
-        return out
+        return pd.DataFrame({"value": swx}, index=cells.index)
     with np.errstate(divide="ignore", invalid="ignore"):
         est = np.where(sw > 0, swx / np.where(sw > 0, sw, 1), np.nan)
         n_eff = np.where(sw2 > 0, sw * sw / np.where(sw2 > 0, sw2, 1), 0.0)
@@ -99,11 +96,7 @@ def cell_estimates(cells: pd.DataFrame, statistic: Statistic, weighted: bool) ->
             var = var * np.where(n_eff > 1, n_eff / np.where(n_eff > 1, n_eff - 1, 1), np.nan)
             se = np.sqrt(var / np.where(n_eff > 0, n_eff, np.nan))
             lo, hi = est - Z95 * se, est + Z95 * se
-    out["estimate"] = est
-    out["ci_low"] = lo
-    out["ci_high"] = hi
-    out["n"] = n_units.astype(float)
-    return out
+    return pd.DataFrame({"estimate": est, "ci_low": lo, "ci_high": hi, "n": n_units.astype(float)}, index=cells.index)
 
 
 @dataclass

@@ -56,6 +56,24 @@ def test_missing_dimension_values_become_a_category(df: pd.DataFrame) -> None:
     assert frame.loc[frame.KOM == MISSING, "n_units"].item() == 1
 
 
+def test_nullable_integer_dimension_with_missing_values() -> None:
+    """Nullable Int64 columns (as Parquet gives them) keep their missing rows as a category."""
+    df = pd.DataFrame({"PNR": range(40), "A": pd.array([1, 2, None, 1] * 10, dtype="Int64")})
+    frame = kit.Session("dst").table(df, rows="A").status_frame()
+    assert frame["A"].tolist() == ["1", "2", MISSING]
+    assert frame["n_units"].tolist() == [20, 10, 10]
+
+
+def test_narrow_integer_dimensions_with_negative_codes() -> None:
+    """int8/int16 codes are offset in their own width; a range that would overflow it is widened."""
+    df = pd.DataFrame({"PNR": range(12), "A": np.array([-128, 127, 0] * 4, dtype=np.int8),
+                       "B": np.array([-30000, 30000, 5] * 4, dtype=np.int16)})
+    for dim, labels in (("A", ["-128", "0", "127"]), ("B", ["-30000", "5", "30000"])):
+        frame = kit.Session("dst").table(df, rows=dim).status_frame()
+        assert frame[dim].tolist() == labels
+        assert frame["n_units"].tolist() == [4, 4, 4]
+
+
 def test_margins_without_suppression_are_published() -> None:
     # 30 persons, each observed in all three years: every cell has 10 persons
     df = pd.DataFrame({"PNR": list(range(30)) * 3, "KOM": ["101", "147", "851"] * 30,
