@@ -14,7 +14,9 @@ Shapes (issue 2): 1e5, 1e6 and 1e7 rows; three categorical dimensions with
   "count"])``, and against plain pandas computing the same evidence (mean, rows,
   distinct units, the two largest per-unit sums).
 
-Time is the best of ``--repeat`` runs; peak memory is the tracemalloc peak of
+Time is the best of ``--repeat`` runs, kit and pandas alternating (so that load
+from other processes hits both alike); large tables sort their keys in two
+threads when two cores are free, so run on a quiet machine. Peak memory is the tracemalloc peak of
 the operation alone (the data frame exists before and is not counted), so the
 ratio compares working memory. Run: ``python benchmarks/tables.py [--sizes
 1e5,1e6,1e7] [--repeat 3]``.
@@ -58,14 +60,16 @@ def pandas_mean_with_checks(d: pd.DataFrame) -> object:
     return stats, units, top2
 
 
-def best_time(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
+def best_times(ours: Callable[[], Any], theirs: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Best wall time of each, measured in alternation so that load from other processes hits both alike."""
+    mine, base = [], []
     for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        for fn, out in ((ours, mine), (theirs, base)):
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return min(mine), min(base)
 
 
 def peak_memory(fn: Callable[[], Any]) -> float:
@@ -99,7 +103,7 @@ def main() -> None:
              lambda d=df: pandas_mean_with_checks(d), "pandas with the same evidence"),
         ]
         for name, ours, theirs, label in cases:
-            t_kit, t_pd = best_time(ours, args.repeat), best_time(theirs, args.repeat)
+            t_kit, t_pd = best_times(ours, theirs, args.repeat)
             m_kit, m_pd = peak_memory(ours), peak_memory(theirs)
             print(f"{size:>10} {name:<6} {t_kit:>8.3f} {t_pd:>9.3f} {t_kit / t_pd:>7.2f} {m_kit:>8.1f} "
                   f"{m_pd:>10.1f} {m_kit / m_pd:>6.2f}  {label}")

@@ -406,7 +406,7 @@ def _row_sums(cell: np.ndarray, n_cells: int, x: np.ndarray | None, w: np.ndarra
     if w is None:
         out["sum_w"] = np.asarray(n_ok, dtype=float)
         out["sum_wx"] = out["total"]
-        out["sum_wx2"] = np.bincount(cell, weights=xv * xv, minlength=n_cells)
+        out["sum_wx2"] = _chunked_sum_of_squares(cell, xv, n_cells)
         out["sum_w2"] = out["sum_w"]
         return out
     wv = np.where(ok, w, 0.0)
@@ -414,6 +414,19 @@ def _row_sums(cell: np.ndarray, n_cells: int, x: np.ndarray | None, w: np.ndarra
     out["sum_wx"] = np.bincount(cell, weights=wv * xv, minlength=n_cells)
     out["sum_wx2"] = np.bincount(cell, weights=wv * xv * xv, minlength=n_cells)
     out["sum_w2"] = np.bincount(cell, weights=wv * wv, minlength=n_cells)
+    return out
+
+
+def _chunked_sum_of_squares(cell: np.ndarray, x: np.ndarray, n_cells: int) -> np.ndarray:
+    """``bincount(cell, weights=x * x)`` over cache-sized chunks (no full-length temporary).
+
+    >>> _chunked_sum_of_squares(np.array([0, 1, 0]), np.array([1.0, 2.0, 3.0]), 2).tolist()
+    [10.0, 4.0]
+    """
+    out = np.zeros(n_cells)
+    for i in range(0, len(cell), CHUNK_ROWS):
+        xc = x[i:i + CHUNK_ROWS]
+        out += np.bincount(cell[i:i + CHUNK_ROWS], weights=xc * xc, minlength=n_cells)
     return out
 
 
