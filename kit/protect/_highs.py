@@ -169,6 +169,19 @@ class LinearModel:
             sol.value_valid = True
             self._h.setSolution(sol)
 
+    def reduced_costs(self) -> np.ndarray | None:
+        """Reduced costs of the columns at the last LP solve (``None`` without a HiGHS binding or duals).
+
+        In a minimisation, a negative entry is the multiplier of the column's upper bound and a
+        positive one that of its lower bound; for cut generation from the LP dual.
+        """
+        if self._h is None:  # pragma: no cover
+            return None
+        sol = self._h.getSolution()
+        if not sol.dual_valid:
+            return None
+        return np.asarray(sol.col_dual, dtype=float)
+
     # ------------------------------------------------------------------ solve
     def solve(self) -> Solution:
         """Solve (warm where the backend allows) and return status, point and objective."""

@@ -7,8 +7,11 @@ Methods
 ``gauss_lp``  the scalable method: sequential protection LPs with witnesses
               (:mod:`kit.protect.repair`; on local boxes for tables of more than
               ``LOCAL_CELLS`` cells, :mod:`kit.protect.local`), redundancy
-              elimination, and, with a ``time_limit``, block-MILP improvement
-              (:mod:`kit.protect.improve`) until the time limit.
+              elimination, and, with a ``time_limit``, an improvement step until
+              the time limit: Fischetti-Salazar cut generation over the whole
+              table (:mod:`kit.protect.benders`) for tables of up to
+              ``BENDERS_CELLS`` cells, else block-MILP improvement
+              (:mod:`kit.protect.improve`).
 ``auto``      ``milp`` when the model is small, else ``gauss_lp``.
 
 Every method ends with :func:`~kit.protect.audit.audit`; a pattern that fails
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +42,7 @@ import pandas as pd
 
 from kit.errors import KitError, KitInternalError, SpecError
 from kit.protect.audit import AuditResult, audit
+from kit.protect.benders import benders
 from kit.protect.improve import block_improve
 from kit.protect.local import Boxes, redundancy_local, repair_failed, sequential_lp_local
 from kit.protect.milp import milp_size, solve_milp
@@ -58,6 +62,24 @@ METHODS = ("auto", "milp", "gauss_lp")
 MILP_AUTO_LIMIT = 60_000
 #: ``gauss_lp`` solves its protection LPs on local boxes above this many cells (:mod:`kit.protect.local`).
 LOCAL_CELLS = 20_000
+#: Rounds of repair (:func:`kit.protect.local.repair_failed`) when the final audit fails.
+REPAIR_ROUNDS = 5
+#: ``gauss_lp`` improves tables of up to this many (canonical) cells by cut generation over the whole
+#: table (:mod:`kit.protect.benders`), larger ones by the block MILP (:mod:`kit.protect.improve`).
+BENDERS_CELLS = 3_000
+#: Share of the improvement time for cut generation (the swap search polishes in the rest).
+BENDERS_SHARE = 0.95
+#: Per-cell charge of the improvement step, as a share of the median weight of the cells that may be
+#: suppressed: the step minimises weight + charge per cell (fewer cells for a little more value).
+CELL_CHARGE = 0.4
+#: The improvement step first re-runs the protection LPs and redundancy elimination with these multiples
+#: of the charge per cell (a pattern is kept when cheaper with the charge).
+RESTART_CHARGES = (1.0, 2.5)
+#: Strengths of the LP-guided heuristic after the cut generation's LP phase (see ``benders``).
+GUIDE = (0.8, 0.95, 1.0)
+#: Gap and first time limit (s) of each master MILP of the cut generation: short rounds, many cuts.
+MASTER_GAP = 0.05
+MASTER_LIMIT = 1.5
 SECONDARY_REASON = Reason("secondary", ReasonCode.COMPLEMENTARY,
                           "suppressed so that suppressed cells cannot be derived from the published ones")
 
@@ -131,9 +153,11 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
     redundancy
         Run redundancy elimination (``gauss_lp``).
     improve
-        With ``gauss_lp`` and a ``time_limit``: re-optimise blocks of the pattern
-        by MILP until the time limit (:mod:`kit.protect.improve`); an improvement
-        is kept only when the full audit passes.
+        With ``gauss_lp`` and a ``time_limit``: improve the pattern until the time
+        limit by cut generation (:mod:`kit.protect.benders`) or block MILPs
+        (:mod:`kit.protect.improve`), for the cost plus a per-cell charge of
+        ``CELL_CHARGE`` times the median cost (fewer cells for a little more
+        value); an improvement is kept only when the full audit passes.
     audit_intervals
         Passed to :func:`audit` as ``intervals`` for the final audit.
 
@@ -182,22 +206,59 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
                 st, _ = _statuses(problem, candidate)
                 return audit(problem.with_status(st), intervals="certify").n_failed == 0
 
-            # the swap search gets a quarter of the time left; the block MILP the rest
-            swap_deadline = time.perf_counter() + 0.25 * (deadline - time.perf_counter())
-            swapped, wit_s = reroute(dm, prep, supp, wit, swap_deadline)
-            if prep.weight[swapped].sum() < prep.weight[supp].sum() and passes(swapped):
-                supp, wit = swapped, wit_s
-            log.debug("swap search: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
-            supp, wit, stats = block_improve(problem.structure, dm, prep, supp, wit, deadline, accept=passes)
-            log.debug("block MILP: %s", stats)
+            # improve for the cost plus a per-cell charge: fewer cells for a little more value
+            free = prep.canon_mask & ~prep.must & ~prep.forced
+            charge = CELL_CHARGE * float(np.median(prep.weight[free])) if free.any() else 0.0
+            prep_c = replace(prep, weight=prep.weight + charge)
+
+            def swap(until: float) -> None:
+                nonlocal supp, wit
+                swapped, wit_s = reroute(dm, prep_c, supp, wit, until)
+                if prep_c.weight[swapped].sum() < prep_c.weight[supp].sum() and passes(swapped):
+                    supp, wit = swapped, wit_s
+                log.debug("swap search: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
+
+            for mult in RESTART_CHARGES if charge > 0 else ():
+                # the protection LPs again, priced with a charge per cell: they then prefer fewer, larger cells
+                if time.perf_counter() > deadline - 1.0:
+                    break
+                prep_m = replace(prep, weight=prep.weight + mult * charge)
+                restart, wit_r = sequential_lp(dm, prep_m, prep.must.copy())
+                restart, wit_r = redundancy_elimination(dm, prep_m, restart, wit_r, deadline)
+                log.debug("restart with %.1f x the charge: %d suppressed (%.0f; incumbent %.0f) after %.1f s", mult,
+                          int(restart.sum()), prep_c.weight[restart].sum(), prep_c.weight[supp].sum(),
+                          time.perf_counter() - t0)
+                if prep_c.weight[restart].sum() < prep_c.weight[supp].sum() and passes(restart):
+                    supp, wit = restart, wit_r
+            if int(prep.canon_mask.sum()) <= BENDERS_CELLS:
+                # cut generation over the whole table (LP phase, LP-guided heuristic, master rounds with
+                # repair); the swap search polishes its pattern in the time left
+                cut_deadline = time.perf_counter() + BENDERS_SHARE * (deadline - time.perf_counter())
+                supp, wit, bstats = benders(dm, prep_c, supp, wit, cut_deadline, accept=passes, repair_all=True,
+                                            guide=GUIDE, gap=MASTER_GAP, round_limit=MASTER_LIMIT)
+                log.debug("cut generation: %s", bstats)
+                swap(deadline)
+            else:
+                # the swap search gets a quarter of the time left; the block MILP the rest
+                swap(time.perf_counter() + 0.25 * (deadline - time.perf_counter()))
+                supp, wit, stats = block_improve(problem.structure, dm, prep_c, supp, wit, deadline, accept=passes)
+                log.debug("block MILP: %s", stats)
     status, reasons = _statuses(problem, supp)
     log.debug("%s: pattern after %.1f s; final audit", chosen, time.perf_counter() - t0)
     result_audit = audit(problem.with_status(status), intervals=audit_intervals)
-    for _ in range(2 if chosen == "gauss_lp" and result_audit.n_failed else 0):
-        # repair: witnesses that move no other singleton at all, then audit again
+    # repair: witnesses against the exact attackers of the failing cells (see repair_failed), then audit
+    # again; every round only adds cells, and a round that adds none cannot help
+    # (the MILP's witnesses avoid the same singletons as the LPs' main witnesses, so it may need it too)
+    for _ in range(REPAIR_ROUNDS if result_audit.n_failed else 0):
         log.debug("final audit failed on %d cell(s); repairing", result_audit.n_failed)
-        supp = repair_failed(problem.structure, dm, prep, supp,
-                             problem.structure.canonical[result_audit.failed_cells])
+        repaired, unmet = repair_failed(problem.structure, dm, prep, supp,
+                                        problem.structure.canonical[result_audit.failed_cells])
+        if unmet or not (repaired & ~supp).any():
+            log.debug("repair found no witnesses for %d requirement(s) and added %d cell(s); giving up",
+                      unmet, int((repaired & ~supp).sum()))
+            break
+        supp = repaired
+        optimal = False
         status, reasons = _statuses(problem, supp)
         result_audit = audit(problem.with_status(status), intervals=audit_intervals)
         if not result_audit.n_failed:

@@ -27,7 +27,7 @@ from kit.errors import KitError
 from kit.protect._highs import LinearModel
 from kit.protect.improve import _dim_codes
 from kit.protect.model import DeviationModel
-from kit.protect.repair import Witnesses, _DevLP, _moved
+from kit.protect.repair import Witnesses, _DevLP, witness_cells
 from kit.protect.requirements import UP, Prepared, Requirement
 from kit.protect.structure import TableStructure
 
@@ -117,6 +117,24 @@ class _LocalLP:
             return None
         return sol.x[self.cpos] - sol.x[self.cpos + 1]
 
+    def moved(self, req: Requirement, avoid: np.ndarray) -> np.ndarray | None:
+        """Cells moved by the cheapest box witness (:meth:`solve`), or ``None``."""
+        dev = self.solve(req, avoid)
+        return None if dev is None else _moved_local(self.cells, dev, req)
+
+    def set_free(self, cells: np.ndarray) -> None:
+        """Make moving ``cells`` (those in the box) free."""
+        pos = np.searchsorted(self.cells, cells)
+        keep = pos < len(self.cells)
+        pos = pos[keep]
+        pos = pos[self.cells[pos] == cells[keep]]
+        if not len(pos):
+            return
+        cost = np.array(self.lp._c, dtype=float)
+        cost[self.cpos[pos]] = 0.0
+        cost[self.cpos[pos] + 1] = 0.0
+        self.lp.set_cost(cost)
+
 
 def _moved_local(cells: np.ndarray, dev: np.ndarray, req: Requirement) -> np.ndarray:
     return cells[np.abs(dev) > 1e-6 * max(req.level, 1e-3)]
@@ -145,18 +163,31 @@ def sequential_lp_local(structure: TableStructure, dm: DeviationModel, prep: Pre
     order = sorted(by_cell, key=lambda c: -max(r.level for r in by_cell[c]))
     failed = 0
     n_full = 0
+    lp: _LocalLP | None = None
+
+    def free(moved: np.ndarray) -> None:
+        new = moved[~supp[moved]]
+        if len(new):
+            supp[new] = True
+            # later LPs (of this box, and of the full model) treat the new cells as free
+            if lp is not None:
+                lp.set_free(new)
+            if full is not None:
+                full.set_free(new)
+
     for cell in order:
         cells = _box_cells(boxes, structure, prep, cell)
         # first the suppressed cells of the box alone (a small LP): often already enough
         todo = []
         sup_cells = cells[supp[cells]]
         small = _LocalLP(dm, a_csc, prep, sup_cells, np.zeros(dm.n_cols))
+        lp = None
         for req in by_cell[cell]:
-            dev = small.solve(req, prep.avoid[req.cell])
-            if dev is None:
+            moved = witness_cells(req, prep, small.moved)
+            if moved is None:
                 todo.append(req)
             else:
-                witnesses[(req.cell, req.direction)] = _moved_local(sup_cells, dev, req)
+                witnesses[(req.cell, req.direction)] = moved
         if not todo:
             continue
         cost = np.zeros(dm.n_cols)
@@ -165,33 +196,17 @@ def sequential_lp_local(structure: TableStructure, dm: DeviationModel, prep: Pre
         cost[dm.cell_col[cells] + 1] = w
         lp = _LocalLP(dm, a_csc, prep, cells, cost)
         for req in todo:
-            avoid = prep.avoid[req.cell]
-            dev = lp.solve(req, avoid)
-            moved = None if dev is None else _moved_local(cells, dev, req)
+            moved = witness_cells(req, prep, lp.moved, free)
             if moved is None:  # no witness in the box: the full model
                 n_full += 1
                 if full is None:
                     full = _DevLP(dm, prep, supp, published_fixed=False)
                 else:
                     full.set_free(np.flatnonzero(supp))
-                d = full.solve(req, avoid)
-                if d is None and len(avoid):
-                    d = full.solve(req, np.empty(0, dtype=np.int64))
-                if d is None:
+                moved = witness_cells(req, prep, full.moved, free, fallback=True)
+                if moved is None:
                     failed += 1
                     continue
-                moved = _moved(d, req)
-            new = moved[~supp[moved]]
-            if len(new):
-                supp[new] = True
-                # later LPs of this box treat the new cells as free
-                pos = np.searchsorted(cells, new[np.isin(new, cells)])
-                if len(pos):
-                    cost2 = np.zeros(lp.lp.n_cols)
-                    cost2[:] = lp.lp._c
-                    cost2[lp.cpos[pos]] = 0.0
-                    cost2[lp.cpos[pos] + 1] = 0.0
-                    lp.lp.set_cost(cost2)
             witnesses[(req.cell, req.direction)] = moved
     if failed:
         raise KitError("protect", f"{failed} protection requirement(s) cannot be met with the cells that "
@@ -237,11 +252,11 @@ def redundancy_local(structure: TableStructure, dm: DeviationModel, prep: Prepar
             sc = cells[~prep.must[cells]]
             cost[dm.cell_col[sc]] = prep.weight[sc]
             cost[dm.cell_col[sc] + 1] = prep.weight[sc]
-            dev = _LocalLP(dm, a_csc, prep, cells, cost).solve(req, prep.avoid[req.cell])
-            if dev is None:
+            found = witness_cells(req, prep, _LocalLP(dm, a_csc, prep, cells, cost).moved)
+            if found is None:
                 ok = False
                 break
-            new_wit[key] = _moved_local(cells, dev, req)
+            new_wit[key] = found
         if not ok:
             supp[s] = True
             continue
@@ -255,14 +270,43 @@ def redundancy_local(structure: TableStructure, dm: DeviationModel, prep: Prepar
 
 
 def repair_failed(structure: TableStructure, dm: DeviationModel, prep: Prepared, suppressed: np.ndarray,
-                  failed: np.ndarray, boxes: Boxes | None = None) -> np.ndarray:
-    """Add cells so that the requirements of ``failed`` cells have witnesses that move no other
-    singleton at all (nested ones included), on each cell's box. Returns the new suppressed mask."""
+                  failed: np.ndarray, boxes: Boxes | None = None) -> tuple[np.ndarray, int]:
+    """Add cells so that every requirement of the ``failed`` cells holds against every attacker.
+
+    Each requirement gets the witnesses of :func:`kit.protect.repair.witness_cells` (one against the
+    plain attacker and the singletons it avoids, one more per singleton of the cell's own units that it
+    moves, with that singleton fixed and the level the audit asks against it), which is exactly the
+    audit's attacker model; first on the cell's box, else on the full model.
+
+    Parameters
+    ----------
+    structure, dm, prep
+        The table, its deviation model and the prepared requirements.
+    suppressed
+        Mask of suppressed canonical cells.
+    failed
+        Canonical cells whose requirements the audit found failing.
+    boxes
+        Local boxes (built when ``None``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray and int
+        The new suppressed mask (a superset) and the number of requirements without witnesses.
+    """
     boxes = boxes or Boxes(structure)
     a_csc = dm.a.tocsc()
     supp = suppressed.copy()
-    sing = np.flatnonzero(prep.singleton)
     bad = set(int(c) for c in failed)
+    full: _DevLP | None = None
+    unmet = 0
+
+    def add(moved: np.ndarray) -> None:
+        new = moved[~supp[moved]]
+        supp[new] = True
+        if full is not None and len(new):
+            full.set_free(new)
+
     for req in prep.requirements:
         if req.cell not in bad:
             continue
@@ -272,9 +316,18 @@ def repair_failed(structure: TableStructure, dm: DeviationModel, prep: Prepared,
         cost[dm.cell_col[cells]] = w
         cost[dm.cell_col[cells] + 1] = w
         lp = _LocalLP(dm, a_csc, prep, cells, cost)
-        dev = lp.solve(req, sing[sing != req.cell])
-        if dev is None:
+
+        def add_box(moved: np.ndarray, lp: _LocalLP = lp) -> None:
+            add(moved)
+            lp.set_free(moved)
+
+        if witness_cells(req, prep, lp.moved, add_box) is not None:
             continue
-        moved = _moved_local(cells, dev, req)
-        supp[moved] = True
-    return supp
+        if full is None:
+            full = _DevLP(dm, prep, supp, published_fixed=False)
+        else:
+            full.set_free(np.flatnonzero(supp))
+        if witness_cells(req, prep, full.moved, add, fallback=True) is None:
+            unmet += 1
+    log.debug("repair: %d failed cell(s), %d requirement(s) without witnesses", len(bad), unmet)
+    return supp, unmet

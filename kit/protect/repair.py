@@ -6,7 +6,10 @@ level, where moving an already suppressed cell is free and moving a published
 cell costs its weight per unit. The published cells it moves become secondary;
 the deviation is kept as the primary's *witness*, which stays valid because
 suppression only grows. Witnesses avoid moving other singleton cells, so they
-hold against an attacker who knows a singleton's value.
+hold against an attacker who knows a singleton's value. A singleton nested in
+the primary (a unit of the primary itself) may be moved, but that unit alone
+knows its cell: a witness that moves it is backed by a second witness that
+does not (:func:`witness_cells`), as the audit attacks with each such unit.
 
 Redundancy elimination then tries to publish each secondary cell, costliest
 first: it stays published when every witness that used it can be re-found
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,11 +29,83 @@ from kit.protect._highs import LinearModel
 from kit.protect.model import DeviationModel
 from kit.protect.requirements import UP, Prepared, Requirement
 
-__all__ = ["Witnesses", "redundancy_elimination", "reroute", "sequential_lp"]
+__all__ = ["Witnesses", "redundancy_elimination", "reroute", "sequential_lp", "witness_cells"]
 
 log = logging.getLogger(__name__)
 
 Witnesses = dict[tuple[int, int], np.ndarray]
+#: ``solve(requirement, avoid)``: the cells moved by a cheapest witness that moves no ``avoid`` cell, or ``None``
+Solver = Callable[[Requirement, np.ndarray], "np.ndarray | None"]
+
+_NONE = np.empty(0, dtype=np.int64)
+
+
+def witness_cells(req: Requirement, prep: Prepared, solve: Solver, on_new: Callable[[np.ndarray], None] | None = None,
+                  fallback: bool = False) -> np.ndarray | None:
+    """Cells moved by the witnesses that protect ``req`` against the plain and every singleton attacker.
+
+    The main witness moves no singleton of ``prep.avoid`` (when ``fallback`` and there is none, any
+    witness). A singleton ``k`` it does move (one nested in the cell, or any with the fallback) is known
+    to its unit: against that unit alone (``k`` fixed) the main witness does not hold, so a second
+    witness that leaves ``k`` unmoved is found (avoiding ``prep.avoid`` too where possible). Each such
+    witness also holds against every other attacker it leaves unmoved (with a level at least theirs).
+    This is exactly what the audit checks per singleton attacker.
+
+    Parameters
+    ----------
+    req
+        The requirement (canonical cell, direction, level).
+    prep
+        Prepared problem: ``avoid`` and ``attackers`` per requirement cell, values for the levels.
+    solve
+        ``solve(requirement, avoid)``: the cells moved by a cheapest witness that moves no cell of
+        ``avoid`` (on a box or the full model), or ``None``.
+    on_new
+        Receives the moved cells of each witness as soon as it is found (so that later solves can
+        treat them as suppressed).
+    fallback
+        When no main witness avoids ``prep.avoid``, accept any and back it per singleton it moves.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The union of the cells moved by the witnesses, or ``None`` when some attacker cannot be met.
+    """
+    avoid = prep.avoid.get(req.cell, _NONE)
+    strict = True
+    moved = solve(req, avoid)
+    if moved is None and fallback and len(avoid):
+        strict = False
+        moved = solve(req, _NONE)
+    if moved is None:
+        return None
+    if on_new is not None:
+        on_new(moved)
+    att = prep.attackers.get(req.cell, _NONE)
+    cand = np.concatenate([att, avoid]) if not strict else att
+    hit = cand[np.isin(cand, moved)] if len(cand) else _NONE
+    if not len(hit):
+        return moved
+    parts = [moved]
+    backs: list[tuple[float, np.ndarray]] = []
+    tiny = max(1e-9 * prep.scale, 1e-6)
+    # largest level first: its witness may cover the others
+    levels = {int(k): prep.attacker_level(req, int(k)) for k in hit}
+    for k in sorted(levels, key=lambda k_: -levels[k_]):
+        level = levels[k]
+        if level <= tiny or any(lv >= level - tiny and not np.any(mv == k) for lv, mv in backs):
+            continue
+        sub = Requirement(req.cell, req.direction, level)
+        mk = solve(sub, np.append(avoid, k)) if strict else None
+        if mk is None:
+            mk = solve(sub, np.array([k], dtype=np.int64))
+        if mk is None:
+            return None
+        if on_new is not None:
+            on_new(mk)
+        backs.append((level, mk))
+        parts.append(mk)
+    return np.unique(np.concatenate(parts))
 
 
 class _DevLP:
@@ -106,6 +182,11 @@ class _DevLP:
             return None
         return dm.cell_deviation(sol.x)
 
+    def moved(self, req: Requirement, avoid: np.ndarray) -> np.ndarray | None:
+        """Cells moved by the cheapest witness (:meth:`solve`), or ``None``."""
+        dev = self.solve(req, avoid)
+        return None if dev is None else _moved(dev, req)
+
 
 def _moved(dev: np.ndarray, req: Requirement) -> np.ndarray:
     return np.flatnonzero(np.abs(dev) > 1e-6 * max(req.level, 1e-3))
@@ -122,19 +203,18 @@ def sequential_lp(dm: DeviationModel, prep: Prepared, suppressed: np.ndarray,
     lp = _DevLP(dm, prep, supp, published_fixed=False)
     witnesses: Witnesses = {}
     failed = 0
-    for req in prep.requirements:
-        avoid = prep.avoid[req.cell]
-        dev = lp.solve(req, avoid)
-        if dev is None and len(avoid):
-            dev = lp.solve(req, np.empty(0, dtype=np.int64))
-        if dev is None:
-            failed += 1
-            continue
-        moved = _moved(dev, req)
+
+    def free(moved: np.ndarray) -> None:
         new = moved[~supp[moved]]
         if len(new):
             supp[new] = True
             lp.set_free(new)
+
+    for req in prep.requirements:
+        moved = witness_cells(req, prep, lp.moved, free, fallback=True)
+        if moved is None:
+            failed += 1
+            continue
         witnesses[(req.cell, req.direction)] = moved
         if deadline is not None and time.perf_counter() > deadline:
             log.debug("sequential LP past its deadline; continuing to protect (never unprotected)")
@@ -173,13 +253,11 @@ def redundancy_elimination(dm: DeviationModel, prep: Prepared, suppressed: np.nd
         new_wit: dict[tuple[int, int], np.ndarray] = {}
         ok = True
         for key in keys:
-            req = reqs[key]
-            avoid = prep.avoid[req.cell]
-            dev = lp.solve(req, avoid)
-            if dev is None:  # no fallback here: the witness must avoid singleton cells
+            found = witness_cells(reqs[key], prep, lp.moved)  # no fallback: witnesses avoid singleton cells
+            if found is None:
                 ok = False
                 break
-            new_wit[key] = _moved(dev, req)
+            new_wit[key] = found
         if not ok:
             lp.unfix_base(np.array([s]))
             continue
@@ -231,21 +309,19 @@ def reroute(dm: DeviationModel, prep: Prepared, suppressed: np.ndarray, witnesse
         added: list[int] = []
         new_wit: dict[tuple[int, int], np.ndarray] = {}
         ok = True
-        for key in keys:
-            req = reqs[key]
-            dev = lp.solve(req, prep.avoid[req.cell])
-            if dev is None:
-                ok = False
-                break
-            moved = _moved(dev, req)
+
+        def take(moved: np.ndarray, added: list[int] = added) -> None:
             new = [int(c) for c in moved if not supp[c] and c not in added]
             if new:
-                added += new
+                added.extend(new)
                 set_cost(np.array(new), True)
-                if prep.weight[added].sum() >= prep.weight[s]:
-                    ok = False
-                    break
-            new_wit[key] = moved
+
+        for key in keys:
+            found = witness_cells(reqs[key], prep, lp.moved, take)
+            if found is None or prep.weight[added].sum() >= prep.weight[s]:
+                ok = False
+                break
+            new_wit[key] = found
         lp.unfix_base(np.array([s]))
         if not ok or prep.weight[added].sum() >= prep.weight[s] * (1 - 1e-9):
             if added:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,21 @@ class Prepared:
     singleton: np.ndarray      # canonical cells of one unit (their unit knows them)
     scale: float
     avoid: dict[int, np.ndarray]  # per requirement cell: singleton cells its witnesses must not move
+    # per requirement cell: singleton cells nested in it of another unit. A witness may move them, but each
+    # such unit alone knows its cell, so a witness that moves one needs a second witness that does not
+    # (see :func:`kit.protect.repair.witness_cells`)
+    attackers: dict[int, np.ndarray] = field(default_factory=dict)
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0))  # cell values (for the attackers' levels)
+
+    def attacker_level(self, req: Requirement, k: int) -> float:
+        """The move of ``req.cell`` needed against singleton ``k`` alone (``k``'s cell fixed).
+
+        The audit judges a singleton nested in the attacked cell on the remainder: that unit knows the cell
+        is at least its own value, so downwards the move is capped at the other units' total.
+        """
+        if req.direction == UP or not bool(np.any(self.attackers.get(req.cell, np.empty(0)) == k)):
+            return req.level
+        return float(min(req.level, self.values[req.cell] - self.values[k]))
 
 
 def cost_vector(problem: ProtectionProblem, cost: Any) -> np.ndarray:
@@ -113,25 +128,43 @@ def prepare(problem: ProtectionProblem, cost: Any) -> Prepared:
     # the protected cell itself: their units are part of it, and the audit attacks with each of them
     # alone (requiring one witness that avoids all of them at once makes e.g. a total of two
     # one-unit cells unprotectable, although each unit alone cannot recover the other).
-    avoid = _avoid(s.matrix, sing, sing_idx, sorted({r.cell for r in reqs}))
-    return Prepared(is_canon, must & is_canon, forced & is_canon, weight, tuple(reqs), sing, scale, avoid)
+    # Each of those units is an attacker of its own, though: a witness that moves its cell must be
+    # backed by one that does not (``attackers``, see :func:`kit.protect.repair.witness_cells`).
+    avoid, attackers = _avoid(s.matrix, sing, sing_idx, sorted({r.cell for r in reqs}))
+    values = np.asarray(problem.values, dtype=float)
+    return Prepared(is_canon, must & is_canon, forced & is_canon, weight, tuple(reqs), sing, scale, avoid,
+                    attackers, values)
 
 
-def _avoid(matrix: Any, sing: np.ndarray, sing_idx: np.ndarray, req_cells: list[int]) -> dict[int, np.ndarray]:
-    """Per requirement cell, the singleton cells its witnesses must not move (vectorised).
+def _avoid(matrix: Any, sing: np.ndarray, sing_idx: np.ndarray, req_cells: list[int]
+           ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Per requirement cell, the singleton cells its witnesses must not move, and its nested attackers.
 
     Singleton ``k`` is excluded for cell ``r`` when it is ``r``, nested in ``r``, or (``r`` a
-    singleton too) contains ``r``: the same unit (:func:`same_unit`, :func:`nested`).
+    singleton too) contains ``r``. Of the excluded ones, those of another unit than ``r``'s
+    (:func:`same_unit`: nested in a cell ``r`` of more than one unit) are ``r``'s attackers.
     """
     rc = np.asarray(req_cells, dtype=np.int64)
+    empty = np.empty(0, dtype=np.int64)
     if not len(sing_idx) or not len(rc):
-        return {int(r): np.empty(0, dtype=np.int64) for r in rc}
+        return {int(r): empty for r in rc}, {int(r): empty for r in rc}
     n_at = np.diff(matrix.indptr)
-    overlap = (matrix[sing_idx] @ matrix[rc].T).toarray()  # |singletons| x |requirement cells|
-    exclude = overlap >= n_at[sing_idx][:, None] - 0.5
-    exclude |= sing[rc][None, :] & (overlap >= n_at[rc][None, :] - 0.5)
-    exclude |= sing_idx[:, None] == rc[None, :]
-    return {int(r): sing_idx[~exclude[:, j]].astype(np.int64) for j, r in enumerate(rc)}
+    out_avoid: dict[int, np.ndarray] = {}
+    out_att: dict[int, np.ndarray] = {}
+    ms = matrix[sing_idx]
+    # in chunks of requirement cells: the dense overlap is |singletons| x |chunk|
+    step = max(1, 4_000_000 // max(len(sing_idx), 1))
+    for lo in range(0, len(rc), step):
+        part = rc[lo:lo + step]
+        overlap = (ms @ matrix[part].T).toarray()
+        inside = overlap >= n_at[sing_idx][:, None] - 0.5
+        same = sing_idx[:, None] == part[None, :]
+        exclude = inside | same | (sing[part][None, :] & (overlap >= n_at[part][None, :] - 0.5))
+        attack = inside & ~same & ~sing[part][None, :]
+        for j, r in enumerate(part):
+            out_avoid[int(r)] = sing_idx[~exclude[:, j]].astype(np.int64)
+            out_att[int(r)] = sing_idx[attack[:, j]].astype(np.int64)
+    return out_avoid, out_att
 
 
 def nested(matrix: Any, inner: int, outer: int) -> bool:
