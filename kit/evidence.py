@@ -20,13 +20,16 @@ How it stays fast
 Dimension values are factorised once (integer columns by offset, in their own
 width) and combined into one integer cell id. Row-level sums are
 ``numpy.bincount`` calls. Distinct (cell, unit) pairs come from one sort of a
-pair key, 32-bit where it fits (twice as fast as 64-bit), in two threads for
-large inputs (:func:`_sorted_keys`); per-cell distinct counts are binary
-searches at the cell boundaries of the sorted keys. Per-unit contributions are
-the rows themselves except for the rows of repeated pairs, which a hashed
-bitmap finds (:func:`_members`) and which alone are sorted and summed; the
-largest contributions come from ``ufunc.at`` passes over cache-sized row chunks.
-So a table costs about one sort of its pair keys plus a few linear passes.
+pair key, 32-bit where it fits (twice as fast as 64-bit); from
+``PARALLEL_SORT_ROWS`` rows on, the keys are partitioned at the median and the
+halves sorted in two threads while the row sums are computed (:class:`_KeySort`).
+Per-cell distinct counts are binary searches at the cell boundaries of the
+sorted keys. Per-unit contributions are the rows themselves except for the rows
+of repeated pairs, which a hashed bitmap finds (:class:`_KeySet`) and which alone
+are sorted and summed; the largest contributions come from ``ufunc.at`` passes
+over cache-sized row chunks, in the same sweep as the membership test. So a
+table costs about one sort of its pair keys plus a few linear passes, and never
+more than a few row-length temporaries.
 Margins that are only needed for the differencing rule are bounded first (a
 margin holds at least as many units as its largest inner cell and at most their
 sum) and counted exactly only where the bounds do not decide the rule; such
@@ -41,7 +44,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +59,7 @@ MISSING = "(missing)"
 #: Row-level passes that make temporaries work in chunks of this many rows (cache-sized).
 CHUNK_ROWS = 1 << 18
 #: Sort the pair keys in two threads from this many rows (:func:`_sorted_keys`).
-PARALLEL_SORT_ROWS = 2_000_000
+PARALLEL_SORT_ROWS = 250_000
 
 
 class Evidence:
@@ -127,31 +130,61 @@ def _pair_keys(cell: np.ndarray, unit: np.ndarray, n_units: int, n_cells: int) -
     return key, base
 
 
-def _sorted_keys(key: np.ndarray, cell: np.ndarray, n_cells: int, base: int) -> np.ndarray:
-    """``np.sort(key)``; large inputs are sorted as two halves in two threads.
+class _KeySort:
+    """The sorted pair keys, sorted in the background for large inputs.
 
-    The keys are split at a cell boundary near the median row (``key < split``
-    exactly when the row's cell is below the split cell), so the two sorted
-    halves concatenate to the sorted whole. NumPy's sort releases the GIL, so
-    on a machine with two free cores this nearly halves the dominant step of a
-    large table; with one core it costs one extra pass.
+    Use as a context manager: on entry, large inputs on a machine with two
+    usable cores start ``np.partition`` at the median (linear time) in a worker
+    thread, which then sorts the two halves in place in two threads (NumPy's
+    sort releases the GIL); meanwhile the caller computes the row sums.
+    :meth:`result` waits and returns the sorted keys (the partitioned halves,
+    sorted, are the sorted whole). Smaller inputs are sorted by ``np.sort`` in
+    :meth:`result`. On exit the threads are joined.
 
-    >>> k = np.array([9, 1, 5, 3], dtype=np.uint32)
-    >>> _sorted_keys(k, k // 3, 4, 3).tolist()
+    >>> with _KeySort(np.array([9, 1, 5, 3], dtype=np.uint32)) as sorter:
+    ...     sorter.result().tolist()
     [1, 3, 5, 9]
     """
-    if len(key) < PARALLEL_SORT_ROWS or _usable_cores() < 2 or n_cells < 2:
-        return np.sort(key)
-    rows_per_cell = np.bincount(cell[::64], minlength=n_cells)  # a sample is enough to balance
-    split_cell = int(np.searchsorted(np.cumsum(rows_per_cell), rows_per_cell.sum() / 2)) + 1
-    if split_cell >= n_cells:
-        return np.sort(key)
-    low = key < key.dtype.type(split_cell * base)
-    halves = [key[low], key[~low]]
-    del low
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        sorted_halves = list(pool.map(np.sort, halves))
-    return np.concatenate(sorted_halves)
+
+    def __init__(self, key: np.ndarray) -> None:
+        self._key = key
+        self._pool: ThreadPoolExecutor | None = None
+        self._job: Future[tuple[np.ndarray, list[Future[None]]]] | None = None
+
+    def __enter__(self) -> _KeySort:
+        if len(self._key) >= max(PARALLEL_SORT_ROWS, 2) and _usable_cores() >= 2:
+            self._pool = ThreadPoolExecutor(max_workers=2)
+            self._job = self._pool.submit(self._partition_and_sort)
+        return self
+
+    def _partition_and_sort(self) -> tuple[np.ndarray, list[Future[None]]]:
+        assert self._pool is not None
+        half = len(self._key) // 2
+        out = np.partition(self._key, half)
+        return out, [self._pool.submit(np.ndarray.sort, part) for part in (out[:half], out[half:])]
+
+    def result(self) -> np.ndarray:
+        """The sorted keys."""
+        if self._job is None:
+            return np.sort(self._key)
+        out, halves = self._job.result()
+        for half in halves:
+            half.result()
+        return out
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def _sorted_keys(key: np.ndarray) -> np.ndarray:
+    """``np.sort(key)``, in two threads for large inputs (:class:`_KeySort`).
+
+    >>> _sorted_keys(np.array([9, 1, 5, 3], dtype=np.uint32)).tolist()
+    [1, 3, 5, 9]
+    """
+    with _KeySort(key) as sorter:
+        return sorter.result()
 
 
 def _usable_cores() -> int:
@@ -210,33 +243,47 @@ def _per_cell_counts(distinct: np.ndarray, base: int, n_cells: int) -> np.ndarra
     return np.diff(np.searchsorted(distinct, bounds.astype(distinct.dtype, copy=False))).astype(np.int64)
 
 
-def _members(key: np.ndarray, repeated: np.ndarray) -> np.ndarray:
-    """Mask of the rows whose key is one of ``repeated`` (sorted, distinct).
+@dataclass(frozen=True)
+class _KeySet:
+    """Sorted distinct keys with a hashed bitmap for fast membership tests.
 
-    A bitmap over a multiplicative hash of the keys (64 slots per repeated
-    key, at most 4 MB) passes the few candidates on to an exact
-    binary search; this is cheaper than a hash-table ``isin`` over all rows.
+    The bitmap (64 slots per key, at most 4 MB, so it stays in cache) over a
+    multiplicative hash passes only the few candidate rows on to an exact binary
+    search; this is cheaper than a hash-table ``isin`` over all rows.
 
-    >>> _members(np.array([4, 7, 4, 9], dtype=np.uint32), np.array([4, 9], dtype=np.uint32)).tolist()
+    >>> ks = _KeySet.of(np.array([4, 9], dtype=np.uint32))
+    >>> ks.contains(np.array([4, 7, 4, 9], dtype=np.uint32)).tolist()
     [True, False, True, True]
     """
-    bits = int(min(22, max(10, np.ceil(np.log2(64 * len(repeated) + 1)))))
-    # multiplicative (Fibonacci) hash in the keys' own width: the top ``bits`` bits of key * odd constant
-    if key.dtype == np.uint32:
-        mult, shift = np.uint32(0x9E3779B1), np.uint32(32 - bits)
-    else:
-        key, repeated = key.view(np.uint64), repeated.view(np.uint64)
-        mult, shift = np.uint64(0x9E3779B97F4A7C15), np.uint64(64 - bits)
-    table = np.zeros(1 << bits, dtype=bool)
-    table[(repeated * mult) >> shift] = True
-    out = np.empty(len(key), dtype=bool)
-    for i in range(0, len(key), CHUNK_ROWS):  # chunks keep the hashed temporaries in cache
-        out[i:i + CHUNK_ROWS] = table[(key[i:i + CHUNK_ROWS] * mult) >> shift]
-    cand = np.flatnonzero(out)
-    if len(cand):
-        pos = np.minimum(np.searchsorted(repeated, key[cand]), len(repeated) - 1)
-        out[cand] = repeated[pos] == key[cand]
-    return out
+
+    keys: np.ndarray
+    table: np.ndarray
+    mult: np.unsignedinteger
+    shift: np.unsignedinteger
+
+    @classmethod
+    def of(cls, keys: np.ndarray) -> _KeySet:
+        bits = int(min(22, max(10, np.ceil(np.log2(64 * len(keys) + 1)))))
+        # multiplicative (Fibonacci) hash in the keys' own width: the top ``bits`` bits of key * odd constant
+        if keys.dtype == np.uint32:
+            mult, shift = np.uint32(0x9E3779B1), np.uint32(32 - bits)
+        else:
+            keys = keys.view(np.uint64)
+            mult, shift = np.uint64(0x9E3779B97F4A7C15), np.uint64(64 - bits)
+        table = np.zeros(1 << bits, dtype=bool)
+        table[(keys * mult) >> shift] = True
+        return cls(keys, table, mult, shift)
+
+    def contains(self, key: np.ndarray) -> np.ndarray:
+        """Mask of the entries of ``key`` (same dtype as the set's keys) that are in the set."""
+        if key.dtype != self.keys.dtype:
+            key = key.view(self.keys.dtype)
+        out = self.table[(key * self.mult) >> self.shift]
+        cand = np.flatnonzero(out)
+        if len(cand):
+            pos = np.minimum(np.searchsorted(self.keys, key[cand]), len(self.keys) - 1)
+            out[cand] = self.keys[pos] == key[cand]
+        return out
 
 
 def _top_k_raw(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int,
@@ -263,26 +310,10 @@ def _top_k_raw(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int,
     if exclude is not None and k > 2:
         v = np.where(exclude, -np.inf, v)
     if k <= 2:
-        chunks = [slice(i, i + CHUNK_ROWS) for i in range(0, len(cell), CHUNK_ROWS)]
-
-        def part(sl: slice) -> tuple[np.ndarray, np.ndarray]:
+        for i in range(0, len(cell), CHUNK_ROWS):
+            sl = slice(i, i + CHUNK_ROWS)
             vc = v[sl] if exclude is None else np.where(exclude[sl], -np.inf, v[sl])
-            return cell[sl], vc
-
-        top1 = np.full(n_cells, -np.inf)
-        for sl in chunks:
-            c, vc = part(sl)
-            np.maximum.at(top1, c, vc)
-        tops[:, 0] = top1
-        if k == 2:
-            n_max = np.zeros(n_cells, dtype=np.int64)
-            second = np.full(n_cells, -np.inf)
-            for sl in chunks:
-                c, vc = part(sl)
-                is_max = vc == top1[c]
-                n_max += np.bincount(c[is_max & np.isfinite(vc)], minlength=n_cells)
-                np.maximum.at(second, c, np.where(is_max, -np.inf, vc))
-            tops[:, 1] = np.where(n_max >= 2, top1, second)
+            tops = _merge_tops(tops, _chunk_top2(cell[sl], vc, n_cells, k))
         return tops
     order = np.argsort(cell, kind="stable")
     cell, work = cell[order], v[order].copy()
@@ -299,6 +330,35 @@ def _top_k_raw(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int,
             first = hit[np.concatenate(([True], seg_of_row[hit][1:] != seg_of_row[hit][:-1]))]
             work[first] = -np.inf
     return tops
+
+
+def _chunk_top2(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int) -> np.ndarray:
+    """The largest (and second largest) value per cell of one chunk of rows, ``-inf`` where absent.
+
+    >>> _chunk_top2(np.array([0, 0, 1]), np.array([4.0, 4.0, -np.inf]), 2, 2).tolist()
+    [[4.0, 4.0], [-inf, -inf]]
+    """
+    tops = np.full((n_cells, k), -np.inf)
+    top1 = tops[:, 0].copy()
+    np.maximum.at(top1, cell, v)
+    tops[:, 0] = top1
+    if k == 2:
+        is_max = v == top1[cell]
+        n_max = np.bincount(cell[is_max & np.isfinite(v)], minlength=n_cells)
+        second = np.full(n_cells, -np.inf)
+        np.maximum.at(second, cell, np.where(is_max, -np.inf, v))
+        tops[:, 1] = np.where(n_max >= 2, top1, second)
+    return tops
+
+
+def _merge_tops(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row, the largest k of two descending k-lists.
+
+    >>> _merge_tops(np.array([[5.0, 1.0]]), np.array([[3.0, 2.0]])).tolist()
+    [[5.0, 3.0]]
+    """
+    k = a.shape[1]
+    return -np.sort(-np.concatenate((a, b), axis=1), axis=1)[:, :k]
 
 
 def _top_k(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int) -> np.ndarray:
@@ -328,7 +388,7 @@ def _contributions(cell: np.ndarray, key: np.ndarray, base: int, x: np.ndarray, 
     """Contribution statistics from the rows and the pair keys' sort.
 
     Rows whose (cell, unit) pair is unique are contributions as they are; only
-    the rows of repeated pairs (found with :func:`_members`) are sorted and
+    the rows of repeated pairs (found with :class:`_KeySet`) are sorted and
     summed, and their statistics replace those of their rows. The cost stays
     near one sort of the pair keys when repeated pairs are rare, and near one
     sort of all rows when they are common. ``total`` (the cells' row totals of
@@ -343,17 +403,15 @@ def _contributions(cell: np.ndarray, key: np.ndarray, base: int, x: np.ndarray, 
     """
     x_min = float(x.min()) if len(x) else 0.0
     score = np.abs(x) if absolute and x_min < 0 else x
-    if len(repeated):  # the rows of repeated pairs, summed per pair (few in most tables)
-        is_dup = _members(key, repeated)
-        dup = np.flatnonzero(is_dup)
+    dup, tops = _dup_rows_and_tops(cell, key, score, n_cells, repeated, top_k)
+    if len(dup):  # the rows of repeated pairs, summed per pair (few in most tables)
         order = dup[np.argsort(key[dup], kind="stable")]
         dkey, dx, dcell = key[order], x[order], cell[order]
         starts = np.flatnonzero(np.concatenate(([True], dkey[1:] != dkey[:-1])))
         sums = np.add.reduceat(dx, starts)
         pcell = dcell[starts]
     else:
-        dup = np.empty(0, dtype=np.intp)
-        is_dup, sums, pcell, dcell, dx = None, np.empty(0), dup, dup, np.empty(0)
+        sums, pcell, dcell, dx = np.empty(0), dup, dup, np.empty(0)
     # row-level statistics, then the repeated pairs' rows replaced by their sums
     if x_min >= 0 and total is not None:  # no negative row: no negative unit either
         abs_total = total.copy()
@@ -374,11 +432,49 @@ def _contributions(cell: np.ndarray, key: np.ndarray, base: int, x: np.ndarray, 
         pos = np.bincount(cell[keep & (x > 0)], minlength=n_cells) + np.bincount(pcell[sums > 0], minlength=n_cells)
     if not top_k:
         return _Contributions(n_units, abs_total, neg, pos, np.empty((n_cells, 0)))
-    tops = _top_k_raw(cell, score, n_cells, top_k, is_dup if len(dup) else None)
     if len(dup):
-        pair_tops = _top_k_raw(pcell, np.abs(sums) if absolute else sums, n_cells, top_k)
-        tops = -np.sort(-np.concatenate((tops, pair_tops), axis=1), axis=1)[:, :top_k]
+        tops = _merge_tops(tops, _top_k_raw(pcell, np.abs(sums) if absolute else sums, n_cells, top_k))
     return _Contributions(n_units, abs_total, neg, pos, tops)
+
+
+def _dup_rows_and_tops(cell: np.ndarray, key: np.ndarray, score: np.ndarray, n_cells: int,
+                       repeated: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of repeated pairs, and the ``top_k`` largest scores per cell among the other rows.
+
+    For ``top_k <= 2`` one sweep over cache-sized chunks does both (membership
+    test, then the chunk's two largest, merged into the running ones), so the
+    rows are read once; larger k sort by cell afterwards.
+
+    >>> dup, tops = _dup_rows_and_tops(np.array([0, 0, 0]), np.array([1, 1, 2], dtype=np.uint32),
+    ...                                np.array([5.0, 4.0, 3.0]), 1, np.array([1], dtype=np.uint32), 2)
+    >>> dup.tolist(), tops.tolist()
+    ([0, 1], [[3.0, -inf]])
+    """
+    keyset = _KeySet.of(repeated) if len(repeated) else None
+    fused = 0 < top_k <= 2
+    tops = np.full((n_cells, top_k), -np.inf)
+    parts: list[np.ndarray] = []
+    if keyset is not None or fused:
+        for i in range(0, len(key), CHUNK_ROWS):
+            sl = slice(i, i + CHUNK_ROWS)
+            vc = score[sl] if fused else None
+            if keyset is not None:
+                mask = keyset.contains(key[sl])
+                rows = np.flatnonzero(mask)
+                if len(rows):
+                    parts.append(rows + i)
+                    if vc is not None:
+                        vc = np.where(mask, -np.inf, vc)
+            if vc is not None:
+                tops = _merge_tops(tops, _chunk_top2(cell[sl], vc, n_cells, top_k))
+    dup = np.concatenate(parts) if parts else np.empty(0, dtype=np.intp)
+    if top_k > 2:
+        exclude = None
+        if len(dup):
+            exclude = np.zeros(len(key), dtype=bool)
+            exclude[dup] = True
+        tops = _top_k_raw(cell, score, n_cells, top_k, exclude)
+    return dup, tops
 
 
 def _row_sums(cell: np.ndarray, n_cells: int, x: np.ndarray | None, w: np.ndarray | None,
@@ -432,11 +528,22 @@ def _chunked_sum_of_squares(cell: np.ndarray, x: np.ndarray, n_cells: int) -> np
 
 def _unit_stats(cell: np.ndarray, unit: np.ndarray, n_units: int, n_cells: int, x: np.ndarray | None,
                 ok: np.ndarray | None, top_k: int, absolute: bool, contributions: bool,
-                row_total: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Unit-level statistics per cell: distinct units and per-unit contributions."""
+                row_total: np.ndarray | None = None,
+                keys: tuple[np.ndarray, int, _KeySort] | None = None) -> dict[str, np.ndarray]:
+    """Unit-level statistics per cell: distinct units and per-unit contributions.
+
+    ``keys`` passes the pair keys, their base and their (background) sort when
+    the caller started it already.
+    """
     out: dict[str, np.ndarray] = {}
-    key, base = _pair_keys(cell, unit, n_units, n_cells)
-    distinct, repeated = _distinct_sorted(_sorted_keys(key, cell, n_cells, base))
+    if keys is None:
+        key, base = _pair_keys(cell, unit, n_units, n_cells)
+        sorted_key = _sorted_keys(key)
+    else:
+        key, base, sorter = keys
+        sorted_key = sorter.result()
+    distinct, repeated = _distinct_sorted(sorted_key)
+    del sorted_key
     out["n_units_any"] = _per_cell_counts(distinct, base, n_cells)
     n_with_measure = out["n_units_any"]
     if x is None:
@@ -449,7 +556,7 @@ def _unit_stats(cell: np.ndarray, unit: np.ndarray, n_units: int, n_cells: int, 
     if not bool(ok.all()):  # the units with a measure: their own pairs
         cell, unit, x = cell[ok], unit[ok], x[ok]
         key = key[ok]
-        distinct, repeated = _distinct_sorted(_sorted_keys(key, cell, n_cells, base))
+        distinct, repeated = _distinct_sorted(_sorted_keys(key))
         n_with_measure = _per_cell_counts(distinct, base, n_cells)
     if not contributions:
         out["n_units"] = n_with_measure
@@ -506,8 +613,12 @@ def build_evidence(
         cell *= size
         cell += codes
     ok = None if x is None else ~np.isnan(x)
-    inner = _row_sums(cell, n_inner, x, w, ok)
-    inner.update(_unit_stats(cell, unit, n_units, n_inner, x, ok, top_k, absolute, contributions, inner["total"]))
+    key, base = _pair_keys(cell, unit, n_units, n_inner)
+    with _KeySort(key) as sorter:  # large inputs: the sort runs while the row sums are computed
+        inner = _row_sums(cell, n_inner, x, w, ok)
+        inner.update(_unit_stats(cell, unit, n_units, n_inner, x, ok, top_k, absolute, contributions,
+                                 inner["total"], (key, base, sorter)))
+    del key
     parts = [_columns(inner, n_inner, sizes, dims, dim_labels, tuple(range(len(dims))), exact=True, top_k=top_k)]
     subsets = margin_subsets(len(dims), margins, differencing_min_units is not None)
     per_dim = [np.asarray(c) for c in dim_codes]

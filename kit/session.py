@@ -326,7 +326,7 @@ class Session:
             values = col.to_numpy(dtype=np.int64)
             low, high = int(values.min()), int(values.max())
             if high - low < 2**40:  # small range: offsets are codes, no hashing needed
-                return values - low, high - low + 1
+                return (values if low == 0 else values - low), high - low + 1
         codes, uniques = pd.factorize(col, sort=False)
         return codes.astype(np.int64), len(uniques)
 
@@ -403,7 +403,9 @@ def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
         low = int(values.min())
         span = int(values.max()) - low + 1
         if span <= 100_000:
-            if values.dtype.itemsize < 8 and span <= np.iinfo(values.dtype).max:
+            if low == 0:
+                offsets = values
+            elif values.dtype.itemsize < 8 and span <= np.iinfo(values.dtype).max:
                 offsets = values - values.dtype.type(low)  # stays in the column's narrow type
             else:
                 offsets = values.astype(np.int64)
