@@ -48,13 +48,11 @@ import scipy.sparse as sp
 
 from kit.errors import KitError
 from kit.protect._highs import LinearModel
-from kit.protect.improve import blocks_of
 from kit.protect.model import DeviationModel
 from kit.protect.repair import Witnesses, redundancy_elimination, sequential_lp
 from kit.protect.requirements import UP, Prepared, Requirement
-from kit.protect.structure import TableStructure
 
-__all__ = ["BendersStats", "benders", "block_benders"]
+__all__ = ["BendersStats", "benders"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +62,8 @@ LEVEL_TOL = 1e-7
 VIOLATION_TOL = 1e-6
 #: the LP phase stops when three rounds raise the bound by less than this share
 LP_STALL = 0.003
+#: relative gap of a local-branching master (see ``benders``' ``radius``)
+LOCAL_GAP = 0.02
 #: a bound multiplier above this counts as positive (HiGHS's dual feasibility tolerance is 1e-7)
 DUAL_TOL = 1e-7
 
@@ -212,11 +212,23 @@ class _Master:
         return a, np.array([r[2] for r in self.rows])
 
     def solve(self, integer: bool, time_limit: float | None, start: np.ndarray | None = None,
-              gap: float = 1e-4) -> tuple[str, np.ndarray | None, float]:
-        """Solve the master (LP relaxation or MILP); returns status, ``y`` over ``cand`` and the bound."""
+              gap: float = 1e-4, near: tuple[np.ndarray, int] | None = None
+              ) -> tuple[str, np.ndarray | None, float]:
+        """Solve the master (LP relaxation or MILP); returns status, ``y`` over ``cand`` and the bound.
+
+        ``near = (centre, k)`` adds the local-branching row: at most ``k`` cells differ from the
+        pattern ``centre`` (over ``cand``); the bound is then that of the neighbourhood only.
+        """
         a, rhs = self.matrix()
         n = len(self.cand)
-        model = LinearModel(a, rhs, np.full(len(rhs), np.inf), np.zeros(n), np.ones(n), self.weight,
+        rhi = np.full(len(rhs), np.inf)
+        if near is not None:
+            centre, k = near
+            on = np.asarray(centre, dtype=bool)
+            a = sp.vstack([a, sp.csr_matrix(np.where(on, -1.0, 1.0)[None, :])], format="csr")
+            rhs = np.append(rhs, -np.inf)
+            rhi = np.append(rhi, float(k - on.sum()))
+        model = LinearModel(a, rhs, rhi, np.zeros(n), np.ones(n), self.weight,
                             integer=np.ones(n, dtype=np.uint8) if integer else None,
                             time_limit=time_limit, mip_rel_gap=gap if integer else None)
         if integer and start is not None:
@@ -232,7 +244,7 @@ class _Master:
 def benders(dm: DeviationModel, prep: Prepared, supp: np.ndarray, witnesses: Witnesses, deadline: float,
             accept: Callable[[np.ndarray], bool] | None = None, candidates: np.ndarray | None = None, *,
             lp_rounds: int = 30, round_limit: float = 3.0, gap: float = 0.01, extra_cuts: int = 2,
-            repair_all: bool = False, guide: tuple[float, ...] = (),
+            repair_all: bool = False, guide: tuple[float, ...] = (), radius: int = 0,
             pool: list[tuple[np.ndarray, np.ndarray, float]] | None = None
             ) -> tuple[np.ndarray, Witnesses, BendersStats]:
     """Improve a protected pattern by Fischetti-Salazar cut generation until ``deadline``.
@@ -265,6 +277,10 @@ def benders(dm: DeviationModel, prep: Prepared, supp: np.ndarray, witnesses: Wit
     guide
         After the LP phase, one sequential-LP heuristic per entry ``θ`` with cell weights
         ``w·(1 − θ·y*)`` (``y*`` the master's LP solution), each followed by redundancy elimination.
+    radius
+        Local branching: when positive, the master rounds first search the patterns that differ
+        from the incumbent in at most this many cells (the neighbourhood moves with the
+        incumbent; the radius doubles when a neighbourhood holds no cheaper protected pattern).
     pool
         A list of cuts (cells, coefficients, level) shared between runs: its cuts seed the
         master and new cuts are appended (cuts hold for the whole table, so any run may reuse them).
@@ -411,21 +427,37 @@ def benders(dm: DeviationModel, prep: Prepared, supp: np.ndarray, witnesses: Wit
         limit = round_limit
         while time.perf_counter() < deadline - 1.0:
             left = deadline - time.perf_counter()
-            status, x, bound = master.solve(True, min(limit, left), best[cand].astype(float), gap)
+            local = 0 < radius < len(cand)
+            near = (best[cand], radius) if local else None
+            # a neighbourhood is small: solve its master more exactly
+            status, x, bound = master.solve(True, min(limit, left), best[cand].astype(float),
+                                            min(gap, LOCAL_GAP) if local else gap, near)
             if x is None:
+                if local and status != "time_limit":  # an empty neighbourhood: widen it
+                    radius *= 2
+                    continue
                 break
             stats.rounds += 1
             y = full(np.round(x))
             pattern = y > 0.5
             short, _ = separate_all(y, capped=False)
             stats.cuts = len(master.rows)
-            log.debug("benders round %d: master %s, cost %.0f (bound %.0f), %d short, incumbent %.0f",
-                      stats.rounds, status, cost(pattern), bound + fixed_cost, short, best_cost)
+            log.debug("benders round %d: master %s%s, cost %.0f (bound %.0f), %d short, incumbent %.0f",
+                      stats.rounds, status, f" (radius {radius})" if local else "", cost(pattern),
+                      bound + fixed_cost, short, best_cost)
             if short == 0:
+                before = best_cost
                 if len(found) == len(reqs):  # the exact LPs' deviations are the witnesses
                     offer(pattern, {**witnesses, **found}, "master solution")
                 else:
                     repair(pattern, prep, True, "master solution")
+                if local:
+                    if best_cost >= before:  # nothing cheaper found near the incumbent: look further or longer
+                        if status == "optimal":
+                            radius *= 2
+                        else:
+                            limit *= 2
+                    continue
                 if status == "optimal":
                     stats.lower_bound = max(stats.lower_bound, bound + fixed_cost)
                     stats.optimal = True  # within the gap
@@ -435,7 +467,7 @@ def benders(dm: DeviationModel, prep: Prepared, supp: np.ndarray, witnesses: Wit
             if repair_all:
                 repair(pattern, prep, False, "repaired master solution")
             separate_all(y, capped=True)  # cuts of the capped LP at the same point
-            if guide and time.perf_counter() < deadline - 1.0:
+            if guide and not local and time.perf_counter() < deadline - 1.0:
                 # the relaxation with the new cuts guides the heuristic again
                 _, x_lp, _ = master.solve(False, max(deadline - time.perf_counter(), 0.1))
                 guided_runs(x_lp, guide[-1:])
@@ -444,54 +476,3 @@ def benders(dm: DeviationModel, prep: Prepared, supp: np.ndarray, witnesses: Wit
     stats.cost = best_cost
     stats.seconds = time.perf_counter() - t0
     return best, best_wit, stats
-
-
-def block_benders(structure: TableStructure, dm: DeviationModel, prep: Prepared, supp: np.ndarray,
-                  witnesses: Witnesses, deadline: float, accept: Callable[[np.ndarray], bool] | None = None,
-                  blocks: list[np.ndarray] | None = None, block_limit: float = 10.0,
-                  pool: list[tuple[np.ndarray, np.ndarray, float]] | None = None
-                  ) -> tuple[np.ndarray, Witnesses, dict[str, float]]:
-    """Cut generation block by block (each block's cells re-decided, the rest fixed) until ``deadline``.
-
-    Blocks are those of :func:`kit.protect.improve.blocks_of`, visited costliest first; passes
-    repeat until one brings no gain. Cuts are valid for the whole table, so one pool serves all
-    blocks and passes. Returns the pattern, its witnesses and counters.
-    """
-    canon = structure.canonical
-    if blocks is None:
-        blocks = blocks_of(structure)
-    masks = []
-    for b in blocks:
-        cm = np.zeros(structure.n_cells, dtype=bool)
-        cm[canon[b]] = True
-        if (cm & prep.canon_mask & ~prep.must & ~prep.forced).any():
-            masks.append(cm)
-    if pool is None:
-        pool = []
-    stats = {"blocks": 0.0, "improved": 0.0, "optimal": 0.0, "gain": 0.0}
-    supp = supp.copy()
-    wit = dict(witnesses)
-
-    def cost(s: np.ndarray) -> float:
-        return float(prep.weight[s & ~prep.must].sum())
-
-    improved = True
-    while improved and time.perf_counter() < deadline - 0.5:
-        improved = False
-        order = sorted(range(len(masks)), key=lambda i: -cost(supp & masks[i]))
-        for i in order:
-            left = deadline - time.perf_counter()
-            if left <= 0.5:
-                break
-            before = cost(supp)
-            supp, wit, st = benders(dm, prep, supp, wit, time.perf_counter() + min(left, block_limit),
-                                    accept=accept, candidates=masks[i], pool=pool)
-            stats["blocks"] += 1
-            stats["optimal"] += st.optimal
-            log.debug("block %d: %d rounds, %d cuts in the pool, optimal %s, cost %.0f -> %.0f", i, st.rounds,
-                      len(pool), st.optimal, before, st.cost)
-            if st.cost < before - 1e-9 * max(before, 1.0):
-                improved = True
-                stats["improved"] += 1
-                stats["gain"] += before - st.cost
-    return supp, wit, stats

@@ -80,6 +80,8 @@ GUIDE = (0.8, 0.95, 1.0)
 #: Gap and first time limit (s) of each master MILP of the cut generation: short rounds, many cuts.
 MASTER_GAP = 0.05
 MASTER_LIMIT = 1.5
+#: Local-branching radius of the master rounds (cells that may differ from the incumbent; 0 = off).
+MASTER_RADIUS = 10
 SECONDARY_REASON = Reason("secondary", ReasonCode.COMPLEMENTARY,
                           "suppressed so that suppressed cells cannot be derived from the published ones")
 
@@ -235,7 +237,8 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
                 # repair); the swap search polishes its pattern in the time left
                 cut_deadline = time.perf_counter() + BENDERS_SHARE * (deadline - time.perf_counter())
                 supp, wit, bstats = benders(dm, prep_c, supp, wit, cut_deadline, accept=passes, repair_all=True,
-                                            guide=GUIDE, gap=MASTER_GAP, round_limit=MASTER_LIMIT)
+                                            guide=GUIDE, gap=MASTER_GAP, round_limit=MASTER_LIMIT,
+                                            radius=MASTER_RADIUS)
                 log.debug("cut generation: %s", bstats)
                 swap(deadline)
             else:
