@@ -361,16 +361,6 @@ def _merge_tops(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return -np.sort(-np.concatenate((a, b), axis=1), axis=1)[:, :k]
 
 
-def _top_k(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int) -> np.ndarray:
-    """The k largest values per cell (0 where a cell has fewer than k units).
-
-    >>> _top_k(np.array([0, 0, 0, 1]), np.array([3.0, 9.0, 9.0, 2.0]), 3, 2).tolist()
-    [[9.0, 9.0], [2.0, 0.0], [0.0, 0.0]]
-    """
-    tops = _top_k_raw(cell, v, n_cells, k)
-    return np.where(np.isfinite(tops), tops, 0.0)
-
-
 @dataclass(frozen=True)
 class _Contributions:
     """Per-cell statistics of per-unit contributions (a unit's rows in a cell summed first)."""
