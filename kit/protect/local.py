@@ -27,7 +27,7 @@ from kit.errors import KitError
 from kit.protect._highs import LinearModel
 from kit.protect.improve import _dim_codes
 from kit.protect.model import DeviationModel
-from kit.protect.repair import Witnesses, _DevLP, witness_cells
+from kit.protect.repair import Witnesses, _DevLP, replace_witnesses, witness_cells
 from kit.protect.requirements import UP, Prepared, Requirement
 from kit.protect.structure import TableStructure
 
@@ -260,12 +260,7 @@ def redundancy_local(structure: TableStructure, dm: DeviationModel, prep: Prepar
         if not ok:
             supp[s] = True
             continue
-        for key, moved in new_wit.items():
-            for c in wit[key]:
-                users.get(int(c), set()).discard(key)
-            wit[key] = moved
-            for c in moved:
-                users.setdefault(int(c), set()).add(key)
+        replace_witnesses(wit, users, new_wit)
     return supp, wit
 
 

@@ -29,7 +29,8 @@ from kit.protect._highs import LinearModel
 from kit.protect.model import DeviationModel
 from kit.protect.requirements import UP, Prepared, Requirement
 
-__all__ = ["Witnesses", "redundancy_elimination", "reroute", "sequential_lp", "witness_cells"]
+__all__ = ["Witnesses", "redundancy_elimination", "replace_witnesses", "reroute", "sequential_lp",
+           "witness_cells"]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,17 @@ def witness_cells(req: Requirement, prep: Prepared, solve: Solver, on_new: Calla
         backs.append((level, mk))
         parts.append(mk)
     return np.unique(np.concatenate(parts))
+
+
+def replace_witnesses(wit: Witnesses, users: dict[int, set[tuple[int, int]]],
+                      new_wit: dict[tuple[int, int], np.ndarray]) -> None:
+    """Replace witnesses in place and keep ``users`` (cell -> requirements whose witness moves it) in step."""
+    for key, moved in new_wit.items():
+        for c in wit[key]:
+            users.get(int(c), set()).discard(key)
+        wit[key] = moved
+        for c in moved:
+            users.setdefault(int(c), set()).add(key)
 
 
 class _DevLP:
@@ -264,12 +276,7 @@ def redundancy_elimination(dm: DeviationModel, prep: Prepared, suppressed: np.nd
         supp[s] = False
         cost[dm.cell_col[s]] = 0.0
         cost[dm.cell_col[s] + 1] = 0.0
-        for key, moved in new_wit.items():
-            for c in wit[key]:
-                users.get(int(c), set()).discard(key)
-            wit[key] = moved
-            for c in moved:
-                users.setdefault(int(c), set()).add(key)
+        replace_witnesses(wit, users, new_wit)
     return supp, wit
 
 
@@ -331,10 +338,5 @@ def reroute(dm: DeviationModel, prep: Prepared, suppressed: np.ndarray, witnesse
         set_cost(np.array([s]), False)
         if added:
             supp[np.array(added)] = True
-        for key, moved in new_wit.items():
-            for c in wit[key]:
-                users.get(int(c), set()).discard(key)
-            wit[key] = moved
-            for c in moved:
-                users.setdefault(int(c), set()).add(key)
+        replace_witnesses(wit, users, new_wit)
     return supp, wit
