@@ -43,6 +43,7 @@ import pandas as pd
 from kit.errors import KitError, KitInternalError, SpecError
 from kit.protect.audit import AuditResult, audit
 from kit.protect.benders import benders
+from kit.protect.decompose import branch_improve, branches
 from kit.protect.improve import block_improve
 from kit.protect.local import Boxes, redundancy_local, repair_failed, sequential_lp_local
 from kit.protect.milp import milp_size, solve_milp
@@ -75,6 +76,9 @@ CELL_CHARGE = 0.4
 #: The improvement step first re-runs the protection LPs and redundancy elimination with these multiples
 #: of the charge per cell (a pattern is kept when cheaper with the charge).
 RESTART_CHARGES = (1.0, 2.5)
+#: Share of the improvement time for re-protecting the branches of a hierarchical table that is too
+#: large for cut generation (:mod:`kit.protect.decompose`); the swap search polishes in the rest.
+BRANCH_SHARE = 0.92
 #: Strengths of the LP-guided heuristic after the cut generation's LP phase (see ``benders``).
 GUIDE = (0.8, 0.95, 1.0)
 #: Gap and first time limit (s) of each master MILP of the cut generation: short rounds, many cuts.
@@ -191,7 +195,11 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
         else:
             supp, wit = sequential_lp(dm, prep, prep.must.copy())
         log.debug("sequential LP: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
-        if redundancy:
+        # a hierarchical table too large for cut generation is re-protected branch by branch, each branch
+        # with its own redundancy elimination: the whole-table pass would be spent on cells about to change
+        improving = improve and not local and deadline is not None and time.perf_counter() < deadline - 1.0
+        split = branches(problem.structure) if improving and int(prep.canon_mask.sum()) > BENDERS_CELLS else []
+        if redundancy and not split:
             if local:
                 reduced, wit_r = redundancy_local(problem.structure, dm, prep, supp, wit, deadline, boxes)
             else:
@@ -201,9 +209,9 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
                 supp, wit = reduced, wit_r
             else:  # keep the unreduced pattern, which has witnesses for every requirement
                 log.debug("redundancy elimination reverted: its pattern failed the audit")
-        log.debug("redundancy elimination: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
+            log.debug("redundancy elimination: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
         # the block MILP is for tables solved with the full LPs (blocks of a large table are too big)
-        if improve and not local and deadline is not None and time.perf_counter() < deadline - 1.0:
+        if improving and deadline is not None:
             def passes(candidate: np.ndarray) -> bool:
                 st, _ = _statuses(problem, candidate)
                 return audit(problem.with_status(st), intervals="certify").n_failed == 0
@@ -220,7 +228,7 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
                     supp, wit = swapped, wit_s
                 log.debug("swap search: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
 
-            for mult in RESTART_CHARGES if charge > 0 else ():
+            for mult in RESTART_CHARGES if charge > 0 and not split else ():
                 # the protection LPs again, priced with a charge per cell: they then prefer fewer, larger cells
                 if time.perf_counter() > deadline - 1.0:
                     break
@@ -240,6 +248,25 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
                                             guide=GUIDE, gap=MASTER_GAP, round_limit=MASTER_LIMIT,
                                             radius=MASTER_RADIUS)
                 log.debug("cut generation: %s", bstats)
+                swap(deadline)
+            elif split:
+                # a hierarchical table: each branch re-protected on its own (cut generation on sub-tables),
+                # the swap search polishes the whole table in the time left
+                def solve_sub(sub: ProtectionProblem, weights: np.ndarray, limit: float) -> np.ndarray:
+                    return protect(sub, method="gauss_lp", cost=weights, time_limit=limit,
+                                   audit_intervals="certify").suppressed
+
+                branch_end = time.perf_counter() + BRANCH_SHARE * (deadline - time.perf_counter())
+                supp, dstats = branch_improve(problem, dm, prep, supp, branch_end, solve_sub, passes,
+                                              cost=prep_c.weight)
+                log.debug("branches: %s", dstats)
+                supp, wit = sequential_lp(dm, prep, supp)  # witnesses of the pattern (adds no cell)
+                if redundancy:  # cells outside the branches, and branches that were not improved
+                    reduced, wit_r = redundancy_elimination(dm, prep_c, supp, wit, deadline)
+                    if prep_c.weight[reduced].sum() < prep_c.weight[supp].sum() and passes(reduced):
+                        supp, wit = reduced, wit_r
+                    log.debug("redundancy elimination: %d suppressed after %.1f s", int(supp.sum()),
+                              time.perf_counter() - t0)
                 swap(deadline)
             else:
                 # the swap search gets a quarter of the time left; the block MILP the rest
