@@ -10,8 +10,9 @@ Methods
               elimination, and, with a ``time_limit``, an improvement step until
               the time limit: Fischetti-Salazar cut generation over the whole
               table (:mod:`kit.protect.benders`) for tables of up to
-              ``BENDERS_CELLS`` cells, else block-MILP improvement
-              (:mod:`kit.protect.improve`).
+              ``BENDERS_CELLS`` cells; larger tables with a hierarchy are
+              re-protected branch by branch (:mod:`kit.protect.decompose`),
+              others by block-MILP improvement (:mod:`kit.protect.improve`).
 ``auto``      ``milp`` when the model is small, else ``gauss_lp``.
 
 Every method ends with :func:`~kit.protect.audit.audit`; a pattern that fails
@@ -160,7 +161,8 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
         Run redundancy elimination (``gauss_lp``).
     improve
         With ``gauss_lp`` and a ``time_limit``: improve the pattern until the time
-        limit by cut generation (:mod:`kit.protect.benders`) or block MILPs
+        limit by cut generation (:mod:`kit.protect.benders`), branch by branch
+        (:mod:`kit.protect.decompose`, two threads) or by block MILPs
         (:mod:`kit.protect.improve`), for the cost plus a per-cell charge of
         ``CELL_CHARGE`` times the median cost (fewer cells for a little more
         value); an improvement is kept only when the full audit passes.
