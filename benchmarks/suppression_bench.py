@@ -3,15 +3,21 @@
 Prints per table and method: primaries, secondaries, suppressed value and share of the
 total, time, kit's audit, and an independent re-audit (plain scipy linprog per suppressed
 primary over the raw relations, written separately from kit.protect.audit), next to the
-anchor figures from ../shared/data/suppression/README.md. pytauargus and R (sdcTable,
-GaussSuppression) cannot run here, so the anchors are the figures measured on the same
-kind of machine, quoted from the README.
+anchor figures from ../shared/data/suppression/README.md. R's sdcTable and GaussSuppression
+cannot be installed here (CRAN is not reachable; Debian packages only R itself), so their figures
+are quoted from that README.
 
 Every table is run twice: with singleton protection off (like the tau-Argus anchors, which were
 measured without singleton handling) and on (kit's default when unit counts are known).
 ``time_limit`` per table bounds the optimisation steps (redundancy elimination, block MILP).
 
-Usage: python benchmarks/suppression_bench.py [--singletons on|off|both] [S2d_99 M2d_1768 M3d_5304 L3d_38896]
+With ``--tauargus``, tau-Argus itself runs on each table in the same run (``pip install pytauargus``:
+the tau-Argus engine with HiGHS, wheels for Linux, macOS and Windows; see tauargus_anchor.py): the
+modular method on every table and the optimal one on tables of up to 2,000 cells, each pattern
+audited by the kit and re-audited like the kit's own.
+
+Usage: python benchmarks/suppression_bench.py [--singletons on|off|both] [--tauargus] [-v]
+       [S2d_99 M2d_1768 M3d_5304 L3d_38896]
 """
 
 from __future__ import annotations
@@ -81,6 +87,58 @@ def reaudit(structure: TableStructure, values: np.ndarray, suppressed: np.ndarra
     return fails
 
 
+#: tau-Argus methods run with ``--tauargus`` (pytauargus, in a child process): (method, minutes the
+#: engine is given, tables of at most this many cells)
+TAUARGUS_RUNS = (("MOD", 10, 10**9), ("OPT", 2, 2000))
+#: wall-clock limit of one tau-Argus child process (s)
+TAUARGUS_WALL = 900.0
+
+
+def run_tauargus(name: str) -> None:
+    """tau-Argus MOD / OPT on the same table in the same run, audited like the kit's patterns."""
+    import subprocess
+    import tempfile
+
+    from kit.protect import audit
+
+    s, cells, _ = load(name)
+    p = ProtectionProblem.from_frame(cells, s, value="value", primary="primary", lpl="lpl", upl="upl")
+    total = float(p.values[s.index(tuple(s.totals))])
+    prim = np.asarray(cells.set_index(list(s.dims)).loc[list(s.keys), "primary"]).astype(bool)
+    version = subprocess.run([sys.executable, "-c", "import pytauargus; print(pytauargus.__version__)"],
+                             capture_output=True, text=True).stdout.strip()
+    for method, minutes, max_cells in TAUARGUS_RUNS:
+        if s.n_cells > max_cells:
+            continue
+        label = f"tau-Argus {method} (pytauargus {version}, {minutes} min)"
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "pattern.csv"
+            cmd = [sys.executable, str(Path(__file__).with_name("tauargus_anchor.py")), str(DATA / name), method,
+                   str(minutes), str(out)]
+            t0 = time.perf_counter()
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TAUARGUS_WALL)
+            except subprocess.TimeoutExpired:
+                print(f"{label}: no result within {TAUARGUS_WALL:.0f} s", flush=True)
+                continue
+            wall = time.perf_counter() - t0
+            if proc.returncode != 0 or not out.exists():
+                print(f"{label}: failed ({proc.stderr.strip().splitlines()[-1:]})", flush=True)
+                continue
+            pat = pd.read_csv(out, dtype={d: str for d in s.dims})
+            engine_s = float(proc.stdout.strip().rsplit("seconds=", 1)[-1])
+        sec = s.align(pat, "secondary", fill=0).astype(bool) & ~prim
+        status = np.where(prim, "u", np.where(sec, "x", "s"))
+        a = audit(p.with_status(status), intervals="certify")
+        sample = None if s.n_cells <= REAUDIT_ALL else REAUDIT_SAMPLE
+        fails = reaudit(s, p.values, prim | sec, prim, p.lpl, p.upl, sample)
+        value = float(p.values[sec].sum())
+        print(f"{label}: secondaries={int(sec.sum())} value={value:,.0f} ({100 * value / total:.2f} % of total) "
+              f"time={engine_s:.1f}s (process {wall:.1f}s) audit={a.verdict.value} ({a.n_failed} under-protected) "
+              f"re-audit{'' if sample is None else f'(sample {sample})'}="
+              f"{'PASS' if fails == 0 else f'FAIL {fails}'}", flush=True)
+
+
 def run(name: str, methods: list[str], singletons: bool = True) -> None:
     s, cells, _ = load(name)
     p = ProtectionProblem.from_frame(cells, s, value="value", primary="primary", lpl="lpl", upl="upl",
@@ -117,6 +175,9 @@ if __name__ == "__main__":
         i = args.index("--singletons")
         modes = {"on": [True], "off": [False], "both": [False, True]}[args[i + 1]]
         del args[i:i + 2]
+    tauargus = "--tauargus" in args
+    if tauargus:
+        args.remove("--tauargus")
     names = args or ["S2d_99", "M2d_1768", "M3d_5304", "L3d_38896"]
     _ = sp  # sparse matrices come from the structure
     for n in names:
@@ -125,3 +186,5 @@ if __name__ == "__main__":
             continue
         for on in modes:
             run(n, ["milp", "gauss_lp"] if n == "S2d_99" else ["gauss_lp"], singletons=on)
+        if tauargus:
+            run_tauargus(n)
