@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kit.errors import KitError, KitInternalError
-from kit.protect.improve import _dim_codes
+from kit.protect.improve import _dim_codes, top_branches
 from kit.protect.model import DeviationModel
 from kit.protect.problem import ProtectionProblem
 from kit.protect.repair import sequential_lp
@@ -90,18 +90,12 @@ def branches(structure: TableStructure) -> list[Branch]:
     codes = _dim_codes(structure)
     best: list[Branch] = []
     for d in range(nd):
-        leaves_of = codes[d]
-        root = structure.totals[d]
-        full = leaves_of.get(root, frozenset().union(*leaves_of.values()))
-        proper = {c: s for c, s in leaves_of.items() if s != full}
-        tops = [c for c, s in proper.items() if not any(s < t for t in proper.values())]
-        deep = [c for c in tops if any(s < proper[c] for s in proper.values())]
+        _, deep = top_branches(codes[d], structure.totals[d])
         if len(deep) < 2:
             continue
         col = np.array([k[d] for k in structure.keys], dtype=object)
         out = []
-        for c in deep:
-            inside = [x for x, s in proper.items() if s <= proper[c]]
+        for c, inside in deep.items():
             cells = np.flatnonzero(np.isin(col, inside))
             out.append(Branch(cells, col[cells] == c))
         if len(out) > len(best):

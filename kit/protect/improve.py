@@ -70,6 +70,20 @@ def _dim_codes(structure: TableStructure) -> list[dict[str, frozenset[int]]]:
     return out
 
 
+def top_branches(leaves_of: dict[str, frozenset[int]], root: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The top-level codes of one dimension and, for those with codes below them, all codes inside.
+
+    ``leaves_of`` maps each code to its leaf positions (:func:`_dim_codes`); a top-level code is a
+    code other than the root that is not strictly inside another one.
+    """
+    full = leaves_of.get(root, frozenset().union(*leaves_of.values()))
+    proper = {c: s for c, s in leaves_of.items() if s != full}
+    tops = [c for c, s in proper.items() if not any(s < t for t in proper.values())]
+    deep = {c: [x for x, s in proper.items() if s <= proper[c]]
+            for c in tops if any(s < proper[c] for s in proper.values())}
+    return tops, deep
+
+
 def blocks_of(structure: TableStructure, max_cells: int | None = None) -> list[np.ndarray]:
     """Cell masks of the improvement blocks.
 
@@ -86,19 +100,12 @@ def blocks_of(structure: TableStructure, max_cells: int | None = None) -> list[n
     col_codes = [np.array([k[d] for k in keys], dtype=object) for d in range(nd)]
     blocks: list[np.ndarray] = []
     for d in range(nd):
-        leaves_of = codes[d]
-        root = structure.totals[d]
-        full = leaves_of.get(root, frozenset().union(*leaves_of.values()))
-        proper = {c: s for c, s in leaves_of.items() if s != full}
-        # top-level codes: proper codes not strictly inside another proper code
-        tops = [c for c, s in proper.items() if not any(s < t for t in proper.values())]
-        deep = [c for c in tops if any(s < proper[c] for s in proper.values())]
+        tops, deep = top_branches(codes[d], structure.totals[d])
         if not deep:
             continue
-        for c in deep:
-            inside = {x for x, s in proper.items() if s <= proper[c]}
-            blocks.append(np.isin(col_codes[d], list(inside)))
-        blocks.append(np.isin(col_codes[d], [root, *tops]))
+        for inside in deep.values():
+            blocks.append(np.isin(col_codes[d], inside))
+        blocks.append(np.isin(col_codes[d], [structure.totals[d], *tops]))
     if not blocks:
         d = int(np.argmax([len(c) for c in codes]))
         for c in codes[d]:
