@@ -113,11 +113,11 @@ def run_tauargus(name: str) -> None:
         label = f"tau-Argus {method} (pytauargus {version}, {minutes} min)"
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "pattern.csv"
-            cmd = [sys.executable, str(Path(__file__).with_name("tauargus_anchor.py")), str(DATA / name), method,
-                   str(minutes), str(out)]
+            cmd = [sys.executable, str(Path(__file__).resolve().with_name("tauargus_anchor.py")),
+                   str((DATA / name).resolve()), method, str(minutes), str(out)]
             t0 = time.perf_counter()
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TAUARGUS_WALL)
+            try:  # in the temporary folder: the tau-Argus engine writes its log files into the working directory
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TAUARGUS_WALL, cwd=tmp)
             except subprocess.TimeoutExpired:
                 print(f"{label}: no result within {TAUARGUS_WALL:.0f} s", flush=True)
                 continue
