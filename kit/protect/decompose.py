@@ -53,7 +53,7 @@ from kit.errors import KitError, KitInternalError
 from kit.protect.improve import _dim_codes, top_branches
 from kit.protect.model import DeviationModel
 from kit.protect.problem import ProtectionProblem
-from kit.protect.repair import sequential_lp
+from kit.protect.repair import Witnesses, sequential_lp
 from kit.protect.requirements import Prepared
 from kit.protect.structure import TableStructure
 from kit.status import CellStatus
@@ -139,15 +139,16 @@ def sub_problem(problem: ProtectionProblem, branch: Branch) -> ProtectionProblem
 
 
 def branch_improve(problem: ProtectionProblem, dm: DeviationModel, prep: Prepared, supp: np.ndarray,
-                   deadline: float, solve: SubSolver, accept: Callable[[np.ndarray], bool],
-                   cost: np.ndarray | None = None, workers: int = BRANCH_WORKERS
-                   ) -> tuple[np.ndarray, dict[str, float]]:
+                   witnesses: Witnesses, deadline: float, solve: SubSolver,
+                   accept: Callable[[np.ndarray], bool], cost: np.ndarray | None = None,
+                   workers: int = BRANCH_WORKERS) -> tuple[np.ndarray, Witnesses, dict[str, float]]:
     """Re-protect every branch on its own and keep what is cheaper (see the module docs).
 
     ``cost`` (per cell, default ``prep.weight``) is what a branch minimises and what decides
     whether its pattern is kept. Branches are solved by ``workers`` threads (HiGHS releases the
     GIL while it solves); each gets a share of ``workers`` × the time left in proportion to its
-    requirements (at most the time left). Returns the pattern (canonical cells) and counters.
+    requirements (at most the time left). ``witnesses`` are those of ``supp``. Returns the pattern
+    (canonical cells), its witnesses and counters.
     """
     s = problem.structure
     canon = s.canonical
@@ -165,7 +166,7 @@ def branch_improve(problem: ProtectionProblem, dm: DeviationModel, prep: Prepare
         if sub is not None:
             work.append((n_req, br, sub))
     if not work:
-        return supp.copy(), stats
+        return supp.copy(), dict(witnesses), stats
     work.sort(key=lambda t: -t[0])
     total_req = sum(n for n, _, _ in work)
     workers = max(1, min(workers, len(work)))
@@ -186,6 +187,7 @@ def branch_improve(problem: ProtectionProblem, dm: DeviationModel, prep: Prepare
         futures = [pool.submit(run, br, sub) for _, br, sub in work]
         results = [f.result() for f in futures]
     supp = supp.copy()
+    wit = dict(witnesses)
 
     def value(mask: np.ndarray) -> float:
         return float(weight[mask & ~prep.must].sum())
@@ -200,7 +202,7 @@ def branch_improve(problem: ProtectionProblem, dm: DeviationModel, prep: Prepare
         cand |= prep.must
         try:
             # requirements outside the branch whose witnesses used its old cells: re-protect (adds cells)
-            cand, _ = sequential_lp(dm, prep, cand)
+            cand, cand_wit = sequential_lp(dm, prep, cand)
         except KitError:
             continue
         old_c, new_c = value(supp), value(cand)
@@ -210,7 +212,7 @@ def branch_improve(problem: ProtectionProblem, dm: DeviationModel, prep: Prepare
         if not accept(cand):
             stats["rejected"] += 1
             continue
-        supp = cand
+        supp, wit = cand, cand_wit
         stats["improved"] += 1
         stats["gain"] += old_c - new_c
-    return supp, stats
+    return supp, wit, stats

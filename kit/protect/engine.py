@@ -259,10 +259,9 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
                                    audit_intervals="certify").suppressed
 
                 branch_end = time.perf_counter() + BRANCH_SHARE * (deadline - time.perf_counter())
-                supp, dstats = branch_improve(problem, dm, prep, supp, branch_end, solve_sub, passes,
-                                              cost=prep_c.weight)
+                supp, wit, dstats = branch_improve(problem, dm, prep, supp, wit, branch_end, solve_sub, passes,
+                                                   cost=prep_c.weight)
                 log.debug("branches: %s", dstats)
-                supp, wit = sequential_lp(dm, prep, supp)  # witnesses of the pattern (adds no cell)
                 if redundancy:  # cells outside the branches, and branches that were not improved
                     reduced, wit_r = redundancy_elimination(dm, prep_c, supp, wit, deadline)
                     if prep_c.weight[reduced].sum() < prep_c.weight[supp].sum() and passes(reduced):

@@ -95,15 +95,15 @@ def test_branch_improve_never_worsens_and_stays_protected(seed):
     prep = prepare(p, "value")
     dm = DeviationModel.build(p)
     supp, wit = sequential_lp(dm, prep, prep.must.copy())
-    supp, _ = redundancy_elimination(dm, prep, supp, wit)
+    supp, wit = redundancy_elimination(dm, prep, supp, wit)
 
     def passes(c: np.ndarray) -> bool:
         st, _ = _statuses(p, c)
         return audit(p.with_status(st)).verdict is Verdict.PASS
 
     calls: list[int] = []
-    new, stats = branch_improve(p, dm, prep, supp, deadline=float("inf"), solve=_milp_solver(calls),
-                                accept=passes)
+    new, _, stats = branch_improve(p, dm, prep, supp, wit, deadline=float("inf"), solve=_milp_solver(calls),
+                                   accept=passes)
     assert calls, "no branch was solved"
     assert float(prep.weight[new & ~prep.must].sum()) <= float(prep.weight[supp & ~prep.must].sum()) + 1e-9
     assert passes(new)
@@ -114,14 +114,14 @@ def test_branch_improve_leaves_a_branch_with_a_suppressed_boundary_alone():
     p = _problem(2)
     prep = prepare(p, "value")
     dm = DeviationModel.build(p)
-    supp, _ = sequential_lp(dm, prep, prep.must.copy())
+    supp, wit = sequential_lp(dm, prep, prep.must.copy())
     brs = branches(p.structure)
     canon = p.structure.canonical
     for br in brs:  # suppress a boundary cell of every branch: nothing can be solved
         supp[canon[br.cells[np.flatnonzero(br.boundary)[0]]]] = True
     calls: list[int] = []
-    new, _ = branch_improve(p, dm, prep, supp, deadline=float("inf"), solve=_milp_solver(calls),
-                            accept=lambda c: True)
+    new, _, _ = branch_improve(p, dm, prep, supp, wit, deadline=float("inf"), solve=_milp_solver(calls),
+                               accept=lambda c: True)
     assert calls == []
     assert (new == supp).all()
 
