@@ -103,8 +103,8 @@ class OptionalDependencyError(KitError):
 
     Examples
     --------
-    >>> print(OptionalDependencyError("differential privacy", "dp", "opendp").fix)
-    install the extra: pip install "sdc-kit[dp]" (offline: see docs/install.md; conda: conda install -c conda-forge opendp)
+    >>> print(OptionalDependencyError("differential privacy", "dp", "opendp").fix[:45])
+    install the extra: pip install "sdc-kit[dp]"
     """
 
     def __init__(self, feature: str, extra: str | None, package: str) -> None:
