@@ -103,7 +103,7 @@ class OptionalDependencyError(KitError):
 
     Examples
     --------
-    >>> print(OptionalDependencyError("differential privacy", "dp", "opendp").fix[:45])
+    >>> print(OptionalDependencyError("differential privacy", "dp", "opendp").fix[:44])
     install the extra: pip install "sdc-kit[dp]"
     """
 
