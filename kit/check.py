@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kit.assess import Assessment, assess
+from kit.assess import Assessment, assess, top_k_needed
 from kit.cleared import utc_now
 from kit.errors import EXIT_BLOCKED, EXIT_OK, DataReadError, OutputExistsError, SchemaError, SpecError
 from kit.evidence import TOTAL, Evidence
@@ -177,11 +177,11 @@ def check_table(
                         top_k=top_k)
     spec = TableSpec(dims=tuple(dims), statistic=statistic, measure=value, margins=published_margins,
                      name=name, title=title)
-    if statistic.is_magnitude and not top1:
-        rule_kinds = {r.kind.value for r in rule_set.rules if r.applies(statistic)}
-        if {"dominance", "p_percent"} & rule_kinds:
-            raise SpecError(where, "the rule set has dominance or p % rules but the table has no largest "
-                            "contributions", "pass --top1 (and --top2) columns, or check a count table")
+    if statistic.is_magnitude and not top1 and top_k_needed(rule_set, statistic, unit_kind) > 0:
+        # only rules that apply to this unit type count: dst's dominance rule is for enterprises
+        raise SpecError(where, f"the rule set has dominance or p % rules for {unit_kind.value} units but the "
+                        "table has no largest contributions", "pass --top1 (and --top2) columns, or check a "
+                        "count table")
     assessment = assess(evidence, spec, rule_set, unit_kind)
     if published_margins and any(s.suppressed for s in assessment.statuses):
         from kit.protect import Hierarchy

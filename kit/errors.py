@@ -23,6 +23,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 __all__ = [
+    "DISTRIBUTION",
     "EXIT_BAD_INPUT",
     "EXIT_BLOCKED",
     "EXIT_INTERNAL",
@@ -38,6 +39,10 @@ __all__ = [
     "SchemaError",
     "SpecError",
 ]
+
+#: The name of the kit's distribution on the package index (``pip install sdc-kit``); the import
+#: name and the command stay ``kit``. (``kit`` on the index is an unrelated project.)
+DISTRIBUTION = "sdc-kit"
 
 #: CLI exit code: everything safe / done.
 EXIT_OK = 0
@@ -91,14 +96,28 @@ class DataReadError(KitError):
 
 
 class OptionalDependencyError(KitError):
-    """A feature needs an optional extra that is not installed."""
+    """A feature needs a package that is not installed (an optional extra, or a damaged install).
 
-    def __init__(self, feature: str, extra: str, package: str) -> None:
-        super().__init__(
-            feature,
-            f"needs the optional package '{package}', which is not installed",
-            f"install the extra: pip install 'kit[{extra}]' (or conda install {package})",
-        )
+    ``extra`` names the extra that brings the package; ``None`` for a required dependency that
+    is missing (a partial conda environment or an unzipped copy without its dependencies).
+
+    Examples
+    --------
+    >>> print(OptionalDependencyError("differential privacy", "dp", "opendp").fix[:44])
+    install the extra: pip install "sdc-kit[dp]"
+    """
+
+    def __init__(self, feature: str, extra: str | None, package: str) -> None:
+        conda = f"conda install -c conda-forge {package}"
+        if extra is None:
+            problem = f"needs the package '{package}', a required dependency that is not installed"
+            fix = (f'reinstall the kit with its dependencies: pip install "{DISTRIBUTION}" '
+                   f"(offline: see docs/install.md; conda: {conda})")
+        else:
+            problem = f"needs the optional package '{package}', which is not installed"
+            fix = (f'install the extra: pip install "{DISTRIBUTION}[{extra}]" '
+                   f"(offline: see docs/install.md; conda: {conda})")
+        super().__init__(feature, problem, fix)
 
 
 class DisclosureError(KitError):

@@ -334,6 +334,11 @@ class Session:
                           where: str) -> tuple[np.ndarray, list[str]]:
         codes, uniques = _factorize(col)
         observed = [code_text(u) for u in uniques]
+        if len(set(observed)) < len(observed):
+            raise SchemaError(where, f"dimension '{dim}' has {len(observed)} distinct values that print as only "
+                              f"{len(set(observed))} codes (values of different types, such as the number 1 "
+                              "and the text '1', would become two cells with one label)",
+                              f"give the column one type first, e.g. df['{dim}'] = df['{dim}'].astype(str)")
         has_missing = not _plain_integer(col) and bool((codes < 0).any())  # plain integers have no missing
         if code_list is None:
             if len(observed) > self.max_categories:

@@ -388,7 +388,7 @@ def dp_table(session: Any, data: DataLike, spec: DPTableSpec, ledger: BudgetLedg
     BudgetExceededError
         The charge does not fit; raised before the data are read.
     OptionalDependencyError
-        OpenDP is not installed (``pip install 'kit[dp]'``).
+        OpenDP is not installed (``pip install "sdc-kit[dp]"``).
     """
     where = f"DP table '{spec.name}'"
     libs = _engine.load()

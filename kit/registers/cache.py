@@ -203,7 +203,7 @@ def convert(
     try:
         import pyarrow  # noqa: F401
     except ImportError as exc:
-        raise OptionalDependencyError("converting to a Parquet cache", "parquet", "pyarrow") from exc
+        raise OptionalDependencyError("converting to a Parquet cache", None, "pyarrow") from exc
     cache_dir.mkdir(parents=True, exist_ok=True)
     state = _load_state(cache_dir)
     if not _state_path(cache_dir).exists():

@@ -8,6 +8,8 @@ Examples
 >>> project = open_project(root)
 >>> project.registers(), project.years("bef")
 (('bef',), (2018,))
+>>> repr(project).split(":", 1)[1]
+' 1 files, 1 registers: bef 2018>'
 >>> frame = project.read("bef", 2018, columns=["PNR", "KOM"], filters=[("KOM", "==", "0851")])
 >>> frame
 RegisterFrame(1 rows x 2 columns: PNR, KOM; key columns: PNR; from bef2018.csv)
@@ -82,6 +84,35 @@ class Project:
     inventory: Inventory
     names: NameMap
     cache_dir: Path | None = None
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        """A short description: folder name, registers with their years, file count, cache.
+
+        Notebooks show it; it stays short for any number of files (at most 1,000 characters).
+        """
+        parts = [f"{name} {format_years(self.years(name))}" for name in self.registers()]
+        shown = "; ".join(parts)
+        if len(shown) > 700:
+            shown = shown[:700].rsplit(";", 1)[0] + f"; ... ({len(parts)} registers in all)"
+        cache = f", cache {self.cache_dir.name}" if self.cache_dir is not None else ""
+        return (f"<Project {self.root.name!r}: {len(self.inventory.chosen)} files, "
+                f"{len(parts)} registers{cache}: {shown or 'none'}>")
+
+    def _repr_html_(self) -> str:
+        """An HTML table of registers and years for Jupyter and VS Code notebooks."""
+        from html import escape
+
+        rows = "".join(
+            f"<tr><td>{escape(name)}</td><td>{escape(format_years(self.years(name)))}</td>"
+            f"<td>{len(self.files(name))}</td></tr>"
+            for name in self.registers()[:200]
+        )
+        more = "" if len(self.registers()) <= 200 else f"<p>... {len(self.registers()) - 200} more registers</p>"
+        cache = escape(self.cache_dir.name) if self.cache_dir is not None else "none"
+        return (f"<p><b>Register project</b> {escape(self.root.name)} (cache: {cache})</p>"
+                "<table><thead><tr><th>register</th><th>years</th><th>files</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>{more}")
 
     # ------------------------------------------------------------------ listing
     def registers(self) -> tuple[str, ...]:

@@ -72,7 +72,7 @@ def _pyarrow_parquet(feature: str) -> Any:
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:
-        raise OptionalDependencyError(feature, "parquet", "pyarrow") from exc
+        raise OptionalDependencyError(feature, None, "pyarrow") from exc
     return pq
 
 

@@ -72,7 +72,7 @@ def xlsx_bytes(out: OutputContext, created: str) -> bytes:
         from openpyxl import Workbook
         from openpyxl.styles import Font
     except ImportError:  # pragma: no cover - depends on the installation
-        raise OptionalDependencyError("xlsx output of a release", "xlsx", "openpyxl") from None
+        raise OptionalDependencyError("xlsx output of a release", None, "openpyxl") from None
     wb = Workbook()
     ws = wb.active
     assert ws is not None
