@@ -11,7 +11,8 @@ import pytest
 
 from kit.dp.cli import main
 from kit.dp.ledger import BudgetLedger, LedgerIntegrityError, verify_file
-from kit.errors import EXIT_BLOCKED, BudgetExceededError, OutputExistsError, SpecError
+from kit.dp.anchor import EXIT_TAMPERED
+from kit.errors import BudgetExceededError, OutputExistsError, SpecError
 
 
 @pytest.fixture()
@@ -132,8 +133,10 @@ def test_truncation_at_line_boundary_detected_with_anchor(used: BudgetLedger) ->
     head = used.head
     lines = _lines(used.path)
     used.path.write_bytes(b"".join(lines[:-2]))
-    assert used.verify().ok                      # a chain alone cannot see this ...
-    assert not used.verify(expect_head=head).ok  # ... the anchor from a release can
+    assert verify_file(used.path, anchored=False).ok       # a chain alone cannot see this ...
+    assert not verify_file(used.path, anchored=False, expect_head=head).ok  # ... a pinned head can
+    rep = used.verify()                                    # ... and so can the project's anchor
+    assert any("lines were removed" in p for p in rep.problems)
 
 
 def test_changed_cap_detected(used: BudgetLedger) -> None:
@@ -197,7 +200,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "remaining: rho=3/8" in out and "counts" in out
     assert main(["budget", "verify", path]) == 0
     Path(path).write_bytes(Path(path).read_bytes().replace(b'"1/8"', b'"1/80"', 1))
-    assert main(["budget", "verify", path]) == EXIT_BLOCKED
+    assert main(["budget", "verify", path]) == EXIT_TAMPERED
     assert "FAILED" in capsys.readouterr().out
 
 
@@ -214,15 +217,12 @@ def test_register_sets_handlers() -> None:
 
 def test_cached_verification_matches_a_fresh_one(ledger: BudgetLedger) -> None:
     """The ledger object re-verifies only appended lines; any other change is still caught."""
-    from kit.dp.ledger import verify_bytes
-
     def same() -> None:
-        raw = ledger.path.read_bytes()
-        fresh = verify_bytes(raw, ledger.path.name)
+        fresh = verify_file(ledger.path)
         kept = ledger.verify()
         assert kept == fresh
         anchor = ledger.verify(expect_head="0" * 64)
-        assert anchor == verify_bytes(raw, ledger.path.name, expect_head="0" * 64)
+        assert anchor == verify_file(ledger.path, expect_head="0" * 64)
 
     same()
     _spend(ledger, "1/4")
