@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from kit.dp.anchor import EXIT_TAMPERED
 from kit.dp.cli import main
 from kit.dp.ledger import BudgetLedger, LedgerIntegrityError, verify_file
-from kit.dp.anchor import EXIT_TAMPERED
 from kit.errors import BudgetExceededError, OutputExistsError, SpecError
 
 
@@ -176,7 +176,7 @@ def _worker(path: str, n: int) -> None:
 
 
 def test_concurrent_appends_keep_a_valid_chain(ledger: BudgetLedger) -> None:
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     procs = [ctx.Process(target=_worker, args=(str(ledger.path), 15)) for _ in range(2)]
     for p in procs:
         p.start()
