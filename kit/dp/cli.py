@@ -57,6 +57,15 @@ def _report(args: argparse.Namespace, expect_head: str | None = None) -> LedgerR
     return verify_file(path, expect_head=expect_head, state_dir=args.state_dir)
 
 
+def _adopt(args: argparse.Namespace) -> int:
+    if args.ledger is None:
+        raise KitError("kit budget adopt", "no ledger file was given", "pass the file: kit budget adopt PATH")
+    ledger = BudgetLedger.adopt(args.ledger, source=args.source or DEFAULT_SOURCE, state_dir=args.state_dir)
+    rep = ledger.report()
+    print(f"adopted privacy ledger {ledger.path.name} for data source '{rep.source}' at head {rep.head}")
+    return EXIT_OK
+
+
 def _show(args: argparse.Namespace) -> int:
     rep = _report(args)
     print(format_report(rep))
@@ -98,7 +107,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``budget`` (``create``, ``show``, ``verify``, ``head``) to a CLI's sub-parsers.
+    """Add ``budget`` (``create``, ``adopt``, ``show``, ``verify``, ``head``) to a CLI's sub-parsers.
 
     Parameters
     ----------
@@ -115,6 +124,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--delta", default="1e-7", help="project delta (default 1e-7)")
     p.add_argument("--project", default="", help="public project label")
     p.set_defaults(handler=_create)
+    p = sub.add_parser("adopt", help="anchor a ledger made by an older kit (once per data source)")
+    _common(p)
+    p.set_defaults(handler=_adopt)
     p = sub.add_parser("show", help="show caps, spending and charges (exit 4 when tampered)")
     _common(p)
     p.set_defaults(handler=_show)

@@ -360,6 +360,11 @@ def verify_file(path: str | os.PathLike[str], expect_head: str | None = None, *,
     return with_anchor(rep, anchor, entry) if anchored else rep
 
 
+def _location(path: Path, state_dir: Path) -> str:
+    """How the anchor names a ledger: its file name inside the state folder, else its absolute path."""
+    return path.name if path.parent.resolve() == state_dir.resolve() else str(path.resolve())
+
+
 def locate(source: str | None = None, *, state_dir: str | os.PathLike[str] | None = None) -> Path:
     """The ledger file of a data source in the project's anchor (not verified).
 
@@ -477,11 +482,40 @@ class BudgetLedger:
             except OSError as exc:
                 raise DataReadError(f"ledger {p.name}", f"cannot be created ({type(exc).__name__})",
                                     "check that the folder is writable") from None
-            where = p.name if p.parent.resolve() == folder.resolve() else str(p.resolve())
-            entry = AnchorEntry(source=src, ledger=where, project=str(project), cap_rho=cap, cap_delta=d,
+            entry = AnchorEntry(source=src, ledger=_location(p, folder), project=str(project), cap_rho=cap,
+                                cap_delta=d,
                                 genesis=line_hash(line), head=line_hash(line), n_lines=1, created=now)
             write_anchor(folder, anchor.with_entry(entry))
         log.info("created privacy ledger %s for data source %s", p.name, src)
+        return cls(p, state_dir=folder, _token=_OPEN)
+
+    @classmethod
+    def adopt(cls, path: str | os.PathLike[str], *, source: str = DEFAULT_SOURCE,
+              state_dir: str | os.PathLike[str] | None = None) -> BudgetLedger:
+        """Register a ledger made before ledgers were anchored as the ledger of a data source.
+
+        The file must verify on its own (chain, cap, totals); it is anchored at its current head.
+        Like :meth:`create`, refused when the source already has a ledger; the output checker
+        sees every ledger of the project.
+        """
+        src = check_source(source)
+        folder = project_state_dir(state_dir)
+        p = Path(path)
+        with locked(anchor_path(folder)):
+            anchor = read_anchor(folder)
+            if anchor.by_source(src) is not None or anchor.by_path(p, folder) is not None:
+                raise OutputExistsError(f"privacy ledger of data source '{src}'",
+                                        "the project already has this ledger or a ledger for this data source",
+                                        "use BudgetLedger.find(); a second ledger would double the budget")
+            rep = verify_file(p, anchored=False)
+            if not rep.ok:
+                raise LedgerIntegrityError(f"ledger {p.name}", f"verification failed ({rep.problems[0]})",
+                                           "only an intact ledger can be adopted; ask the output checker")
+            entry = AnchorEntry(source=src, ledger=_location(p, folder), project=rep.project,
+                                cap_rho=rep.cap_rho, cap_delta=rep.cap_delta, genesis=rep.hashes[0],
+                                head=rep.head, n_lines=rep.n_lines, created=utc_now())
+            write_anchor(folder, anchor.with_entry(entry))
+        log.info("adopted privacy ledger %s for data source %s", p.name, src)
         return cls(p, state_dir=folder, _token=_OPEN)
 
     @classmethod

@@ -248,3 +248,82 @@ def test_cached_verification_matches_a_fresh_one(ledger: BudgetLedger) -> None:
     ledger.path.write_bytes(raw + b'{"not":"a ledger line"}\n')   # garbage appended
     same()
     assert not ledger.verify().ok
+
+
+# -------------------------------------------------------------------- anchoring
+def test_find_create_and_sources(tmp_path: Path) -> None:
+    from kit.errors import KitError
+
+    with pytest.raises(KitError, match="no privacy-budget ledger"):
+        BudgetLedger.find()
+    first = BudgetLedger.create(cap_rho="1", project="p")
+    assert BudgetLedger.find().path == first.path and first.source == "project"
+    other = BudgetLedger.create(cap_rho="1", project="p", source="BEF")
+    assert other.source == "bef" and other.verify().n_ledgers == 2
+    with pytest.raises(SpecError, match="2 ledgers"):
+        BudgetLedger.find()
+    assert BudgetLedger.find(source="bef").path == other.path
+    with pytest.raises(KitError, match="no ledger for data source"):
+        BudgetLedger.find(source="ind")
+    with pytest.raises(SpecError):
+        BudgetLedger.create(cap_rho="1", source="no spaces")
+    with pytest.raises(SpecError):
+        BudgetLedger.create(cap_rho=None, source="x")
+
+
+def test_interrupted_writer_leaves_a_verifiable_ledger(ledger: BudgetLedger) -> None:
+    """Killed between the ledger write and the anchor write: one line after the anchored head."""
+    from kit.dp.ledger import canonical_line, line_hash
+
+    _spend(ledger, "1/4")
+    rep = ledger.verify()
+    entry = {"charge": "c0ffee", "delta": "0", "label": "x", "measure": "zCDP", "rho": "1/4", "spec": "",
+             "seq": rep.n_lines, "type": "submitted", "time": "t", "prev": rep.head, "total_rho": "1/2",
+             "total_delta": "0"}
+    ledger.path.write_bytes(ledger.path.read_bytes() + canonical_line(entry) + b"\n")
+    rep = ledger.verify()
+    assert rep.ok and rep.unanchored_lines == 1 and rep.spent_rho == Fraction(1, 2)
+    _spend(ledger, "1/4")                                   # the next change anchors again
+    rep = ledger.verify()
+    assert rep.ok and rep.unanchored_lines == 0 and rep.anchored_head == rep.head
+    assert line_hash(ledger.path.read_bytes().splitlines()[-1]) == rep.head
+
+
+def test_adopt_a_ledger_made_before_anchors(tmp_path: Path) -> None:
+    from kit.dp.ledger import GENESIS, canonical_line
+
+    header = {"format": "kit-dp-ledger/1", "seq": 0, "type": "created", "time": "t", "project": "old",
+              "cap_rho": "1", "cap_delta": "1/10000000", "prev": GENESIS}
+    path = tmp_path / "old.jsonl"
+    path.write_bytes(canonical_line(header) + b"\n")
+    with pytest.raises(LedgerIntegrityError):
+        BudgetLedger.open(path)                              # not the project's ledger yet
+    assert main(["budget", "adopt", str(path)]) == 0
+    assert BudgetLedger.open(path).cap_rho == 1 and BudgetLedger.find().path == path
+    with pytest.raises(OutputExistsError):
+        BudgetLedger.adopt(path, source="other")
+    assert main(["budget", "adopt", str(path), "--source", "x"]) != 0
+
+
+def test_cli_head_and_expect_head(ledger: BudgetLedger, capsys: pytest.CaptureFixture[str]) -> None:
+    _spend(ledger, "1/4")
+    assert main(["budget", "head"]) == 0
+    head = capsys.readouterr().out.strip()
+    assert head == ledger.head
+    _spend(ledger, "1/4")
+    assert main(["budget", "verify", "--expect-head", head]) == 0      # still in the chain
+    assert main(["budget", "verify", "--expect-head", "f" * 64]) == EXIT_TAMPERED
+    assert main(["budget", "show"]) == 0
+    assert "data source project" in capsys.readouterr().out
+    ledger.path.write_bytes(ledger.path.read_bytes()[:-3])
+    assert main(["budget", "head"]) == EXIT_TAMPERED
+
+
+def test_provenance_carries_the_anchor() -> None:
+    from kit.dp.anchor import anchor_text, parse_anchor_text
+
+    text = anchor_text("bef", Fraction(1, 2), Fraction(1, 10**7), "ab" * 8, "c" * 64)
+    [a] = parse_anchor_text(f"rho=1/8; ledger p line 2; {text}")
+    assert (a.source, a.cap_rho, a.cap_delta, a.charge, a.head) == ("bef", Fraction(1, 2),
+                                                                    Fraction(1, 10**7), "ab" * 8, "c" * 64)
+    assert parse_anchor_text("rho=1/8; head sha256:" + "c" * 64) == []
