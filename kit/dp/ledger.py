@@ -85,7 +85,7 @@ from kit.dp.anchor import (
     read_anchor,
     write_anchor,
 )
-from kit.errors import BudgetExceededError, DataReadError, KitError, OutputExistsError, SpecError
+from kit.errors import BudgetExceededError, DataReadError, DisclosureError, KitError, OutputExistsError, SpecError
 from kit.state import atomic_write_bytes, locked, project_state_dir
 
 __all__ = [
@@ -96,6 +96,7 @@ __all__ = [
     "LedgerIntegrityError",
     "LedgerReport",
     "locate",
+    "project_ledger",
     "verify_file",
 ]
 
@@ -358,6 +359,29 @@ def verify_file(path: str | os.PathLike[str], expect_head: str | None = None, *,
                             "check the path; create a ledger with 'kit budget create'") from None
     rep = verify_bytes(raw, p.name, expect_head)
     return with_anchor(rep, anchor, entry) if anchored else rep
+
+
+def project_ledger(session: Any, ledger: BudgetLedger | None = None, source: str | None = None) -> BudgetLedger:
+    """The ledger a DP release of ``session`` charges: the project's.
+
+    ``ledger=None`` finds it in the session's project state folder (``session.state_dir`` when the
+    session has one, else :func:`kit.state.project_state_dir`). A ledger anchored in another state
+    folder (a fresh project made to get a fresh budget) is refused.
+
+    Raises
+    ------
+    DisclosureError
+        The ledger belongs to another project state folder.
+    """
+    folder = project_state_dir(getattr(session, "state_dir", None))
+    if ledger is None:
+        return BudgetLedger.find(source, state_dir=folder)
+    if ledger.state_dir.resolve() != folder.resolve():
+        raise DisclosureError(f"ledger {ledger.path.name}", "the ledger is anchored in another state folder than "
+                              "the project's; its budget is not the project's budget",
+                              "use the project's ledger: leave ledger= out (the kit finds it) or "
+                              "BudgetLedger.find()")
+    return ledger
 
 
 def _location(path: Path, state_dir: Path) -> str:

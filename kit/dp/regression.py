@@ -32,7 +32,7 @@ from kit.dp import _engine
 from kit.dp.accounting import float_down, fraction_text, zcdp_to_epsilon
 from kit.dp.anchor import anchor_text
 from kit.dp.data import DataLike, prepare, resolve
-from kit.dp.ledger import BudgetLedger, Charge
+from kit.dp.ledger import BudgetLedger, Charge, project_ledger
 from kit.dp.release import _compositor, _session_meta, unit_text
 from kit.dp.spec import DPRegressionSpec, Mechanism
 from kit.errors import KitError
@@ -138,8 +138,7 @@ def dp_regression(session: Any, data: DataLike, spec: DPRegressionSpec, ledger: 
     libs = _engine.load()
     dp, pl = libs.dp, libs.pl
     meta, created, data_label, unit = _session_meta(session)
-    if ledger is None:
-        ledger = BudgetLedger.find()
+    ledger = project_ledger(session, ledger)
     rep = ledger.report()
     ledger.check(spec.rho_exact, 0)
     lf = resolve(pl, data, where)

@@ -34,7 +34,7 @@ from kit.dp.anchor import anchor_text
 from kit.dp.data import DataLike, empty_frame, native_key_types, prepare, resolve
 from kit.dp.intervals import noise_accuracy, ratio_interval
 from kit.dp.keys import refuse_key_dimensions
-from kit.dp.ledger import BudgetLedger, Charge
+from kit.dp.ledger import BudgetLedger, Charge, project_ledger
 from kit.dp.spec import DPConfig, DPTableSpec, Mechanism
 from kit.errors import DisclosureError, KitError, SpecError
 from kit.schema import looks_like_key
@@ -419,8 +419,7 @@ def dp_table(session: Any, data: DataLike, spec: DPTableSpec, ledger: BudgetLedg
     libs = _engine.load()
     meta, created, data_label, unit = _session_meta(session)
     _refuse_keys(session, spec, unit, where)
-    if ledger is None:
-        ledger = BudgetLedger.find()
+    ledger = project_ledger(session, ledger)
     rep = ledger.report()
     ledger.check(spec.rho_exact, spec.delta_exact)      # refuse before touching any data
     lf = resolve(libs.pl, data, where)

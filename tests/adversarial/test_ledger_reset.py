@@ -239,3 +239,34 @@ def test_second_data_source_needs_the_checkers_attention(dp_release: Path, capsy
     assert result.exit_code == 3 and any("2 DP ledgers" in n for n in result.notes), result.render()
     assert kit_main(["budget", "verify", "--source", "other"]) == 0
     assert "their budgets add up" in capsys.readouterr().out
+
+
+def _dp_count(rho: str, ledger: BudgetLedger | None = None) -> Any:
+    pl = pytest.importorskip("polars")
+    from kit.dp import DPConfig, DPTableSpec, dp_table
+
+    df = pl.DataFrame({"PNR": np.arange(300), "KOM": (np.arange(300) % 3).astype(str)})
+    cfg = DPConfig(population=10_000, codes={"KOM": ("0", "1", "2")})
+    spec = DPTableSpec(name="again", dims=("KOM",), statistic="count", rho=rho, config=cfg)
+    return dp_table(kit.Session(unit="PNR"), df.lazy(), spec, ledger)
+
+
+def test_ledger_of_a_fresh_state_folder_is_refused(dp_release: Path, tmp_path: Path) -> None:
+    from kit.errors import DisclosureError
+
+    fresh = BudgetLedger.create(cap_rho="100", project="p", state_dir=tmp_path / "elsewhere")
+    with pytest.raises(DisclosureError):
+        _dp_count("50", fresh)
+    assert fresh.verify().n_charges == 0
+
+
+def test_release_charged_to_a_fresh_project_state_is_caught_by_review(
+        dp_release: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.environ[STATE]
+    monkeypatch.setenv(STATE, str(tmp_path / "fresh-state"))     # a whole new project state, full budget
+    BudgetLedger.create(cap_rho="100", project="p")
+    result = _dp_count("50")
+    kit.Session(unit="PNR").release(tmp_path / "rel2", [result], title="more")
+    monkeypatch.setenv(STATE, real)                               # the checker reviews in the project
+    review = _review(tmp_path / "rel2")
+    assert review.exit_code == TAMPERED, review.render()
