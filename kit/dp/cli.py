@@ -34,9 +34,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from kit.dp.accounting import fraction_text
-from kit.dp.anchor import DEFAULT_SOURCE, EXIT_TAMPERED
+from kit.dp.anchor import DEFAULT_SOURCE, EXIT_TAMPERED, read_anchor
 from kit.dp.ledger import BudgetLedger, LedgerReport, format_report, locate, verify_file
 from kit.errors import EXIT_OK, KitError
+from kit.state import project_state_dir
 
 __all__ = ["main", "register"]
 
@@ -67,6 +68,13 @@ def _adopt(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    if args.ledger is None and args.source is None:      # every ledger of the project
+        folder = project_state_dir(args.state_dir)
+        entries = read_anchor(folder).entries
+        if len(entries) > 1:
+            reps = [verify_file(e.ledger_path(folder), state_dir=folder) for e in entries]
+            print("\n\n".join(format_report(r) for r in reps))
+            return EXIT_OK if all(r.ok for r in reps) else EXIT_TAMPERED
     rep = _report(args)
     print(format_report(rep))
     return EXIT_OK if rep.ok else EXIT_TAMPERED
@@ -127,7 +135,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("adopt", help="anchor a ledger made by an older kit (once per data source)")
     _common(p)
     p.set_defaults(handler=_adopt)
-    p = sub.add_parser("show", help="show caps, spending and charges (exit 4 when tampered)")
+    p = sub.add_parser("show", help="show caps, spending and charges of the project's ledgers (exit 4 when "
+                       "tampered)")
     _common(p)
     p.set_defaults(handler=_show)
     p = sub.add_parser("verify", help="verify the hash chain, cap, totals and anchor (exit 4 when tampered)")

@@ -251,7 +251,7 @@ def test_cached_verification_matches_a_fresh_one(ledger: BudgetLedger) -> None:
 
 
 # -------------------------------------------------------------------- anchoring
-def test_find_create_and_sources(tmp_path: Path) -> None:
+def test_find_create_and_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from kit.errors import KitError
 
     with pytest.raises(KitError, match="no privacy-budget ledger"):
@@ -263,6 +263,9 @@ def test_find_create_and_sources(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="2 ledgers"):
         BudgetLedger.find()
     assert BudgetLedger.find(source="bef").path == other.path
+    assert main(["budget", "show"]) == 0                      # every ledger of the project
+    out = capsys.readouterr().out
+    assert "data source project" in out and "data source bef" in out and "2 ledgers" in out
     with pytest.raises(KitError, match="no ledger for data source"):
         BudgetLedger.find(source="ind")
     with pytest.raises(SpecError):
