@@ -270,3 +270,20 @@ def test_release_charged_to_a_fresh_project_state_is_caught_by_review(
     monkeypatch.setenv(STATE, real)                               # the checker reviews in the project
     review = _review(tmp_path / "rel2")
     assert review.exit_code == TAMPERED, review.render()
+
+
+@pytest.mark.parametrize("field", ["cap_rho", "ledger_source", "ledger_head"])
+def test_forged_ledger_anchor_in_a_dp_result_is_caught_by_review(dp_release: Path, tmp_path: Path,
+                                                                  field: str) -> None:
+    import dataclasses
+    from fractions import Fraction
+
+    result = _dp_count("1/8")
+    values = {"cap_rho": Fraction(100), "ledger_source": "other", "ledger_head": hashlib.sha256(b"x").hexdigest()}
+    forged = dataclasses.replace(result, **{field: values[field]})
+    kit.Session(unit="PNR").release(tmp_path / "forged", [forged], title="forged")
+    review = _review(tmp_path / "forged")
+    assert review.exit_code == TAMPERED, review.render()
+    reason = {"cap_rho": "differs from the ledger's anchored cap", "ledger_source": "no ledger for data source",
+              "ledger_head": "head is not in the ledger"}[field]
+    assert any(reason in p for p in review.problems), review.render()
