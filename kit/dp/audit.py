@@ -29,9 +29,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from kit.dp.anchor import LedgerIntegrityError, ProvenanceAnchor, parse_anchor_text, read_anchor
+from kit.dp.anchor import Anchor, LedgerIntegrityError, ProvenanceAnchor, parse_anchor_text, read_anchor
 from kit.dp.ledger import EntryType, LedgerReport, verify_file
 from kit.errors import KitError
 from kit.state import project_state_dir
@@ -105,8 +106,8 @@ def review_dp_outputs(manifest: Mapping[str, Any], *, state_dir: str | os.PathLi
     return AnchorReview(tuple(dict.fromkeys(problems)), tuple(notes), frozenset(allowed))
 
 
-def _check(name: str, a: ProvenanceAnchor, anchor: Any, folder: Any, reports: dict[str, LedgerReport | str],
-           allowed: set[str]) -> list[str]:
+def _check(name: str, a: ProvenanceAnchor, anchor: Anchor, folder: Path,
+           reports: dict[str, LedgerReport | str], allowed: set[str]) -> list[str]:
     entry = anchor.by_source(a.source)
     if entry is None:
         return [f"DP output '{name}': the project state folder has no ledger for data source '{a.source}' "
