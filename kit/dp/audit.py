@@ -37,7 +37,7 @@ from kit.dp.ledger import EntryType, LedgerReport, verify_file
 from kit.errors import KitError
 from kit.state import project_state_dir
 
-__all__ = ["AnchorReview", "review_dp_outputs"]
+__all__ = ["AnchorReview", "check_anchor", "review_dp_outputs"]
 
 _DP_TYPES = frozenset({"dp_table", "dp_regression"})
 
@@ -104,6 +104,27 @@ def review_dp_outputs(manifest: Mapping[str, Any], *, state_dir: str | os.PathLi
         notes.append(f"the project has {len(names)} DP ledgers (data sources {names}); a person in more than "
                      "one source is charged in each: confirm the populations are disjoint")
     return AnchorReview(tuple(dict.fromkeys(problems)), tuple(notes), frozenset(allowed))
+
+
+def check_anchor(a: ProvenanceAnchor, name: str, *, state_dir: str | os.PathLike[str] | None = None) -> None:
+    """Raise :class:`LedgerIntegrityError` unless one DP output's anchor holds in the project's ledger.
+
+    What :func:`review_dp_outputs` checks, for one output, when it is cleared (:func:`kit.clear`):
+    the writer refuses an output whose ledger was reset or whose anchor was forged.
+    """
+    folder = project_state_dir(state_dir, create=False)
+    reports: dict[str, LedgerReport | str] = {}
+    problems = _check(name, a, read_anchor(folder), folder, reports, set())
+    rep = reports.get(a.source)
+    if isinstance(rep, str):
+        problems.append(rep)
+    elif rep is not None and not rep.ok:
+        problems.append(f"the ledger of data source '{a.source}' fails verification ({rep.problems[0]})")
+    if problems:
+        raise LedgerIntegrityError(f"DP output '{name}'", f"its privacy-budget ledger does not confirm it "
+                                   f"({len(problems)} problem(s): {problems[0]})",
+                                   "run 'kit budget verify' and ask the output checker; an output whose "
+                                   "charge is not in the project's ledger is never cleared")
 
 
 def _check(name: str, a: ProvenanceAnchor, anchor: Anchor, folder: Path,

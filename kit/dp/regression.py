@@ -30,7 +30,8 @@ from scipy import stats as sps
 from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance
 from kit.dp import _engine
 from kit.dp.accounting import float_down, fraction_text, zcdp_to_epsilon
-from kit.dp.anchor import anchor_text
+from kit.dp.anchor import ProvenanceAnchor, anchor_text
+from kit.dp.audit import check_anchor
 from kit.dp.data import DataLike, prepare, resolve
 from kit.dp.ledger import BudgetLedger, Charge, project_ledger
 from kit.dp.release import _compositor, _session_meta, unit_text
@@ -94,6 +95,8 @@ class DPRegressionResult:
                 "clear it with kit.clear()>")
 
     def _build_cleared(self, gate: object, *, allow_review: bool = False) -> ClearedEstimate:
+        check_anchor(ProvenanceAnchor(self.ledger_source, self.cap_rho, self.project_delta, self.charge.id,
+                                      self.ledger_head), self.spec.name)
         budget = (f"rho={fraction_text(self.rho)}; epsilon-equivalent "
                   f"{zcdp_to_epsilon(self.rho, self.project_delta):.4g} "
                   f"at delta={float(self.project_delta):.3g}; "

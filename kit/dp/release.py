@@ -30,7 +30,8 @@ import pandas as pd
 from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance
 from kit.dp import _engine
 from kit.dp.accounting import float_down, float_up, fraction_text, zcdp_to_epsilon
-from kit.dp.anchor import anchor_text
+from kit.dp.anchor import ProvenanceAnchor, anchor_text
+from kit.dp.audit import check_anchor
 from kit.dp.data import DataLike, empty_frame, native_key_types, prepare, resolve
 from kit.dp.intervals import noise_accuracy, ratio_interval
 from kit.dp.keys import refuse_key_dimensions
@@ -334,6 +335,8 @@ class DPResult:
         return notes
 
     def _build_cleared(self, gate: object, *, allow_review: bool = False) -> ClearedEstimate:
+        check_anchor(ProvenanceAnchor(self.ledger_source, self.cap_rho, self.project_delta, self.charge.id,
+                                      self.ledger_head), self.spec.name)
         id_dims = [d for d in self.spec.dims if looks_like_key(d)]
         if id_dims:
             raise DisclosureError(f"DP table '{self.spec.name}'", f"dimension(s) {id_dims} are identifier "

@@ -273,17 +273,42 @@ def test_release_charged_to_a_fresh_project_state_is_caught_by_review(
 
 
 @pytest.mark.parametrize("field", ["cap_rho", "ledger_source", "ledger_head"])
-def test_forged_ledger_anchor_in_a_dp_result_is_caught_by_review(dp_release: Path, tmp_path: Path,
-                                                                  field: str) -> None:
+def test_forged_ledger_anchor_in_a_dp_result_is_refused_by_the_writer(dp_release: Path, tmp_path: Path,
+                                                                      field: str) -> None:
     import dataclasses
     from fractions import Fraction
 
     result = _dp_count("1/8")
     values = {"cap_rho": Fraction(100), "ledger_source": "other", "ledger_head": hashlib.sha256(b"x").hexdigest()}
     forged = dataclasses.replace(result, **{field: values[field]})
-    kit.Session(unit="PNR").release(tmp_path / "forged", [forged], title="forged")
-    review = _review(tmp_path / "forged")
-    assert review.exit_code == TAMPERED, review.render()
-    reason = {"cap_rho": "differs from the ledger's anchored cap", "ledger_source": "no ledger for data source",
-              "ledger_head": "head is not in the ledger"}[field]
-    assert any(reason in p for p in review.problems), review.render()
+    with pytest.raises(LedgerIntegrityError):
+        kit.clear(forged)
+    with pytest.raises(LedgerIntegrityError):
+        kit.Session(unit="PNR").release(tmp_path / "forged", [forged], title="forged")
+    assert not (tmp_path / "forged").exists()
+    kit.clear(result)                                   # the honest result still clears
+
+
+def test_dp_result_of_a_reset_ledger_is_refused_by_the_writer(dp_release: Path) -> None:
+    result = _dp_count("1/8")
+    ledger = BudgetLedger.find()
+    ledger.path.write_bytes(attacker_chain(read_lines(ledger.path)[:1]))
+    with pytest.raises(LedgerIntegrityError):
+        kit.clear(result)
+
+
+def test_forged_anchor_in_a_manifest_is_caught_by_review(dp_release: Path) -> None:
+    """A release whose manifest was re-sealed with another head (the writer never saw it)."""
+    from kit.release.manifest import find_manifest, load_manifest
+
+    path = find_manifest(dp_release)
+    assert path is not None
+    doc = load_manifest(path)
+    budget = doc["outputs"][0]["provenance"]["privacy_budget"]
+    forged_head = hashlib.sha256(b"x").hexdigest()
+    doc["outputs"][0]["provenance"]["privacy_budget"] = budget[: budget.index("head=sha256:")] + \
+        f"head=sha256:{forged_head}"
+    path.write_text(json.dumps(doc))
+    review = _review(dp_release)
+    assert review.exit_code == TAMPERED
+    assert any("head is not in the ledger" in p for p in review.problems), review.render()
