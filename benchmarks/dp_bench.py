@@ -37,7 +37,8 @@ print(json.dumps({"seconds": time.perf_counter() - t, "cells": int(len(size)),
 """
 
 JOB_DP = """
-import resource, sys, time, json
+import os, resource, sys, time, json
+os.environ["KIT_STATE_DIR"] = sys.argv[2] + ".state"   # one project state folder (ledger anchor) per run
 sys.path.insert(0, sys.argv[3])
 import kit
 from kit.dp import BudgetLedger, DPConfig, DPTableSpec, dp_table

@@ -226,13 +226,13 @@ class Session:
 
         return preview(self, spec, ledger)
 
-    def dp_table(self, data: Any, spec: Any, ledger: Any) -> Any:
-        """A differentially private table charged to the ledger (:func:`kit.dp.dp_table`)."""
+    def dp_table(self, data: Any, spec: Any, ledger: Any = None) -> Any:
+        """A DP table charged to the project's ledger (found by the kit by default; :func:`kit.dp.dp_table`)."""
         from kit.dp import dp_table
 
         return dp_table(self, data, spec, ledger)
 
-    def dp_regression(self, data: Any, spec: Any, ledger: Any) -> Any:
+    def dp_regression(self, data: Any, spec: Any, ledger: Any = None) -> Any:
         """DP linear-regression coefficients (:func:`kit.dp.dp_regression`)."""
         from kit.dp import dp_regression
 

@@ -7,7 +7,8 @@ ledger and the diagnostics work, and DP releases raise
 
 Main entry points:
 
-* :class:`BudgetLedger`: the persistent, hash-chained privacy-budget ledger;
+* :class:`BudgetLedger`: the persistent, hash-chained privacy-budget ledger, one per data source
+  and project, anchored in the project state folder (:meth:`BudgetLedger.find` finds it);
 * :class:`DPConfig`, :class:`DPTableSpec`, :class:`DPRegressionSpec`: public descriptions;
 * :func:`preview`: noise, accuracy and cost before spending;
 * :func:`dp_table`, :func:`dp_regression`: releases (clear them with :func:`kit.clear`);

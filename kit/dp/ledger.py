@@ -1,15 +1,17 @@
-"""The project's privacy-budget ledger: append-only, hash-chained JSON lines.
+"""The project's privacy-budget ledger: append-only, hash-chained JSON lines, anchored.
 
-One ledger file per project. Its first line fixes the cap (ρ for zCDP and a δ
-cap) when the project is created; every later line appends. Each line is one
-canonical JSON object (sorted keys, no spaces) that carries ``prev``, the
-SHA-256 of the previous line's bytes, so an edited, deleted or reordered line
+One ledger per data source and project, found by the kit in the project state folder
+(:func:`kit.state.project_state_dir`): :meth:`BudgetLedger.find` (or ``dp_table(..., ledger=None)``)
+opens it, :meth:`BudgetLedger.create` makes it once (the project owner fixes the cap), and a second
+ledger for the same data source is refused. Its first line fixes the cap (ρ for zCDP and a δ cap);
+every later line appends. Each line is one canonical JSON object (sorted keys, no spaces) that
+carries ``prev``, the SHA-256 of the previous line's bytes, so an edited, deleted or reordered line
 breaks the chain. Budgets are exact fractions stored as ``"p/q"`` strings.
 
 Line types:
 
 ``created``
-    ``project``, ``cap_rho``, ``cap_delta``, ``format``.
+    ``project``, ``source``, ``cap_rho``, ``cap_delta``, ``format``.
 ``submitted``
     written *before* OpenDP runs: ``charge`` (id), ``label``, ``spec``
     (fingerprint), ``measure``, ``rho``, ``delta`` (and ``epsilon`` for pure
@@ -23,26 +25,31 @@ Line types:
     budget stays spent (the data may have been touched).
 
 A charge that would exceed the cap is refused before anything is written or
-any data are read (:class:`~kit.errors.BudgetExceededError`). Appends hold an
-exclusive lock (``fcntl`` on POSIX, ``msvcrt`` on Windows, an exclusive
-lock file elsewhere), re-read and verify the file under the lock, and are
-flushed and fsynced.
+any data are read (:class:`~kit.errors.BudgetExceededError`). Every change holds
+the project's DP state lock (:func:`kit.state.locked` on the anchor), re-reads and
+verifies the ledger and its anchor under it, checks the budget and appends in the
+same critical section (two processes charging at once never overspend), and
+rewrites the file atomically (:func:`kit.state.atomic_write_bytes`), then the anchor.
 
-What the chain cannot show by itself: a file cut after a complete line, or a
-file rewritten whole. Anchor it: every DP output records the ledger line and
-head hash in its provenance, and ``verify(expect_head=...)`` /
-``kit budget verify --expect-head`` checks that the file still contains it.
+What the chain cannot show by itself (a file cut after a complete line, a file
+rewritten whole with a recomputed chain, a fresh file) the anchor shows: the cap,
+first-line and head hashes are kept in the state folder's ``dp-ledgers.json``
+(:mod:`kit.dp.anchor`) and in every DP output's provenance, and
+``verify(expect_head=...)`` / ``kit budget verify --expect-head`` checks a head
+pinned elsewhere (by the output checker or the DST operator).
 
 Examples
 --------
 >>> import tempfile, pathlib
->>> path = pathlib.Path(tempfile.mkdtemp()) / "budget.jsonl"
->>> ledger = BudgetLedger.create(path, cap_rho="1/2", delta="1e-7", project="demo")
+>>> state = pathlib.Path(tempfile.mkdtemp())
+>>> ledger = BudgetLedger.create(cap_rho="1/2", delta="1e-7", project="demo", state_dir=state)
+>>> ledger.path.name
+'dp-ledger-project.jsonl'
 >>> with ledger.spend(rho="1/8", label="counts") as charge:
 ...     pass                       # OpenDP runs here
 >>> ledger.spent_rho, ledger.remaining_rho
 (Fraction(1, 8), Fraction(3, 8))
->>> ledger.verify().ok
+>>> BudgetLedger.find(state_dir=state).verify().ok
 True
 >>> ledger.check(rho="1/2")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
@@ -59,17 +66,27 @@ import json
 import logging
 import os
 import secrets
-import sys
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from kit.cleared import utc_now
 from kit.dp.accounting import BudgetLike, as_fraction, fraction_text
-from kit.errors import BudgetExceededError, DataReadError, DisclosureError, OutputExistsError, SpecError
+from kit.dp.anchor import (
+    DEFAULT_SOURCE,
+    Anchor,
+    AnchorEntry,
+    LedgerIntegrityError,
+    anchor_path,
+    check_source,
+    compare,
+    read_anchor,
+    write_anchor,
+)
+from kit.errors import BudgetExceededError, DataReadError, DisclosureError, KitError, OutputExistsError, SpecError
+from kit.state import atomic_write_bytes, locked, project_state_dir
 
 __all__ = [
     "FORMAT",
@@ -78,6 +95,8 @@ __all__ = [
     "EntryType",
     "LedgerIntegrityError",
     "LedgerReport",
+    "locate",
+    "project_ledger",
     "verify_file",
 ]
 
@@ -87,12 +106,6 @@ log = logging.getLogger(__name__)
 FORMAT = "kit-dp-ledger/1"
 #: ``prev`` of the first line.
 GENESIS = "0" * 64
-#: Seconds to wait for another process's lock before giving up.
-LOCK_TIMEOUT = 60.0
-
-
-class LedgerIntegrityError(DisclosureError):
-    """The ledger file failed verification; nothing may be charged against it."""
 
 
 class EntryType(enum.Enum):
@@ -131,7 +144,10 @@ class LedgerReport:
     """Result of verifying a ledger file.
 
     ``problems`` lists what is wrong (line numbers and kinds of damage only);
-    an empty tuple means the chain, the cap and the totals check out.
+    an empty tuple means the chain, the cap, the totals and (when checked) the
+    anchor check out. ``source``, ``anchored_head`` and ``n_ledgers`` (ledgers
+    of the project) come from the anchor; ``unanchored_lines`` counts lines
+    after the anchored head (a writer interrupted between ledger and anchor).
     """
 
     path: str
@@ -148,6 +164,11 @@ class LedgerReport:
     open_charges: tuple[str, ...] = ()
     head: str = GENESIS
     entries: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    hashes: tuple[str, ...] = field(default=(), repr=False)
+    source: str = ""
+    anchored_head: str = ""
+    unanchored_lines: int = 0
+    n_ledgers: int = 0
 
     @property
     def ok(self) -> bool:
@@ -277,7 +298,7 @@ class _Chain:
             cap_rho=self.cap_rho, cap_delta=self.cap_delta, spent_rho=self.spent_rho,
             spent_delta=self.spent_delta, n_charges=len(self.outcome), n_released=self.n_released,
             n_failed=self.n_failed, open_charges=tuple(c for c, o in self.outcome.items() if o is None),
-            head=head, entries=tuple(self.entries),
+            head=head, entries=tuple(self.entries), hashes=tuple(self.hashes),
         )
 
 
@@ -297,144 +318,141 @@ def verify_bytes(raw: bytes, path: str = "ledger", expect_head: str | None = Non
     return chain.report(path, expect_head, truncated=not raw.endswith(b"\n"))
 
 
-def verify_file(path: str | os.PathLike[str], expect_head: str | None = None) -> LedgerReport:
-    """Verify a ledger file: hash chain, sequence, header, fixed cap, totals and spending.
+def with_anchor(rep: LedgerReport, anchor: Anchor, entry: AnchorEntry | None) -> LedgerReport:
+    """A ledger report with the problems found by measuring it against its anchor entry."""
+    if entry is None:
+        return replace(rep, problems=(*rep.problems, "the ledger is not registered in the project's anchor "
+                                      "(a ledger made outside the kit, a second ledger, or the anchor was "
+                                      "deleted)"), n_ledgers=len(anchor.entries))
+    problems, ahead = compare(entry, rep.hashes, rep.cap_rho, rep.cap_delta)
+    return replace(rep, problems=(*rep.problems, *problems), source=entry.source, anchored_head=entry.head,
+                   unanchored_lines=ahead, n_ledgers=len(anchor.entries))
+
+
+def verify_file(path: str | os.PathLike[str], expect_head: str | None = None, *,
+                state_dir: str | os.PathLike[str] | None = None, anchored: bool = True) -> LedgerReport:
+    """Verify a ledger file: hash chain, sequence, header, fixed cap, totals, spending and anchor.
 
     Parameters
     ----------
     path
         The ledger file.
     expect_head
-        A head hash recorded earlier (in a release's provenance or by the
-        output checker). The file must still contain a line with this hash;
-        this catches a file cut after a complete line.
+        A head hash recorded earlier (in a release's provenance, by the
+        output checker or the DST operator). The file must still contain a
+        line with this hash.
+    state_dir
+        The project state folder holding the anchor (default: :func:`kit.state.project_state_dir`).
+    anchored
+        Measure the file against the project's anchor (``False``: the chain alone).
     """
     p = Path(path)
+    anchor, entry = Anchor(), None
+    if anchored:
+        folder = project_state_dir(state_dir, create=False)
+        anchor = read_anchor(folder)            # the anchor first: writers write it after the ledger
+        entry = anchor.by_path(p, folder)
     try:
         raw = p.read_bytes()
     except OSError as exc:
         raise DataReadError(f"ledger {p.name}", f"cannot be read ({type(exc).__name__})",
                             "check the path; create a ledger with 'kit budget create'") from None
-    return verify_bytes(raw, p.name, expect_head)
+    rep = verify_bytes(raw, p.name, expect_head)
+    return with_anchor(rep, anchor, entry) if anchored else rep
 
 
-class _FileLock:
-    """An exclusive inter-process lock on ``<ledger>.lock``.
+def project_ledger(session: Any, ledger: BudgetLedger | None = None, source: str | None = None) -> BudgetLedger:
+    """The ledger a DP release of ``session`` charges: the project's.
 
-    ``fcntl.flock`` on POSIX and ``msvcrt.locking`` on Windows; where neither
-    exists, an exclusively created lock file (``O_CREAT | O_EXCL``).
+    ``ledger=None`` finds it in the session's project state folder (``session.state_dir`` when the
+    session has one, else :func:`kit.state.project_state_dir`). A ledger anchored in another state
+    folder (a fresh project made to get a fresh budget) is refused.
+
+    Raises
+    ------
+    DisclosureError
+        The ledger belongs to another project state folder.
     """
-
-    def __init__(self, target: Path, timeout: float = LOCK_TIMEOUT) -> None:
-        self.path = target.with_name(target.name + ".lock")
-        self.timeout = timeout
-        self._fh: Any = None
-        self._excl: Path | None = None
-
-    def __enter__(self) -> _FileLock:
-        deadline = time.monotonic() + self.timeout
-        try:
-            import fcntl
-        except ImportError:
-            fcntl = None  # type: ignore[assignment]
-        if fcntl is not None:
-            self._fh = open(self.path, "a+b")
-            while True:
-                try:
-                    fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return self
-                except OSError:
-                    self._wait(deadline)
-        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-            import msvcrt
-
-            self._fh = open(self.path, "a+b")
-            while True:
-                try:
-                    self._fh.seek(0)
-                    msvcrt.locking(self._fh.fileno(), msvcrt.LK_NBLCK, 1)
-                    return self
-                except OSError:
-                    self._wait(deadline)
-        return self._enter_exclusive_file(deadline)  # pragma: no cover
-
-    def _enter_exclusive_file(self, deadline: float) -> _FileLock:
-        excl = self.path.with_name(self.path.name + ".excl")
-        while True:
-            try:
-                fd = os.open(excl, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                os.close(fd)
-                self._excl = excl
-                return self
-            except FileExistsError:
-                self._wait(deadline)
-
-    def _wait(self, deadline: float) -> None:
-        if time.monotonic() > deadline:
-            if self._fh is not None:
-                self._fh.close()
-                self._fh = None
-            raise DataReadError(f"ledger lock {self.path.name}",
-                                f"another process held the lock for more than {self.timeout:.0f} s",
-                                "wait for the other release to finish; if no kit process is running, "
-                                "delete the '.lock.excl' file next to the ledger")
-        time.sleep(0.005)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._excl is not None:  # pragma: no cover
-            with contextlib.suppress(FileNotFoundError):
-                self._excl.unlink()
-            self._excl = None
-        if self._fh is not None:
-            if sys.platform == "win32":  # pragma: no cover
-                import msvcrt
-
-                self._fh.seek(0)
-                with contextlib.suppress(OSError):
-                    msvcrt.locking(self._fh.fileno(), msvcrt.LK_UNLCK, 1)
-            self._fh.close()  # closing releases an flock
-            self._fh = None
+    folder = project_state_dir(getattr(session, "state_dir", None))
+    if ledger is None:
+        return BudgetLedger.find(source, state_dir=folder)
+    if ledger.state_dir.resolve() != folder.resolve():
+        raise DisclosureError(f"ledger {ledger.path.name}", "the ledger is anchored in another state folder than "
+                              "the project's; its budget is not the project's budget",
+                              "use the project's ledger: leave ledger= out (the kit finds it) or "
+                              "BudgetLedger.find()")
+    return ledger
 
 
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":  # pragma: no cover
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _location(path: Path, state_dir: Path) -> str:
+    """How the anchor names a ledger: its file name inside the state folder, else its absolute path."""
+    return path.name if path.parent.resolve() == state_dir.resolve() else str(path.resolve())
+
+
+def locate(source: str | None = None, *, state_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The ledger file of a data source in the project's anchor (not verified).
+
+    Without ``source`` the project must have exactly one ledger.
+
+    Raises
+    ------
+    KitError
+        The project has no ledger (for that source), or several and no ``source`` was named.
+    """
+    folder = project_state_dir(state_dir)
+    anchor = read_anchor(folder)
+    names = [e.source for e in anchor.entries]
+    if source is not None:
+        entry = anchor.by_source(check_source(source))
+        if entry is None:
+            raise KitError("privacy ledger", f"the project has no ledger for data source "
+                           f"'{check_source(source)}' (it has {len(names)}: {names})",
+                           "create it once with 'kit budget create --rho R --source NAME'")
+        return entry.ledger_path(folder)
+    if len(anchor.entries) == 1:
+        return anchor.entries[0].ledger_path(folder)
+    if not anchor.entries:
+        raise KitError("privacy ledger", "the project has no privacy-budget ledger in its state folder",
+                       "the project owner creates it once: 'kit budget create --rho 1' (or check "
+                       "KIT_STATE_DIR / the .kit-state folder)")
+    raise SpecError("privacy ledger", f"the project has {len(names)} ledgers (data sources {names})",
+                    "pass source='NAME' (BudgetLedger.find(source=...), --source NAME)")
 
 
 class BudgetLedger:
     """A project's persistent privacy-budget ledger (see the module docs).
 
-    Open with :meth:`create` (once per project) or :meth:`open`. The object
-    holds the path and the verified state of the bytes it last read: every
-    read re-reads the whole file; bytes identical to the verified ones are not
-    verified again, and lines appended since (by this or another process) are
-    verified on top of the kept state, so any other change triggers a full
-    verification. Every append happens under an exclusive lock, so several
+    Find it with :meth:`find` (the kit looks it up in the project state folder), create it
+    once per data source with :meth:`create`, or open a file with :meth:`open`; the file must
+    be registered in the project's anchor. The object holds the path, the state folder and the
+    verified state of the bytes it last read: every read re-reads the anchor and the whole
+    file; bytes identical to the verified ones are not verified again, and lines appended since
+    (by this or another process) are verified on top of the kept state, so any other change
+    triggers a full verification. Every change happens under the state lock, so several
     sessions and processes can share one ledger.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, _token: object = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, state_dir: str | os.PathLike[str] | None = None,
+                 _token: object = None) -> None:
         if _token is not _OPEN:
             raise SpecError("budget ledger", "a ledger is opened, not constructed",
-                            "use BudgetLedger.create(path, cap_rho=...) or BudgetLedger.open(path)")
+                            "use BudgetLedger.find(), BudgetLedger.create(cap_rho=...) or BudgetLedger.open(path)")
         self.path = Path(path)
+        self.state_dir = project_state_dir(state_dir)
         self._verified: tuple[bytes, _Chain] | None = None
 
     # ----------------------------------------------------------- construction
     @classmethod
-    def create(cls, path: str | os.PathLike[str], cap_rho: BudgetLike, delta: BudgetLike = "1e-7",
-               project: str = "") -> BudgetLedger:
-        """Create a new ledger with a fixed cap. Refuses to overwrite an existing file.
+    def create(cls, path: str | os.PathLike[str] | None = None, cap_rho: BudgetLike | None = None,
+               delta: BudgetLike = "1e-7", project: str = "", *, source: str = DEFAULT_SOURCE,
+               state_dir: str | os.PathLike[str] | None = None) -> BudgetLedger:
+        """Create the ledger of a data source with a fixed cap, once per project.
 
         Parameters
         ----------
         path
-            The ledger file (in the project's work folder), e.g. ``budget.jsonl``.
+            The ledger file; default ``dp-ledger-<source>.jsonl`` in the project state folder
+            (an explicit path is for tests and older projects; it is registered all the same).
         cap_rho
             The project's total zCDP budget ρ (exact: ``"1"``, ``"1/2"``).
         delta
@@ -442,35 +460,112 @@ class BudgetLedger:
             which ε-equivalents are reported.
         project
             A public project label (for messages and provenance).
+        source
+            The public name of the data source (default ``project``: all of the project's data).
+            A second ledger for a source is refused; ledgers of other sources are listed to the
+            output checker (their budgets add up for persons in both).
+        state_dir
+            The project state folder (default: :func:`kit.state.project_state_dir`).
+
+        Raises
+        ------
+        OutputExistsError
+            The source already has a ledger, or the file exists: a cap is never reset.
         """
-        p = Path(path)
+        if cap_rho is None:
+            raise SpecError("privacy ledger", "no cap was given", "pass cap_rho='1' (agreed with the project "
+                            "owner); the cap is fixed at creation")
         cap = as_fraction(cap_rho, "ledger cap_rho", allow_zero=False)
         d = as_fraction(delta, "ledger delta")
         if d >= 1:
             raise SpecError("ledger delta", "δ must be below 1", "use a small δ such as 1e-7")
-        header = {"format": FORMAT, "seq": 0, "type": EntryType.CREATED.value, "time": utc_now(),
-                  "project": str(project), "cap_rho": fraction_text(cap), "cap_delta": fraction_text(d),
-                  "prev": GENESIS}
-        try:
-            with open(p, "xb") as fh:
-                fh.write(canonical_line(header) + b"\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-        except FileExistsError:
-            raise OutputExistsError(f"ledger {p.name}", "the file already exists",
-                                    "open it with BudgetLedger.open(path); a ledger's cap is fixed at "
-                                    "creation and is never reset") from None
-        except OSError as exc:
-            raise DataReadError(f"ledger {p.name}", f"cannot be created ({type(exc).__name__})",
-                                "check that the folder exists and is writable") from None
-        _fsync_dir(p.parent if str(p.parent) else Path("."))
-        log.info("created privacy ledger %s", p.name)
-        return cls(p, _token=_OPEN)
+        src = check_source(source)
+        folder = project_state_dir(state_dir)
+        p = Path(path) if path is not None else folder / f"dp-ledger-{src}.jsonl"
+        now = utc_now()
+        header = {"format": FORMAT, "seq": 0, "type": EntryType.CREATED.value, "time": now,
+                  "project": str(project), "source": src, "cap_rho": fraction_text(cap),
+                  "cap_delta": fraction_text(d), "prev": GENESIS}
+        line = canonical_line(header)
+        with locked(anchor_path(folder)):
+            anchor = read_anchor(folder)
+            if anchor.by_source(src) is not None:
+                raise OutputExistsError(f"privacy ledger of data source '{src}'",
+                                        "the project already has a ledger for this data source; a second one "
+                                        "would double the budget",
+                                        "use BudgetLedger.find() or 'kit budget show'; a ledger's cap is fixed "
+                                        "at creation and is never reset")
+            if p.exists() or anchor.by_path(p, folder) is not None:
+                raise OutputExistsError(f"ledger {p.name}", "the file already exists",
+                                        "open it with BudgetLedger.open(path); a ledger's cap is fixed at "
+                                        "creation and is never reset")
+            if not p.parent.is_dir():
+                raise DataReadError(f"ledger {p.name}", "its folder does not exist", "create the folder first")
+            try:
+                atomic_write_bytes(p, line + b"\n")
+            except OSError as exc:
+                raise DataReadError(f"ledger {p.name}", f"cannot be created ({type(exc).__name__})",
+                                    "check that the folder is writable") from None
+            entry = AnchorEntry(source=src, ledger=_location(p, folder), project=str(project), cap_rho=cap,
+                                cap_delta=d,
+                                genesis=line_hash(line), head=line_hash(line), n_lines=1, created=now)
+            write_anchor(folder, anchor.with_entry(entry))
+        log.info("created privacy ledger %s for data source %s", p.name, src)
+        return cls(p, state_dir=folder, _token=_OPEN)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> BudgetLedger:
-        """Open an existing ledger; it must verify."""
-        ledger = cls(path, _token=_OPEN)
+    def adopt(cls, path: str | os.PathLike[str], *, source: str = DEFAULT_SOURCE,
+              state_dir: str | os.PathLike[str] | None = None) -> BudgetLedger:
+        """Register a ledger made before ledgers were anchored as the ledger of a data source.
+
+        The file must verify on its own (chain, cap, totals); it is anchored at its current head.
+        Like :meth:`create`, refused when the source already has a ledger; the output checker
+        sees every ledger of the project.
+        """
+        src = check_source(source)
+        folder = project_state_dir(state_dir)
+        p = Path(path)
+        with locked(anchor_path(folder)):
+            anchor = read_anchor(folder)
+            if anchor.by_source(src) is not None or anchor.by_path(p, folder) is not None:
+                raise OutputExistsError(f"privacy ledger of data source '{src}'",
+                                        "the project already has this ledger or a ledger for this data source",
+                                        "use BudgetLedger.find(); a second ledger would double the budget")
+            rep = verify_file(p, anchored=False)
+            if not rep.ok:
+                raise LedgerIntegrityError(f"ledger {p.name}", f"verification failed ({rep.problems[0]})",
+                                           "only an intact ledger can be adopted; ask the output checker")
+            entry = AnchorEntry(source=src, ledger=_location(p, folder), project=rep.project,
+                                cap_rho=rep.cap_rho, cap_delta=rep.cap_delta, genesis=rep.hashes[0],
+                                head=rep.head, n_lines=rep.n_lines, created=utc_now())
+            write_anchor(folder, anchor.with_entry(entry))
+        log.info("adopted privacy ledger %s for data source %s", p.name, src)
+        return cls(p, state_dir=folder, _token=_OPEN)
+
+    @classmethod
+    def find(cls, source: str | None = None, *, state_dir: str | os.PathLike[str] | None = None
+             ) -> BudgetLedger:
+        """The project's ledger (of ``source`` when the project has several); it must verify.
+
+        Raises
+        ------
+        KitError
+            The project has no ledger, or several and no ``source`` was named.
+        LedgerIntegrityError
+            The ledger or its anchor fails verification.
+        """
+        folder = project_state_dir(state_dir)
+        ledger = cls(locate(source, state_dir=folder), state_dir=folder, _token=_OPEN)
+        ledger.report()
+        return ledger
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *,
+             state_dir: str | os.PathLike[str] | None = None) -> BudgetLedger:
+        """Open a ledger (``path=None``: :meth:`find`); it must verify against its anchor."""
+        if path is None:
+            return cls.find(state_dir=state_dir)
+        ledger = cls(path, state_dir=state_dir, _token=_OPEN)
         ledger.report()
         return ledger
 
@@ -484,11 +579,16 @@ class BudgetLedger:
         return self.verify().project or self.path.name
 
     def verify(self, expect_head: str | None = None) -> LedgerReport:
-        """Verify the file (never raises for damage; see :attr:`LedgerReport.problems`).
+        """Verify the file and its anchor (never raises for damage; see :attr:`LedgerReport.problems`).
 
         Same result as :func:`verify_file`; only complete lines already
         verified by this object are not parsed again (see the class docs).
         """
+        return self._read(expect_head)[1]
+
+    def _read(self, expect_head: str | None = None) -> tuple[bytes, LedgerReport]:
+        anchor = read_anchor(self.state_dir)     # the anchor first: writers write it after the ledger
+        entry = anchor.by_path(self.path, self.state_dir)
         try:
             raw = self.path.read_bytes()
         except OSError as exc:
@@ -496,7 +596,7 @@ class BudgetLedger:
                                 "check the path; create a ledger with 'kit budget create'") from None
         name = self.path.name
         if not raw:
-            return verify_bytes(raw, name, expect_head)
+            return raw, with_anchor(verify_bytes(raw, name, expect_head), anchor, entry)
         cached = self._verified
         if cached is not None and raw.startswith(cached[0]):
             done, chain = cached
@@ -509,18 +609,26 @@ class BudgetLedger:
         complete = raw.endswith(b"\n")
         if complete:
             self._verified = (raw, chain)
-        return chain.report(name, expect_head, truncated=not complete)
+        return raw, with_anchor(chain.report(name, expect_head, truncated=not complete), anchor, entry)
 
     def report(self) -> LedgerReport:
         """Verify the file and raise :class:`LedgerIntegrityError` if it is damaged."""
-        rep = self.verify()
+        return self._checked()[1]
+
+    def _checked(self) -> tuple[bytes, LedgerReport]:
+        raw, rep = self._read()
         if not rep.ok:
             raise LedgerIntegrityError(f"ledger {self.path.name}",
                                        f"verification failed ({len(rep.problems)} problem(s): "
                                        f"{rep.problems[0]})",
                                        "run 'kit budget verify' and ask the output checker; no budget "
                                        "can be spent against a damaged ledger")
-        return rep
+        return raw, rep
+
+    @property
+    def source(self) -> str:
+        """The data source the ledger is anchored for."""
+        return self.report().source
 
     @property
     def cap_rho(self) -> Fraction:
@@ -571,7 +679,7 @@ class BudgetLedger:
 
     def submit(self, rho: BudgetLike, delta: BudgetLike = 0, *, label: str = "", spec: str = "",
                measure: str = "zCDP", epsilon: BudgetLike | None = None) -> Charge:
-        """Charge the budget: append a ``submitted`` line (under the lock), or refuse.
+        """Charge the budget: check and append a ``submitted`` line under one lock, or refuse.
 
         Call this before OpenDP runs; then :meth:`released` or :meth:`failed`.
         """
@@ -583,12 +691,12 @@ class BudgetLedger:
                                  "charge": secrets.token_hex(8)}
         if epsilon is not None:
             extra["epsilon"] = fraction_text(as_fraction(epsilon, "epsilon"))
-        with _FileLock(self.path):
-            rep = self.report()
+        with locked(anchor_path(self.state_dir)):
+            raw, rep = self._checked()
             self._check(rep, r, d)
             extra["total_rho"] = fraction_text(rep.spent_rho + r)
             extra["total_delta"] = fraction_text(rep.spent_delta + d)
-            seq, head = self._append(rep, EntryType.SUBMITTED, extra)
+            seq, head = self._append(raw, rep, EntryType.SUBMITTED, extra)
         log.info("privacy ledger %s: charged rho=%s delta=%s (%s)", self.path.name, extra["rho"],
                  extra["delta"], label)
         return Charge(id=extra["charge"], seq=seq, rho=r, delta=d, label=str(label), head=head)
@@ -617,19 +725,25 @@ class BudgetLedger:
         self.released(charge)
 
     def _close(self, charge: Charge, kind: EntryType, extra: dict[str, Any]) -> str:
-        with _FileLock(self.path):
-            rep = self.report()
-            _, head = self._append(rep, kind, {"charge": charge.id, **extra})
+        with locked(anchor_path(self.state_dir)):
+            raw, rep = self._checked()
+            _, head = self._append(raw, rep, kind, {"charge": charge.id, **extra})
         return head
 
-    def _append(self, rep: LedgerReport, kind: EntryType, extra: Mapping[str, Any]) -> tuple[int, str]:
+    def _append(self, raw: bytes, rep: LedgerReport, kind: EntryType, extra: Mapping[str, Any]
+                ) -> tuple[int, str]:
+        """Append one line (the caller holds the lock and verified ``raw``): ledger, then anchor."""
         entry = {**extra, "seq": rep.n_lines, "type": kind.value, "time": utc_now(), "prev": rep.head}
         line = canonical_line(entry)
-        with open(self.path, "ab") as fh:
-            fh.write(line + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        return rep.n_lines, line_hash(line)
+        head = line_hash(line)
+        atomic_write_bytes(self.path, raw + line + b"\n")
+        anchor = read_anchor(self.state_dir)
+        anchored = anchor.by_path(self.path, self.state_dir)
+        if anchored is None:  # pragma: no cover - verified under the same lock just before
+            raise LedgerIntegrityError(f"ledger {self.path.name}", "the ledger left the anchor while locked",
+                                       "ask the output checker")
+        write_anchor(self.state_dir, anchor.with_entry(anchored.advanced(head, rep.n_lines + 1)))
+        return rep.n_lines, head
 
     # ---------------------------------------------------------------- display
     def show(self) -> str:
@@ -649,7 +763,7 @@ def format_report(rep: LedgerReport) -> str:
     from kit.dp.accounting import zcdp_to_epsilon
 
     lines = [
-        f"Privacy ledger {rep.path} (project {rep.project or '-'})",
+        f"Privacy ledger {rep.path} (project {rep.project or '-'}, data source {rep.source or '-'})",
         f"cap:       rho={fraction_text(rep.cap_rho)} ({float(rep.cap_rho):.6g}), "
         f"delta={float(rep.cap_delta):.3g}",
         f"spent:     rho={fraction_text(rep.spent_rho)} ({float(rep.spent_rho):.6g}), "
@@ -660,6 +774,13 @@ def format_report(rep: LedgerReport) -> str:
         f"charges:   {rep.n_charges} ({rep.n_released} released, {rep.n_failed} failed, "
         f"{len(rep.open_charges)} open)",
         f"head:      sha256:{rep.head}",
+        f"anchored:  sha256:{rep.anchored_head or '-'} (in the project state folder"
+        + (f"; {rep.unanchored_lines} later line(s) not yet anchored)" if rep.unanchored_lines else ")"),
+    ]
+    if rep.n_ledgers > 1:
+        lines.append(f"note:      the project has {rep.n_ledgers} ledgers (data sources); a person in more "
+                     "than one source is charged in each, so their budgets add up")
+    lines += [
         "",
         f"{'line':>5}  {'time':<25} {'type':<10} {'rho':>12} {'delta':>10}  label",
     ]

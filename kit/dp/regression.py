@@ -30,8 +30,10 @@ from scipy import stats as sps
 from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance
 from kit.dp import _engine
 from kit.dp.accounting import float_down, fraction_text, zcdp_to_epsilon
+from kit.dp.anchor import ProvenanceAnchor, anchor_text
+from kit.dp.audit import check_anchor
 from kit.dp.data import DataLike, prepare, resolve
-from kit.dp.ledger import BudgetLedger, Charge
+from kit.dp.ledger import BudgetLedger, Charge, project_ledger
 from kit.dp.release import _compositor, _session_meta, unit_text
 from kit.dp.spec import DPRegressionSpec, Mechanism
 from kit.errors import KitError
@@ -85,17 +87,22 @@ class DPRegressionResult:
     rules: tuple[str, str, str]
     created: str
     data_label: str
+    ledger_source: str
+    cap_rho: Fraction
 
     def __repr__(self) -> str:
         return (f"<DPRegressionResult {self.spec.name!r}: {len(self.terms)} coefficients; "
                 "clear it with kit.clear()>")
 
     def _build_cleared(self, gate: object, *, allow_review: bool = False) -> ClearedEstimate:
+        check_anchor(ProvenanceAnchor(self.ledger_source, self.cap_rho, self.project_delta, self.charge.id,
+                                      self.ledger_head), self.spec.name)
         budget = (f"rho={fraction_text(self.rho)}; epsilon-equivalent "
                   f"{zcdp_to_epsilon(self.rho, self.project_delta):.4g} "
                   f"at delta={float(self.project_delta):.3g}; "
-                  f"ledger {self.ledger_name} line {self.charge.seq + 1} charge {self.charge.id}, head "
-                  f"sha256:{self.ledger_head}")
+                  f"ledger {self.ledger_name} line {self.charge.seq + 1}; "
+                  + anchor_text(self.ledger_source, self.cap_rho, self.project_delta, self.charge.id,
+                                self.ledger_head))
         bounds = ", ".join(f"{c} [{b[0]}, {b[1]}]" for c in (self.spec.outcome, *self.spec.predictors)
                            if (b := self.spec.config.bounds(c)) is not None)
         notes = (
@@ -122,17 +129,19 @@ class DPRegressionResult:
                                provenance=prov, gate=gate if gate is _GATE else None)
 
 
-def dp_regression(session: Any, data: DataLike, spec: DPRegressionSpec, ledger: BudgetLedger
+def dp_regression(session: Any, data: DataLike, spec: DPRegressionSpec, ledger: BudgetLedger | None = None
                   ) -> DPRegressionResult:
     """Release DP linear-regression coefficients (see the module docs) and charge the ledger.
 
     Same protocol as :func:`kit.dp.release.dp_table`: refused before the data
-    are read when the charge does not fit.
+    are read when the charge does not fit. ``ledger=None`` finds the project's
+    ledger in the project state folder (:meth:`BudgetLedger.find`).
     """
     where = f"DP regression '{spec.name}'"
     libs = _engine.load()
     dp, pl = libs.dp, libs.pl
     meta, created, data_label, unit = _session_meta(session)
+    ledger = project_ledger(session, ledger)
     rep = ledger.report()
     ledger.check(spec.rho_exact, 0)
     lf = resolve(pl, data, where)
@@ -173,7 +182,7 @@ def dp_regression(session: Any, data: DataLike, spec: DPRegressionSpec, ledger: 
         spec=spec, terms=("const", *spec.predictors), values=values, scales=tuple(sorted(scales.items())),
         rho=spec.rho_exact, project_delta=rep.cap_delta, ledger_name=rep.project or ledger.path.name,
         charge=charge, ledger_head=head, opendp_loss=loss_t, opendp_version=libs.version, rules=meta,
-        created=created, data_label=data_label,
+        created=created, data_label=data_label, ledger_source=rep.source, cap_rho=rep.cap_rho,
     )
 
 

@@ -30,11 +30,15 @@ import pandas as pd
 from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance
 from kit.dp import _engine
 from kit.dp.accounting import float_down, float_up, fraction_text, zcdp_to_epsilon
+from kit.dp.anchor import ProvenanceAnchor, anchor_text
+from kit.dp.audit import check_anchor
 from kit.dp.data import DataLike, empty_frame, native_key_types, prepare, resolve
 from kit.dp.intervals import noise_accuracy, ratio_interval
-from kit.dp.ledger import BudgetLedger, Charge
+from kit.dp.keys import refuse_key_dimensions
+from kit.dp.ledger import BudgetLedger, Charge, project_ledger
 from kit.dp.spec import DPConfig, DPTableSpec, Mechanism
-from kit.errors import KitError, SpecError
+from kit.errors import DisclosureError, KitError, SpecError
+from kit.schema import looks_like_key
 from kit.spec_types import Statistic
 
 __all__ = ["DPPreview", "DPResult", "NoiseInfo", "dp_table", "preview"]
@@ -226,6 +230,9 @@ def preview(session: Any, spec: DPTableSpec, ledger: BudgetLedger | None = None)
     ledger
         Optional: report the project δ, the ε-equivalent and the budget left after.
     """
+    unit = getattr(session, "unit", None)
+    if isinstance(unit, str) and unit:
+        _refuse_keys(session, spec, unit, f"DP table '{spec.name}'")
     libs = _engine.load()
     measures = [spec.measure] if spec.measure else []
     frame = empty_frame(libs.pl, config=spec.config, dims=spec.dims, measures=measures)
@@ -278,6 +285,8 @@ class DPResult:
     rules: tuple[str, str, str]
     created: str
     data_label: str
+    ledger_source: str
+    cap_rho: Fraction
 
     def __repr__(self) -> str:
         return (f"<DPResult {self.spec.name!r}: {self.spec.stat.value} over {list(self.spec.dims)}, "
@@ -296,8 +305,9 @@ class DPResult:
         if self.delta:
             cost += f", delta={fraction_text(self.delta)}"
         return (f"{cost}; epsilon-equivalent {self.epsilon_equivalent:.4g} at delta="
-                f"{float(self.project_delta):.3g}; ledger {self.ledger_name} line {self.charge.seq + 1} "
-                f"charge {self.charge.id}, head sha256:{self.ledger_head}")
+                f"{float(self.project_delta):.3g}; ledger {self.ledger_name} line {self.charge.seq + 1}; "
+                + anchor_text(self.ledger_source, self.cap_rho, self.project_delta, self.charge.id,
+                              self.ledger_head))
 
     def notes(self) -> list[str]:
         """Numbered-note texts for the cleared output."""
@@ -325,6 +335,13 @@ class DPResult:
         return notes
 
     def _build_cleared(self, gate: object, *, allow_review: bool = False) -> ClearedEstimate:
+        check_anchor(ProvenanceAnchor(self.ledger_source, self.cap_rho, self.project_delta, self.charge.id,
+                                      self.ledger_head), self.spec.name)
+        id_dims = [d for d in self.spec.dims if looks_like_key(d)]
+        if id_dims:
+            raise DisclosureError(f"DP table '{self.spec.name}'", f"dimension(s) {id_dims} are identifier "
+                                  "columns; a table keyed by them is never cleared",
+                                  "release a table by a coarser public variable instead")
         rows = []
         for keys, values in zip(self.keys, self.values, strict=True):
             labelled = tuple(zip(self.spec.dims, keys, strict=True))
@@ -366,8 +383,14 @@ def _loss_tuple(loss: Any) -> tuple[float, ...]:
     return (float(loss),)
 
 
-def dp_table(session: Any, data: DataLike, spec: DPTableSpec, ledger: BudgetLedger) -> DPResult:
-    """Release a DP table and charge the ledger.
+def _refuse_keys(session: Any, spec: DPTableSpec, unit: str, where: str) -> None:
+    derived = {d.name: d.source for d in spec.derive}
+    refuse_key_dimensions(spec.dims, [(d, derived[d]) for d in spec.dims if d in derived], unit=unit,
+                          schema=getattr(session, "schema", None), where=where)
+
+
+def dp_table(session: Any, data: DataLike, spec: DPTableSpec, ledger: BudgetLedger | None = None) -> DPResult:
+    """Release a DP table and charge the project's ledger.
 
     Parameters
     ----------
@@ -381,18 +404,25 @@ def dp_table(session: Any, data: DataLike, spec: DPTableSpec, ledger: BudgetLedg
     spec
         What to release and its cost.
     ledger
-        The project's :class:`~kit.dp.ledger.BudgetLedger`.
+        The project's :class:`~kit.dp.ledger.BudgetLedger`; by default the kit finds it in
+        the project state folder (:meth:`BudgetLedger.find`).
 
     Raises
     ------
+    SpecError
+        A dimension is a key column (:mod:`kit.dp.keys`); raised before the data are read.
     BudgetExceededError
         The charge does not fit; raised before the data are read.
+    LedgerIntegrityError
+        The ledger or its anchor fails verification.
     OptionalDependencyError
         OpenDP is not installed (``pip install "sdc-kit[dp]"``).
     """
     where = f"DP table '{spec.name}'"
     libs = _engine.load()
     meta, created, data_label, unit = _session_meta(session)
+    _refuse_keys(session, spec, unit, where)
+    ledger = project_ledger(session, ledger)
     rep = ledger.report()
     ledger.check(spec.rho_exact, spec.delta_exact)      # refuse before touching any data
     lf = resolve(libs.pl, data, where)
@@ -431,7 +461,7 @@ def dp_table(session: Any, data: DataLike, spec: DPTableSpec, ledger: BudgetLedg
         threshold=threshold, rho=spec.rho_exact, delta=spec.delta_exact, epsilon=spec.epsilon_exact,
         project_delta=rep.cap_delta, ledger_name=rep.project or ledger.path.name, charge=charge,
         ledger_head=head, opendp_loss=loss, opendp_version=libs.version, rules=meta, created=created,
-        data_label=data_label,
+        data_label=data_label, ledger_source=rep.source, cap_rho=rep.cap_rho,
     )
 
 

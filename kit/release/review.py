@@ -303,6 +303,12 @@ def review_release(
     problems.extend(_verify_files(folder, manifest_path, doc))
     findings: list[Finding] = []
     allowed = _allowed_hex(doc)
+    from kit.dp.audit import review_dp_outputs  # DP outputs: the ledger anchor (docs/dp.md)
+
+    dp_review = review_dp_outputs(doc)
+    problems.extend(dp_review.problems)
+    notes.extend(dp_review.notes)
+    allowed |= dp_review.allowed
     units = _input_units(doc, checker_doc)
     for rel in [manifest_path.name, *(r.get("path") for r in doc.get("files", []) if isinstance(r, Mapping))]:
         if isinstance(rel, str) and _safe_relpath(rel) and folder.joinpath(*rel.split("/")).is_file():

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from kit.dp.anchor import EXIT_TAMPERED
 from kit.dp.cli import main
 from kit.dp.ledger import BudgetLedger, LedgerIntegrityError, verify_file
-from kit.errors import EXIT_BLOCKED, BudgetExceededError, OutputExistsError, SpecError
+from kit.errors import BudgetExceededError, OutputExistsError, SpecError
 
 
 @pytest.fixture()
@@ -132,8 +133,10 @@ def test_truncation_at_line_boundary_detected_with_anchor(used: BudgetLedger) ->
     head = used.head
     lines = _lines(used.path)
     used.path.write_bytes(b"".join(lines[:-2]))
-    assert used.verify().ok                      # a chain alone cannot see this ...
-    assert not used.verify(expect_head=head).ok  # ... the anchor from a release can
+    assert verify_file(used.path, anchored=False).ok       # a chain alone cannot see this ...
+    assert not verify_file(used.path, anchored=False, expect_head=head).ok  # ... a pinned head can
+    rep = used.verify()                                    # ... and so can the project's anchor
+    assert any("lines were removed" in p for p in rep.problems)
 
 
 def test_changed_cap_detected(used: BudgetLedger) -> None:
@@ -173,7 +176,7 @@ def _worker(path: str, n: int) -> None:
 
 
 def test_concurrent_appends_keep_a_valid_chain(ledger: BudgetLedger) -> None:
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     procs = [ctx.Process(target=_worker, args=(str(ledger.path), 15)) for _ in range(2)]
     for p in procs:
         p.start()
@@ -197,7 +200,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "remaining: rho=3/8" in out and "counts" in out
     assert main(["budget", "verify", path]) == 0
     Path(path).write_bytes(Path(path).read_bytes().replace(b'"1/8"', b'"1/80"', 1))
-    assert main(["budget", "verify", path]) == EXIT_BLOCKED
+    assert main(["budget", "verify", path]) == EXIT_TAMPERED
     assert "FAILED" in capsys.readouterr().out
 
 
@@ -214,15 +217,12 @@ def test_register_sets_handlers() -> None:
 
 def test_cached_verification_matches_a_fresh_one(ledger: BudgetLedger) -> None:
     """The ledger object re-verifies only appended lines; any other change is still caught."""
-    from kit.dp.ledger import verify_bytes
-
     def same() -> None:
-        raw = ledger.path.read_bytes()
-        fresh = verify_bytes(raw, ledger.path.name)
+        fresh = verify_file(ledger.path)
         kept = ledger.verify()
         assert kept == fresh
         anchor = ledger.verify(expect_head="0" * 64)
-        assert anchor == verify_bytes(raw, ledger.path.name, expect_head="0" * 64)
+        assert anchor == verify_file(ledger.path, expect_head="0" * 64)
 
     same()
     _spend(ledger, "1/4")
@@ -248,3 +248,85 @@ def test_cached_verification_matches_a_fresh_one(ledger: BudgetLedger) -> None:
     ledger.path.write_bytes(raw + b'{"not":"a ledger line"}\n')   # garbage appended
     same()
     assert not ledger.verify().ok
+
+
+# -------------------------------------------------------------------- anchoring
+def test_find_create_and_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kit.errors import KitError
+
+    with pytest.raises(KitError, match="no privacy-budget ledger"):
+        BudgetLedger.find()
+    first = BudgetLedger.create(cap_rho="1", project="p")
+    assert BudgetLedger.find().path == first.path and first.source == "project"
+    other = BudgetLedger.create(cap_rho="1", project="p", source="BEF")
+    assert other.source == "bef" and other.verify().n_ledgers == 2
+    with pytest.raises(SpecError, match="2 ledgers"):
+        BudgetLedger.find()
+    assert BudgetLedger.find(source="bef").path == other.path
+    assert main(["budget", "show"]) == 0                      # every ledger of the project
+    out = capsys.readouterr().out
+    assert "data source project" in out and "data source bef" in out and "2 ledgers" in out
+    with pytest.raises(KitError, match="no ledger for data source"):
+        BudgetLedger.find(source="ind")
+    with pytest.raises(SpecError):
+        BudgetLedger.create(cap_rho="1", source="no spaces")
+    with pytest.raises(SpecError):
+        BudgetLedger.create(cap_rho=None, source="x")
+
+
+def test_interrupted_writer_leaves_a_verifiable_ledger(ledger: BudgetLedger) -> None:
+    """Killed between the ledger write and the anchor write: one line after the anchored head."""
+    from kit.dp.ledger import canonical_line, line_hash
+
+    _spend(ledger, "1/4")
+    rep = ledger.verify()
+    entry = {"charge": "c0ffee", "delta": "0", "label": "x", "measure": "zCDP", "rho": "1/4", "spec": "",
+             "seq": rep.n_lines, "type": "submitted", "time": "t", "prev": rep.head, "total_rho": "1/2",
+             "total_delta": "0"}
+    ledger.path.write_bytes(ledger.path.read_bytes() + canonical_line(entry) + b"\n")
+    rep = ledger.verify()
+    assert rep.ok and rep.unanchored_lines == 1 and rep.spent_rho == Fraction(1, 2)
+    _spend(ledger, "1/4")                                   # the next change anchors again
+    rep = ledger.verify()
+    assert rep.ok and rep.unanchored_lines == 0 and rep.anchored_head == rep.head
+    assert line_hash(ledger.path.read_bytes().splitlines()[-1]) == rep.head
+
+
+def test_adopt_a_ledger_made_before_anchors(tmp_path: Path) -> None:
+    from kit.dp.ledger import GENESIS, canonical_line
+
+    header = {"format": "kit-dp-ledger/1", "seq": 0, "type": "created", "time": "t", "project": "old",
+              "cap_rho": "1", "cap_delta": "1/10000000", "prev": GENESIS}
+    path = tmp_path / "old.jsonl"
+    path.write_bytes(canonical_line(header) + b"\n")
+    with pytest.raises(LedgerIntegrityError):
+        BudgetLedger.open(path)                              # not the project's ledger yet
+    assert main(["budget", "adopt", str(path)]) == 0
+    assert BudgetLedger.open(path).cap_rho == 1 and BudgetLedger.find().path == path
+    with pytest.raises(OutputExistsError):
+        BudgetLedger.adopt(path, source="other")
+    assert main(["budget", "adopt", str(path), "--source", "x"]) != 0
+
+
+def test_cli_head_and_expect_head(ledger: BudgetLedger, capsys: pytest.CaptureFixture[str]) -> None:
+    _spend(ledger, "1/4")
+    assert main(["budget", "head"]) == 0
+    head = capsys.readouterr().out.strip()
+    assert head == ledger.head
+    _spend(ledger, "1/4")
+    assert main(["budget", "verify", "--expect-head", head]) == 0      # still in the chain
+    assert main(["budget", "verify", "--expect-head", "f" * 64]) == EXIT_TAMPERED
+    assert main(["budget", "show"]) == 0
+    assert "data source project" in capsys.readouterr().out
+    ledger.path.write_bytes(ledger.path.read_bytes()[:-3])
+    assert main(["budget", "head"]) == EXIT_TAMPERED
+
+
+def test_provenance_carries_the_anchor() -> None:
+    from kit.dp.anchor import anchor_text, parse_anchor_text
+
+    text = anchor_text("bef", Fraction(1, 2), Fraction(1, 10**7), "ab" * 8, "c" * 64)
+    [a] = parse_anchor_text(f"rho=1/8; ledger p line 2; {text}")
+    assert (a.source, a.cap_rho, a.cap_delta, a.charge, a.head) == ("bef", Fraction(1, 2),
+                                                                    Fraction(1, 10**7), "ab" * 8, "c" * 64)
+    assert parse_anchor_text("rho=1/8; head sha256:" + "c" * 64) == []
