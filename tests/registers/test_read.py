@@ -283,6 +283,6 @@ def test_parquet_needs_pyarrow(project_dir: Path, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     project = open_project(project_dir)
-    with pytest.raises(OptionalDependencyError, match=r"kit\[parquet\]"):
+    with pytest.raises(OptionalDependencyError, match="sdc-kit"):
         project.read("bef", 2018)
     assert len(project.read("bef", 2019).data) == 4  # CSV needs pandas only
