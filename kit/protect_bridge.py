@@ -127,14 +127,18 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
         assessment.protected = False
         return
     reason_at = {cell: reason for cell, reason in result.reasons}
+    new_statuses = list(assessment.statuses)  # statuses are tuples: build new ones
+    new_reasons = [list(r) for r in assessment.reasons]
     for k, i in enumerate(pub):
         pos = positions[k]
         new = CellStatus(result.status[pos]) if not isinstance(result.status[pos], CellStatus) else result.status[pos]
-        if new is CellStatus.SECONDARY and assessment.statuses[i] is CellStatus.SAFE:
-            assessment.statuses[i] = CellStatus.SECONDARY
+        if new is CellStatus.SECONDARY and new_statuses[i] is CellStatus.SAFE:
+            new_statuses[i] = CellStatus.SECONDARY
             reason = reason_at.get(pos)
-            assessment.reasons[i].append(reason if isinstance(reason, Reason) else
-                                         Reason("secondary", ReasonCode.COMPLEMENTARY, "protects a suppressed cell"))
+            new_reasons[i].append(reason if isinstance(reason, Reason) else
+                                  Reason("secondary", ReasonCode.COMPLEMENTARY, "protects a suppressed cell"))
+    assessment.statuses = tuple(new_statuses)
+    assessment.reasons = tuple(tuple(r) for r in new_reasons)
     assessment.audit = result.audit
     assessment.protected = True
     assessment.protection_method = f"{result.method} ({result.n_secondary} secondary)"

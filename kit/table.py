@@ -21,6 +21,7 @@ Estimates per cell
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -38,7 +39,7 @@ from kit.spec import TableSpec
 from kit.spec_types import Statistic, UnitType
 from kit.status import Verdict
 
-__all__ = ["Table", "cell_estimates", "published_status_codes", "round_n", "value_columns", "wilson_interval"]
+__all__ = ["Table", "cell_estimates", "evidence_fingerprint", "published_status_codes", "round_n", "value_columns", "wilson_interval"]
 
 Z95 = float(sps.norm.ppf(0.975))
 
@@ -99,9 +100,15 @@ def cell_estimates(cells: pd.DataFrame, statistic: Statistic, weighted: bool) ->
     return pd.DataFrame({"estimate": est, "ci_low": lo, "ci_high": hi, "n": n_units.astype(float)}, index=cells.index)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Table:
-    """A table evaluated inside a session (private zone)."""
+    """A table evaluated inside a session (private zone).
+
+    Frozen: its evidence, spec, rules and assessment cannot be swapped. The
+    release writer does not trust the assessment's statuses: it re-derives them
+    from the evidence (:mod:`kit.release.rederive`); the evidence itself is bound
+    to every cleared table by :meth:`_integrity_payload`.
+    """
 
     spec: TableSpec
     rules: RuleSet
@@ -152,6 +159,11 @@ class Table:
         with pd.option_context("display.max_rows", 500, "display.width", 200):
             body = frame.to_string(index=False)
         return "\n".join([*head, "", body, "", "For the researcher on the server only: never transfer this text."])
+
+    def _integrity_payload(self) -> bytes:
+        """Fingerprint of what the writer re-derives from: evidence, spec, rule set, unit type."""
+        return evidence_fingerprint(self.evidence).encode() + (
+            f"|{self.spec.fingerprint}|{self.rules.fingerprint}|{self.unit_type.value}".encode())
 
     def _build_cleared(self, gate: object, *, allow_review: bool = False) -> ClearedTable:
         assessment = self.assessment
@@ -230,6 +242,23 @@ class Table:
             provenance=provenance,
             gate=gate if gate is _GATE else None,
         )
+
+
+def evidence_fingerprint(evidence: Evidence) -> str:
+    """SHA-256 of the evidence frame's content (columns, index, values) and its scalars.
+
+    >>> import pandas as pd
+    >>> from kit.evidence import Evidence
+    >>> ev = Evidence(pd.DataFrame({"A": ["a"], "n_units": [3], "is_margin": [False]}), ["A"], 3, 0)
+    >>> len(evidence_fingerprint(ev))
+    64
+    """
+    cells = evidence.cells
+    digest = hashlib.sha256()
+    digest.update(repr((list(map(str, cells.columns)), [str(t) for t in cells.dtypes])).encode())
+    digest.update(pd.util.hash_pandas_object(cells, index=True).to_numpy().tobytes())
+    digest.update(repr((getattr(evidence, "n_input_units", None), getattr(evidence, "top_k", None))).encode())
+    return digest.hexdigest()
 
 
 def published_status_codes(table: Table) -> list[str]:
