@@ -72,7 +72,7 @@ class Assessment:
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "statuses":
-            value = tuple(value)  # type: ignore[call-overload]
+            value = tuple(value)  # type: ignore[arg-type]
         elif name == "reasons":
             value = tuple(tuple(r) for r in value)  # type: ignore[attr-defined]
         elif name == "published":

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from kit.spec import TableSpec
     from kit.table import Table
 
-__all__ = ["protect_cells", "protect_table"]
+__all__ = ["audit_pattern", "protect_cells", "protect_table"]
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,7 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
     ``hierarchies`` maps a dimension to a :class:`kit.protect.Hierarchy` when its codes
     include sub-totals (municipality within region).
     """
-    from kit.evidence import TOTAL
-    from kit.protect import ProtectionProblem, TableStructure, protect, protection_levels
+    from kit.protect import protect
 
     pub = np.flatnonzero(assessment.published)
     statuses = [assessment.statuses[i] for i in pub]
@@ -69,46 +68,8 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
         assessment.protected = True
         assessment.protection_method = "none needed"
         return
-    dims = list(spec.dims)
-    cells = evidence.cells.iloc[pub]
-    frame = pd.DataFrame({d: cells[d].astype(str).to_numpy() for d in dims})
-    structure = TableStructure.from_frame(frame, dims, total_label=TOTAL, hierarchies=hierarchies)
-    positions = structure.positions(frame)
-    n = structure.n_cells
-    inner_is = ~cells["is_margin"].to_numpy()
-    if spec.statistic is Statistic.SUM:
-        values = np.zeros(n)
-        values[positions] = cells["total"].to_numpy(dtype=float)
-    else:
-        atom_values = np.zeros(n)
-        atom_values[positions[inner_is]] = cells["n_units"].to_numpy(dtype=float)[inner_is]
-        # margins = sums of their inner cells (the conservative additive surrogate)
-        matrix = structure.matrix
-        atom_of = {key: i for i, key in enumerate(structure.atom_keys)}
-        atoms = np.zeros(structure.n_atoms)
-        for pos in positions[inner_is]:
-            atoms[atom_of[structure.keys[pos]]] = atom_values[pos]
-        values = np.asarray(matrix @ atoms).ravel()
-    values = np.abs(values)
-    status_arr = [CellStatus.SAFE] * n
-    for pos, status in zip(positions, statuses):
-        status_arr[pos] = CellStatus.SAFE if status is CellStatus.SECONDARY else status
-    n_units = np.zeros(n)
-    n_units[positions] = cells["n_units"].to_numpy(dtype=float)
-    share = 0.10
-    for rule in rules.of_kind(RuleKind.SECONDARY, spec.statistic):
-        if isinstance(rule.params, Secondary):
-            share = rule.params.protection_share
-    if spec.statistic is Statistic.SUM:
-        lpl, upl = protection_levels(values, "share", share=share)
-    else:
-        lpl, upl = protection_levels(values, "threshold", share=share,
-                                     threshold=float(rules.min_units(spec.statistic)))
-    primary = np.array([s in (CellStatus.PRIMARY, CellStatus.NEVER) for s in status_arr])
-    lpl = np.where(primary, lpl, 0.0)
-    upl = np.where(primary, upl, 0.0)
-    problem = ProtectionProblem(structure, values, np.array(status_arr, dtype=object), lpl, upl,
-                                n_units=n_units)
+    search: list[CellStatus] = [CellStatus.SAFE if s is CellStatus.SECONDARY else s for s in statuses]
+    problem, positions = _problem(evidence, pub, search, spec, rules, hierarchies)
     try:
         result = protect(problem)
     except KitError:
@@ -143,3 +104,66 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
     assessment.protected = True
     assessment.protection_method = f"{result.method} ({result.n_secondary} secondary)"
 
+
+
+def _problem(evidence: Evidence, pub: np.ndarray, statuses: list[CellStatus], spec: TableSpec, rules: RuleSet,
+             hierarchies: Mapping[str, Any] | None) -> tuple[Any, np.ndarray]:
+    """The protection problem of the published cells with the given statuses, and their positions."""
+    from kit.evidence import TOTAL
+    from kit.protect import ProtectionProblem, TableStructure, protection_levels
+
+    dims = list(spec.dims)
+    cells = evidence.cells.iloc[pub]
+    frame = pd.DataFrame({d: cells[d].astype(str).to_numpy() for d in dims})
+    structure = TableStructure.from_frame(frame, dims, total_label=TOTAL, hierarchies=hierarchies)
+    positions = structure.positions(frame)
+    n = structure.n_cells
+    inner_is = ~cells["is_margin"].to_numpy()
+    if spec.statistic is Statistic.SUM:
+        values = np.zeros(n)
+        values[positions] = cells["total"].to_numpy(dtype=float)
+    else:
+        atom_values = np.zeros(n)
+        atom_values[positions[inner_is]] = cells["n_units"].to_numpy(dtype=float)[inner_is]
+        # margins = sums of their inner cells (the conservative additive surrogate)
+        matrix = structure.matrix
+        atom_of = {key: i for i, key in enumerate(structure.atom_keys)}
+        atoms = np.zeros(structure.n_atoms)
+        for pos in positions[inner_is]:
+            atoms[atom_of[structure.keys[pos]]] = atom_values[pos]
+        values = np.asarray(matrix @ atoms).ravel()
+    values = np.abs(values)
+    status_arr = [CellStatus.SAFE] * n
+    for pos, status in zip(positions, statuses):
+        status_arr[pos] = status
+    n_units = np.zeros(n)
+    n_units[positions] = cells["n_units"].to_numpy(dtype=float)
+    share = 0.10
+    for rule in rules.of_kind(RuleKind.SECONDARY, spec.statistic):
+        if isinstance(rule.params, Secondary):
+            share = rule.params.protection_share
+    if spec.statistic is Statistic.SUM:
+        lpl, upl = protection_levels(values, "share", share=share)
+    else:
+        lpl, upl = protection_levels(values, "threshold", share=share,
+                                     threshold=float(rules.min_units(spec.statistic)))
+    primary = np.array([s in (CellStatus.PRIMARY, CellStatus.NEVER) for s in status_arr])
+    lpl = np.where(primary, lpl, 0.0)
+    upl = np.where(primary, upl, 0.0)
+    problem = ProtectionProblem(structure, values, np.array(status_arr, dtype=object), lpl, upl,
+                                n_units=n_units)
+    return problem, positions
+
+
+def audit_pattern(evidence: Evidence, assessment: Assessment, spec: TableSpec, rules: RuleSet,
+                  statuses: tuple[CellStatus, ...],
+                  hierarchies: Mapping[str, Any] | None = None) -> bool:
+    """Whether a given pattern of the published cells passes the LP audit (used by the release writer).
+
+    ``statuses`` are those of the published cells, in the order of the evidence.
+    """
+    from kit.protect import audit
+
+    pub = np.flatnonzero(assessment.published)
+    problem, _ = _problem(evidence, pub, list(statuses), spec, rules, hierarchies)
+    return bool(audit(problem).verdict is Verdict.PASS)

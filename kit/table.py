@@ -39,7 +39,15 @@ from kit.spec import TableSpec
 from kit.spec_types import Statistic, UnitType
 from kit.status import Verdict
 
-__all__ = ["Table", "cell_estimates", "evidence_fingerprint", "published_status_codes", "round_n", "value_columns", "wilson_interval"]
+__all__ = [
+    "Table",
+    "cell_estimates",
+    "evidence_fingerprint",
+    "published_status_codes",
+    "round_n",
+    "value_columns",
+    "wilson_interval",
+]
 
 Z95 = float(sps.norm.ppf(0.975))
 
