@@ -85,7 +85,7 @@ class Session:
         max_categories: int = DEFAULT_MAX_CATEGORIES,
         created: str | None = None,
     ) -> None:
-        self.rules: RuleSet = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
+        self.rules: RuleSet = load_rule_set(rules)  # a RuleSet object is verified too
         if not isinstance(unit, str) or not unit:
             raise SpecError("session", "the unit column must be a column name", 'pass unit="PNR"')
         self.unit = unit

@@ -14,7 +14,8 @@ anything is written. It trusts nothing that arrives with an output:
    on every parameter (:mod:`kit.rules.strictness`) or the caller passes
    ``mixed_rule_sets=True``, which the manifest and the checker's report show.
 3. **Keys.** No dimension (table) or label (estimate) may be a key column when
-   the rule set forbids releasing keys (``looks_like_key``).
+   the release's or the output's rule set forbids releasing keys
+   (``looks_like_key``), mixed rule sets or not.
 4. **Tables, cell by cell.** The primary statuses are recomputed from the
    evidence (:func:`kit.assess.assess`) under the output's rule set; every cell
    a rule suppresses must be suppressed in the output; every published cell
@@ -169,7 +170,7 @@ def _check_table(obj: ClearedTable, source: Any, rules: RuleSet, mixed: bool) ->
     own = _rules_for(source, obj.provenance, name)
     other = _judge_rule_sets(name, own, rules, mixed)
     in_force = (own,) if mixed else (own, rules)
-    _check_keys(name, obj.dims, in_force)
+    _check_keys(name, obj.dims, (own, rules))  # keys: never, even with mixed rule sets
     if obj.dims != spec.dims or obj.statistic != spec.statistic.value or obj.value_columns != value_columns(
             spec.statistic):
         raise _refuse(name, "its layout differs from the table it was cleared from",
@@ -256,7 +257,7 @@ def _check_estimate(obj: ClearedEstimate, source: Any, rules: RuleSet, mixed: bo
     other = _judge_rule_sets(name, own, rules, mixed)
     in_force = (own,) if mixed else (own, rules)
     labels = {k for row in obj.rows for k, _ in row.keys}
-    _check_keys(name, sorted(labels), in_force)
+    _check_keys(name, sorted(labels), (own, rules))
     recheck = getattr(type(source), "recheck", None)
     if callable(recheck):
         for rs in in_force:
