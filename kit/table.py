@@ -22,15 +22,16 @@ Estimates per cell
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from kit.assess import Assessment
-from kit.cleared import _GATE, ClearedRow, ClearedTable, Provenance
+from kit.cleared import _GATE, ClearedRow, ClearedTable, Provenance, _mac
 from kit.errors import DisclosureError
 from kit.evidence import Evidence
 from kit.rules.loader import RuleSet
@@ -126,6 +127,12 @@ class Table:
     assessment: Assessment
     data_label: str
     created: str
+    _evidence_seal: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The evidence as evaluated, sealed with the process secret: an in-place edit of the
+        # evidence frame afterwards is refused by clear() and by the release writer.
+        object.__setattr__(self, "_evidence_seal", _mac(self._evidence_payload()))
 
     def __repr__(self) -> str:
         counts = {k: v for k, v in self.assessment.counts().items() if v}
@@ -168,10 +175,23 @@ class Table:
             body = frame.to_string(index=False)
         return "\n".join([*head, "", body, "", "For the researcher on the server only: never transfer this text."])
 
-    def _integrity_payload(self) -> bytes:
-        """Fingerprint of what the writer re-derives from: evidence, spec, rule set, unit type."""
+    def _evidence_payload(self) -> bytes:
         return evidence_fingerprint(self.evidence).encode() + (
             f"|{self.spec.fingerprint}|{self.rules.fingerprint}|{self.unit_type.value}".encode())
+
+    def _integrity_payload(self) -> bytes:
+        """Fingerprint of what the writer re-derives from: evidence, spec, rule set, unit type.
+
+        Raises
+        ------
+        DisclosureError
+            When the evidence was changed after the table was evaluated.
+        """
+        payload = self._evidence_payload()
+        if not hmac.compare_digest(_mac(payload), self._evidence_seal):
+            raise DisclosureError(f"table '{self.spec.name}'", "its evidence was changed after it was evaluated",
+                                  "evaluate the table again in a Session; never edit a private result")
+        return payload
 
     def _build_cleared(self, gate: object, *, allow_review: bool = False) -> ClearedTable:
         assessment = self.assessment
