@@ -117,7 +117,7 @@ def _check_keys(name: str, labels: Sequence[str], rule_sets: Sequence[RuleSet]) 
                       "keys are microdata and are never released; map the key to an area or group first")
 
 
-def _rules_for(source: Any, provenance: Any, name: str) -> RuleSet:
+def _rules_for(source: Any, provenance: Any, name: str, release: RuleSet) -> RuleSet:
     """The rule set an output was cleared under, verified against its provenance."""
     fp = getattr(provenance, "rule_set_fingerprint", None)
     own = getattr(source, "rules", None)
@@ -127,6 +127,8 @@ def _rules_for(source: Any, provenance: Any, name: str) -> RuleSet:
             raise _refuse(name, "its provenance names another rule set than the one it was checked under",
                           "clear the result again with kit.clear()")
         return own
+    if fp == release.fingerprint:
+        return release
     rid = getattr(provenance, "rule_set_id", "")
     if isinstance(rid, str) and shipped_fingerprint(rid) is not None and shipped_fingerprint(rid) == fp:
         return load_rule_set(rid)
@@ -167,7 +169,7 @@ def _check_table(obj: ClearedTable, source: Any, rules: RuleSet, mixed: bool) ->
         raise _refuse(name, "a cleared table must come with the private table it was cleared from",
                       "clear tables evaluated in a Session with kit.clear()")
     spec, evidence = source.spec, source.evidence
-    own = _rules_for(source, obj.provenance, name)
+    own = _rules_for(source, obj.provenance, name, rules)
     other = _judge_rule_sets(name, own, rules, mixed)
     in_force = (own,) if mixed else (own, rules)
     _check_keys(name, obj.dims, (own, rules))  # keys: never, even with mixed rule sets
@@ -253,7 +255,7 @@ def _reaudit(name: str, source: Any, fresh: Any, suppressed: list[bool], pub: np
 
 def _check_estimate(obj: ClearedEstimate, source: Any, rules: RuleSet, mixed: bool) -> OutputCheck:
     name = obj.name
-    own = _rules_for(source, obj.provenance, name)
+    own = _rules_for(source, obj.provenance, name, rules)
     other = _judge_rule_sets(name, own, rules, mixed)
     in_force = (own,) if mixed else (own, rules)
     labels = {k for row in obj.rows for k, _ in row.keys}
