@@ -286,8 +286,11 @@ def _read_toml(path: Path) -> Mapping[str, Any]:
                            "fix the syntax at the line named") from None
 
 
-def load_rule_set(name_or_path: str | Path) -> RuleSet:
+def load_rule_set(name_or_path: str | Path | RuleSet) -> RuleSet:
     """Load a shipped rule set by name, or a custom rule-set file by path.
+
+    A bare name (no separator, no ``.toml``) is looked up among the shipped sets only; a
+    :class:`RuleSet` object is verified (reserved id, finite parameters) and returned.
 
     Raises
     ------
