@@ -47,7 +47,9 @@ class Assessment:
 
     ``statuses`` and ``reasons`` are aligned with the evidence frame's rows;
     ``published`` marks rows that are part of the output (inner cells, and
-    margins when the table publishes them). ``audit`` is filled by protection.
+    margins when the table publishes them). ``audit`` is filled by protection, and
+    ``hierarchies`` (sub-totals of a dimension) with what protection was given, so the
+    release writer can audit the published pattern again.
     Statuses and reasons are tuples and ``published`` is a read-only array: a
     status is changed only by building new tuples (protection does), never by
     item assignment. The release writer does not trust them anyway: it
@@ -62,6 +64,7 @@ class Assessment:
     audit: Any = None
     protected: bool = False
     protection_method: str = ""
+    hierarchies: Any = None
 
     def __post_init__(self) -> None:
         self.statuses = tuple(self.statuses)

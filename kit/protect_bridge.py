@@ -62,6 +62,7 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
     """
     from kit.protect import protect
 
+    assessment.hierarchies = dict(hierarchies) if hierarchies else None
     pub = np.flatnonzero(assessment.published)
     statuses = [assessment.statuses[i] for i in pub]
     if not any(s.suppressed for s in statuses):

@@ -248,7 +248,8 @@ def _reaudit(name: str, source: Any, fresh: Any, suppressed: list[bool], pub: np
         primary = fresh.statuses[i] in (CellStatus.PRIMARY, CellStatus.NEVER)
         statuses.append(fresh.statuses[i] if primary else
                         (CellStatus.SECONDARY if suppressed[k] else CellStatus.SAFE))
-    if not audit_pattern(source.evidence, fresh, source.spec, source.rules, tuple(statuses)):
+    hierarchies = getattr(source.assessment, "hierarchies", None)
+    if not audit_pattern(source.evidence, fresh, source.spec, source.rules, tuple(statuses), hierarchies):
         raise _refuse(name, "the audit of its published suppression pattern fails: a suppressed cell can "
                       "be recovered from the published margins", "evaluate the table again in a Session")
 

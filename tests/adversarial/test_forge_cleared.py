@@ -208,3 +208,24 @@ def test_key_columns_are_refused_by_the_writer_even_with_mixed_rule_sets(tmp_pat
         write_release(tmp_path / "rel", [cleared], load_rule_set("dst"), title="t", formats=("md",),
                       mixed_rule_sets=True)
     assert not (tmp_path / "rel").exists()
+
+
+def test_dropping_secondary_suppression_is_caught_by_the_re_audit(tmp_path: Path) -> None:
+    # 40 persons in four areas over two years, plus two persons alone in area E in 2019
+    rows = [(i, "ABCD"[i % 4], ("2019", "2020")[(i // 4) % 2]) for i in range(40)]
+    rows += [(100, "E", "2019"), (101, "E", "2019"), (102, "E", "2020"), (103, "E", "2020"), (104, "E", "2020")]
+    frame = pd.DataFrame(rows, columns=["PNR", "area", "year"])
+    table = _session().table(frame, rows="area", cols="year", stat="count", margins=True, name="grid")
+    assert CellStatus.SECONDARY in table.assessment.statuses
+    # the attack: publish the secondary cells, keep the primary one suppressed
+    table.assessment.statuses = tuple(CellStatus.SAFE if s is CellStatus.SECONDARY else s
+                                      for s in table.assessment.statuses)
+    cleared = kit.clear(table)
+    # the attacker's own recovery: the E row total minus E/2020 gives E/2019 exactly
+    published = {r.keys: r.values[0] for r in cleared.rows if not r.suppressed}
+    total_keys = next(k for k in published if k[0] == "E" and k[1] not in ("2019", "2020"))
+    recovered = published[total_keys] - published[("E", "2020")]
+    assert recovered == sum(1 for _, a, y in rows if a == "E" and y == "2019")
+    with pytest.raises(DisclosureError, match="audit"):
+        write_release(tmp_path / "rel", [cleared], load_rule_set("dst"), title="t", formats=("html",))
+    assert not (tmp_path / "rel").exists()
