@@ -372,23 +372,30 @@ def _fmt(value: float | None) -> str:
 # ------------------------------------------------------------------ integrity seal
 def _plain(value: Any) -> Any:
     """Nested tuples of primitives (exact float text) for the canonical form."""
-    if isinstance(value, enum.Enum):
-        return f"{type(value).__name__}.{value.name}"
-    if isinstance(value, (tuple, list)):
-        return tuple(_plain(v) for v in value)
     if isinstance(value, float):
         return float.hex(value)
     if isinstance(value, (str, int, bool)) or value is None:
         return value
-    if isinstance(value, (ClearedRow, EstimateRow, Provenance)):
-        return (type(value).__name__, *(_plain(getattr(value, f)) for f in _field_names(value)))
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__name__}.{value.name}"
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v) for v in value)
+    names = _FIELD_NAMES.get(type(value))
+    if names is not None:
+        return (type(value).__name__, *(_plain(getattr(value, f)) for f in names))
     return ("?", type(value).__module__, type(value).__qualname__, repr(value))
 
 
-def _field_names(obj: Any) -> tuple[str, ...]:
+def _public_fields(cls: type) -> tuple[str, ...]:
     from dataclasses import fields
 
-    return tuple(f.name for f in fields(obj) if not f.name.startswith("_"))
+    return tuple(f.name for f in fields(cls) if not f.name.startswith("_"))
+
+
+#: Public field names of the sealed types (a constant: the canonical form covers exactly these).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    cls: _public_fields(cls) for cls in (ClearedRow, EstimateRow, Provenance, ClearedTable, ClearedEstimate)
+}
 
 
 def _source_binding(source: object) -> bytes:
@@ -403,7 +410,7 @@ def _source_binding(source: object) -> bytes:
 
 
 def _content(obj: ClearedTable | ClearedEstimate) -> bytes:
-    body = (type(obj).__name__, *(_plain(getattr(obj, f)) for f in _field_names(obj)))
+    body = (type(obj).__name__, *(_plain(getattr(obj, f)) for f in _FIELD_NAMES[type(obj)]))
     return repr(body).encode("utf-8")
 
 

@@ -220,21 +220,24 @@ class Table:
             if isinstance(rule.params, ReportN):
                 round_to = max(round_to, rule.params.round_to)
         cells = self.evidence.cells
-        est = self.estimates
+        pub = np.flatnonzero(assessment.published)
+        key_cols = [cells[d].astype(str).to_numpy()[pub] for d in self.spec.dims]
+        margin = cells["is_margin"].to_numpy(dtype=bool)[pub]
+        est_cols = [self.estimates[c].to_numpy(dtype=float)[pub] for c in cols]
         rows = []
-        for i in np.flatnonzero(assessment.published):
+        for k, i in enumerate(pub):
             status = assessment.statuses[i]
-            keys = tuple(str(cells.iat[i, cells.columns.get_loc(d)]) for d in self.spec.dims)
+            keys = tuple(str(col[k]) for col in key_cols)
             if status.suppressed:
-                rows.append(ClearedRow(keys, tuple(None for _ in cols), True, bool(cells.at[i, "is_margin"])))
+                rows.append(ClearedRow(keys, tuple(None for _ in cols), True, bool(margin[k])))
                 continue
             values: list[float | None] = []
-            for c in cols:
-                v = float(est.at[i, c])
-                if c == "n":
+            for c, col in zip(cols, est_cols):
+                v = float(col[k])
+                if c == "n" and not math.isnan(v):
                     v = float(round_n(int(v), round_to))
                 values.append(None if math.isnan(v) else v)
-            rows.append(ClearedRow(keys, tuple(values), False, bool(cells.at[i, "is_margin"])))
+            rows.append(ClearedRow(keys, tuple(values), False, bool(margin[k])))
         notes = list(self.spec.notes)
         if any(r.suppressed for r in rows):
             notes.append(self.rules.release.note_suppressed)

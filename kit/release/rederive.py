@@ -191,37 +191,38 @@ def _check_table(obj: ClearedTable, source: Any, rules: RuleSet, mixed: bool) ->
     if len(pub) != len(obj.rows):
         raise _refuse(name, f"it publishes {len(obj.rows)} cell(s) where the evidence has {len(pub)}",
                       "clear the result again with kit.clear()")
-    n_units = cells["n_units"].to_numpy()
+    n_units = cells["n_units"].to_numpy()[pub]
     estimates = cell_estimates(cells, spec.statistic, weighted=spec.weight is not None)
+    derived_cols = {c: estimates[c].to_numpy(dtype=float)[pub] for c in obj.value_columns}
+    key_cols = [cells[d].astype(str).to_numpy()[pub] for d in spec.dims]
     round_to = max([r.params.round_to for r in own.of_kind(RuleKind.REPORT_N, spec.statistic)
                     if isinstance(r.params, ReportN)], default=1)
-    thresholds = [rs.of_kind(RuleKind.THRESHOLD, spec.statistic) for rs in in_force]
+    below = np.zeros(len(pub), dtype=bool)
+    for rs in in_force:
+        for rule in rs.of_kind(RuleKind.THRESHOLD, spec.statistic):
+            below |= threshold_fails(n_units, rule.params)  # type: ignore[arg-type]
+    must = np.array([fresh.statuses[i] in (CellStatus.PRIMARY, CellStatus.NEVER) for i in pub], dtype=bool)
     kept = source.assessment.statuses if len(source.assessment.statuses) == len(cells) else ()
     facts: list[CellFact] = []
     n_wrong = {"keys": 0, "primary": 0, "threshold": 0, "value": 0, "secondary": 0}
-    for row, i in zip(obj.rows, pub):
-        keys = tuple(str(cells.iat[i, cells.columns.get_loc(d)]) for d in spec.dims)
+    for k, (row, i) in enumerate(zip(obj.rows, pub)):
+        keys = tuple(str(col[k]) for col in key_cols)
         if tuple(row.keys) != keys:
             n_wrong["keys"] += 1
-        status = fresh.statuses[i]
-        must = status in (CellStatus.PRIMARY, CellStatus.NEVER)
-        if must and not row.suppressed:
+        if must[k] and not row.suppressed:
             n_wrong["primary"] += 1
         if kept and kept[i] is CellStatus.SECONDARY and not row.suppressed:
             n_wrong["secondary"] += 1
         if not row.suppressed:
-            units = np.array([n_units[i]])
-            for group in thresholds:
-                for rule in group:
-                    if threshold_fails(units, rule.params).any():  # type: ignore[arg-type]
-                        n_wrong["threshold"] += 1
+            if below[k]:
+                n_wrong["threshold"] += 1
             for col, value in zip(obj.value_columns, row.values):
-                derived = float(estimates.at[i, col])
+                derived = float(derived_cols[col][k])
                 if col == "n" and not math.isnan(derived):
                     derived = float(round_n(int(derived), round_to))
                 if not _same(value, derived):
                     n_wrong["value"] += 1
-        facts.append(CellFact(keys, int(n_units[i]), bool(row.suppressed), must))
+        facts.append(CellFact(keys, int(n_units[k]), bool(row.suppressed), bool(must[k])))
     problems = {
         "keys": "cell(s) whose codes differ from the evidence",
         "primary": "cell(s) that fail a primary rule but are published",
