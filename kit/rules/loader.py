@@ -241,6 +241,10 @@ def verify_rule_set(rule_set: RuleSet) -> None:
                                "load rule sets with load_rule_set(); do not build them by hand")
         for fld in dataclasses.fields(rule.params):
             _check_number(getattr(rule.params, fld.name), fld.metadata, f"{where}, rule '{rule.id}'", fld.name)
+    normalised = rule_set.id.strip().lower() if isinstance(rule_set.id, str) else ""
+    if normalised != rule_set.id and shipped_fingerprint(normalised) is not None:
+        raise RuleSetError(where, f"the id looks like the reserved id of the shipped set '{normalised}'",
+                           "give your own rule set its own id (for example 'my-project')")
     expected = shipped_fingerprint(rule_set.id)
     if expected is not None and rule_set.fingerprint != expected:
         raise RuleSetError(
