@@ -58,7 +58,7 @@ from kit.rules.strictness import strictness_gaps
 from kit.schema import looks_like_key
 from kit.status import CellStatus, Verdict
 
-__all__ = ["REL_TOL", "CellFact", "OutputCheck", "rederive_outputs"]
+__all__ = ["REL_TOL", "CellFact", "OutputCheck", "rederive_outputs", "sealed_privates"]
 
 #: Relative tolerance between a published value and the value the evidence gives.
 REL_TOL = 1e-9
@@ -304,3 +304,21 @@ def rederive_outputs(outputs: Sequence[Any], rules: RuleSet, *,
         if not isinstance(obj, Figure):
             checks.append(check)
     return tuple(checks)
+
+
+def sealed_privates(outputs: Sequence[Any]) -> dict[str, Any]:
+    """The kit's own private results behind cleared outputs, by output name.
+
+    Used when the caller did not pass ``private_results``: the checker's report and the
+    differencing registry then still see each table's evidence. Only results of the kit's
+    own classes are returned (call after :func:`rederive_outputs`, which verified the seals).
+    """
+    from kit.cleared import _module_class
+
+    found: dict[str, Any] = {}
+    for obj in outputs:
+        if isinstance(obj, (ClearedTable, ClearedEstimate)):
+            source = obj._source
+            if source is not None and _module_class(type(source)):
+                found[obj.name] = source
+    return found

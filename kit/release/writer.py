@@ -317,7 +317,8 @@ def write_release(
             )
     plan, skipped = _plan_formats(formats, rules)
     stamp = created or _release_created(checked)
-    privates = {getattr(getattr(p, "spec", None), "name", None): p for p in private_results}
+    privates: dict[Any, Any] = dict(_sealed_privates(checked))
+    privates.update({getattr(getattr(p, "spec", None), "name", None): p for p in private_results})
     reg = as_registry(registry) if registry is not None else None
     pairs = reg.check(checked, privates, rules, target.name) if reg is not None else ()
     blocking = tuple(p for p in pairs if p.blocking)
@@ -431,6 +432,13 @@ def _rederive(outputs: Sequence[Output], rules: RuleSet, mixed: bool) -> tuple[A
     from kit.release.rederive import rederive_outputs
 
     return rederive_outputs(outputs, rules, mixed_rule_sets=mixed)
+
+
+def _sealed_privates(outputs: Sequence[Output]) -> dict[str, Any]:
+    """The kit's private results the outputs were cleared from (verified by _rederive), by name."""
+    from kit.release.rederive import sealed_privates
+
+    return sealed_privates(outputs)
 
 
 def _manifest_extras(rederived: Sequence[Any], mixed: bool) -> dict[str, Any]:
