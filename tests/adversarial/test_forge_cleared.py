@@ -229,3 +229,23 @@ def test_dropping_secondary_suppression_is_caught_by_the_re_audit(tmp_path: Path
     with pytest.raises(DisclosureError, match="audit"):
         write_release(tmp_path / "rel", [cleared], load_rule_set("dst"), title="t", formats=("html",))
     assert not (tmp_path / "rel").exists()
+
+
+def test_an_estimate_labelled_by_a_key_column_is_refused_by_the_writer(tmp_path: Path) -> None:
+    """Writer backstop for every producer (DP tables included): labels that are key columns never leave."""
+    from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, _clearance, _seal
+
+    class _Source:  # stand-in for a producer's private result (test-only use of the clearance window)
+        pass
+
+    provenance = kit.clear(_table()).provenance
+    person = "0101701234"  # a CPR-shaped label the producer let through
+    with _clearance():
+        forged = ClearedEstimate(name="by_person", title="t", kind=EstimateKind.DP_TABLE, columns=("value",),
+                                 rows=(EstimateRow(term=person, keys=(("CPR", person),), values=(1.0,)),),
+                                 n_reported="1", notes=(), symbol="x", provenance=provenance, gate=_GATE)
+        _seal(forged, _Source())
+    with pytest.raises(DisclosureError, match="key column"):
+        write_release(tmp_path / "rel", [forged], load_rule_set("dst"), title="t", formats=("html",))
+    assert not (tmp_path / "rel").exists()
+    _no_file_holds(tmp_path, person)
