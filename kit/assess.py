@@ -47,17 +47,42 @@ class Assessment:
 
     ``statuses`` and ``reasons`` are aligned with the evidence frame's rows;
     ``published`` marks rows that are part of the output (inner cells, and
-    margins when the table publishes them). ``audit`` is filled by protection.
+    margins when the table publishes them). ``audit`` is filled by protection, and
+    ``hierarchies`` (sub-totals of a dimension) with what protection was given, so the
+    release writer can audit the published pattern again.
+    Statuses and reasons are tuples and ``published`` is a read-only array: a
+    status is changed only by building new tuples (protection does), never by
+    item assignment. The release writer does not trust them anyway: it
+    re-derives the primary statuses from the evidence.
     """
 
-    statuses: list[CellStatus]
-    reasons: list[list[Reason]]
+    statuses: tuple[CellStatus, ...]
+    reasons: tuple[tuple[Reason, ...], ...]
     published: np.ndarray
     verdict: Verdict
     table_reasons: list[Reason] = field(default_factory=list)
     audit: Any = None
     protected: bool = False
     protection_method: str = ""
+    hierarchies: Any = None
+
+    def __post_init__(self) -> None:
+        self.statuses = tuple(self.statuses)
+        self.reasons = tuple(tuple(r) for r in self.reasons)
+        published = np.array(self.published, dtype=bool)
+        published.flags.writeable = False
+        self.published = published
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "statuses":
+            value = tuple(value)  # type: ignore[arg-type]
+        elif name == "reasons":
+            value = tuple(tuple(r) for r in value)  # type: ignore[attr-defined]
+        elif name == "published":
+            arr = np.array(value, dtype=bool)
+            arr.flags.writeable = False
+            value = arr
+        object.__setattr__(self, name, value)
 
     def counts(self) -> dict[str, int]:
         """Number of published cells per status."""
@@ -155,7 +180,8 @@ def assess(evidence: Evidence, spec: TableSpec, rules: RuleSet, unit_type: UnitT
     if n_missing:
         table_reasons.append(Reason("kit", ReasonCode.MISSING,
                                     "rows with a missing measure were left out of the estimates"))
-    return Assessment(statuses=statuses, reasons=reasons, published=published, verdict=verdict,
+    return Assessment(statuses=tuple(statuses), reasons=tuple(tuple(r) for r in reasons), published=published,
+                      verdict=verdict,
                       table_reasons=table_reasons)
 
 

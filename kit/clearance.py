@@ -1,10 +1,12 @@
 """``kit.clear``: the only door from private results to cleared output.
 
-:func:`clear` accepts any private result that knows how to clear itself (it
-has a ``_build_cleared(gate, ...)`` method: tables, estimates, DP results) and
-passes it the gate object that cleared types demand. Anything else, and any
+:func:`clear` accepts the kit's own private results (tables, estimates, DP
+results: classes defined in a kit module with a ``_build_cleared(gate, ...)``
+method; a look-alike class of the caller's is refused), opens the clearance
+window in which cleared types may be built, and seals the result to the
+private object it came from (see :mod:`kit.cleared`). Anything else, and any
 result whose checks failed, raises :class:`~kit.errors.DisclosureError`.
-Already-cleared objects pass through unchanged.
+Already-cleared objects pass through unchanged (the writer verifies them).
 
 >>> try:
 ...     clear("a string")
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kit.cleared import _GATE, ClearedEstimate, ClearedTable
+from kit.cleared import _GATE, ClearedEstimate, ClearedTable, _clearance, _module_class, _seal
 from kit.errors import DisclosureError
 
 __all__ = ["clear"]
@@ -45,8 +47,13 @@ def clear(result: Any, *, allow_review: bool = False) -> ClearedTable | ClearedE
     if builder is None:
         raise DisclosureError("clear", f"a {type(result).__name__} is not a result the kit can clear",
                               "pass a table or estimate evaluated in a kit.Session")
-    cleared = builder(result, _GATE, allow_review=allow_review)
-    if not isinstance(cleared, (ClearedTable, ClearedEstimate)):
-        raise DisclosureError("clear", "the result did not produce a cleared object",
-                              "this is a bug in the kit; please report it")
+    if not _module_class(type(result)):
+        raise DisclosureError("clear", f"a {type(result).__name__} is not one of the kit's private results",
+                              "pass a table or estimate evaluated in a kit.Session")
+    with _clearance():
+        cleared = builder(result, _GATE, allow_review=allow_review)
+        if type(cleared) not in (ClearedTable, ClearedEstimate):
+            raise DisclosureError("clear", "the result did not produce a cleared object",
+                                  "this is a bug in the kit; please report it")
+        _seal(cleared, result)
     return cleared

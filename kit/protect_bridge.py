@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from kit.spec import TableSpec
     from kit.table import Table
 
-__all__ = ["protect_cells", "protect_table"]
+__all__ = ["audit_pattern", "protect_cells", "protect_table"]
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +60,59 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
     ``hierarchies`` maps a dimension to a :class:`kit.protect.Hierarchy` when its codes
     include sub-totals (municipality within region).
     """
-    from kit.evidence import TOTAL
-    from kit.protect import ProtectionProblem, TableStructure, protect, protection_levels
+    from kit.protect import protect
 
+    assessment.hierarchies = dict(hierarchies) if hierarchies else None
     pub = np.flatnonzero(assessment.published)
     statuses = [assessment.statuses[i] for i in pub]
     if not any(s.suppressed for s in statuses):
         assessment.protected = True
         assessment.protection_method = "none needed"
         return
+    search: list[CellStatus] = [CellStatus.SAFE if s is CellStatus.SECONDARY else s for s in statuses]
+    problem, positions = _problem(evidence, pub, search, spec, rules, hierarchies)
+    try:
+        result = protect(problem)
+    except KitError:
+        # Fail closed without stopping the session: the table stays unprotected, its verdict
+        # FAIL, and clear() refuses it with the reason below.
+        log.info("secondary suppression found no protected pattern for table %s", spec.name)
+        assessment.protected = False
+        assessment.verdict = Verdict.FAIL
+        assessment.table_reasons.append(Reason(
+            "secondary", ReasonCode.AUDIT_FAILED,
+            "no suppression pattern protects every primary cell (with singleton attacks) while "
+            "the margins are published; publish the table without margins or with coarser groups"))
+        return
+    if result.audit.verdict is not Verdict.PASS:
+        assessment.audit = result.audit
+        assessment.protected = False
+        return
+    reason_at = {cell: reason for cell, reason in result.reasons}
+    new_statuses = list(assessment.statuses)  # statuses are tuples: build new ones
+    new_reasons = [list(r) for r in assessment.reasons]
+    for k, i in enumerate(pub):
+        pos = positions[k]
+        new = CellStatus(result.status[pos]) if not isinstance(result.status[pos], CellStatus) else result.status[pos]
+        if new is CellStatus.SECONDARY and new_statuses[i] is CellStatus.SAFE:
+            new_statuses[i] = CellStatus.SECONDARY
+            reason = reason_at.get(pos)
+            new_reasons[i].append(reason if isinstance(reason, Reason) else
+                                  Reason("secondary", ReasonCode.COMPLEMENTARY, "protects a suppressed cell"))
+    assessment.statuses = tuple(new_statuses)
+    assessment.reasons = tuple(tuple(r) for r in new_reasons)
+    assessment.audit = result.audit
+    assessment.protected = True
+    assessment.protection_method = f"{result.method} ({result.n_secondary} secondary)"
+
+
+
+def _problem(evidence: Evidence, pub: np.ndarray, statuses: list[CellStatus], spec: TableSpec, rules: RuleSet,
+             hierarchies: Mapping[str, Any] | None) -> tuple[Any, np.ndarray]:
+    """The protection problem of the published cells with the given statuses, and their positions."""
+    from kit.evidence import TOTAL
+    from kit.protect import ProtectionProblem, TableStructure, protection_levels
+
     dims = list(spec.dims)
     cells = evidence.cells.iloc[pub]
     frame = pd.DataFrame({d: cells[d].astype(str).to_numpy() for d in dims})
@@ -92,7 +136,7 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
     values = np.abs(values)
     status_arr = [CellStatus.SAFE] * n
     for pos, status in zip(positions, statuses):
-        status_arr[pos] = CellStatus.SAFE if status is CellStatus.SECONDARY else status
+        status_arr[pos] = status
     n_units = np.zeros(n)
     n_units[positions] = cells["n_units"].to_numpy(dtype=float)
     share = 0.10
@@ -109,33 +153,18 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
     upl = np.where(primary, upl, 0.0)
     problem = ProtectionProblem(structure, values, np.array(status_arr, dtype=object), lpl, upl,
                                 n_units=n_units)
-    try:
-        result = protect(problem)
-    except KitError:
-        # Fail closed without stopping the session: the table stays unprotected, its verdict
-        # FAIL, and clear() refuses it with the reason below.
-        log.info("secondary suppression found no protected pattern for table %s", spec.name)
-        assessment.protected = False
-        assessment.verdict = Verdict.FAIL
-        assessment.table_reasons.append(Reason(
-            "secondary", ReasonCode.AUDIT_FAILED,
-            "no suppression pattern protects every primary cell (with singleton attacks) while "
-            "the margins are published; publish the table without margins or with coarser groups"))
-        return
-    if result.audit.verdict is not Verdict.PASS:
-        assessment.audit = result.audit
-        assessment.protected = False
-        return
-    reason_at = {cell: reason for cell, reason in result.reasons}
-    for k, i in enumerate(pub):
-        pos = positions[k]
-        new = CellStatus(result.status[pos]) if not isinstance(result.status[pos], CellStatus) else result.status[pos]
-        if new is CellStatus.SECONDARY and assessment.statuses[i] is CellStatus.SAFE:
-            assessment.statuses[i] = CellStatus.SECONDARY
-            reason = reason_at.get(pos)
-            assessment.reasons[i].append(reason if isinstance(reason, Reason) else
-                                         Reason("secondary", ReasonCode.COMPLEMENTARY, "protects a suppressed cell"))
-    assessment.audit = result.audit
-    assessment.protected = True
-    assessment.protection_method = f"{result.method} ({result.n_secondary} secondary)"
+    return problem, positions
 
+
+def audit_pattern(evidence: Evidence, assessment: Assessment, spec: TableSpec, rules: RuleSet,
+                  statuses: tuple[CellStatus, ...],
+                  hierarchies: Mapping[str, Any] | None = None) -> bool:
+    """Whether a given pattern of the published cells passes the LP audit (used by the release writer).
+
+    ``statuses`` are those of the published cells, in the order of the evidence.
+    """
+    from kit.protect import audit
+
+    pub = np.flatnonzero(assessment.published)
+    problem, _ = _problem(evidence, pub, list(statuses), spec, rules, hierarchies)
+    return bool(audit(problem).verdict is Verdict.PASS)

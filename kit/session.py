@@ -85,7 +85,7 @@ class Session:
         max_categories: int = DEFAULT_MAX_CATEGORIES,
         created: str | None = None,
     ) -> None:
-        self.rules: RuleSet = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
+        self.rules: RuleSet = load_rule_set(rules)  # a RuleSet object is verified too
         if not isinstance(unit, str) or not unit:
             raise SpecError("session", "the unit column must be a column name", 'pass unit="PNR"')
         self.unit = unit
@@ -251,6 +251,7 @@ class Session:
         ledger: str | Path | None = None,
         site_templates: str | Path | None = None,
         allow_review: bool = False,
+        mixed_rule_sets: bool = False,
     ) -> Any:
         """Write one transfer: the cleared outputs, a report, the manifest and the checker's report.
 
@@ -276,6 +277,7 @@ class Session:
             formats=tuple(formats) if formats is not None else DEFAULT_FORMATS,
             checker_dir=checker_dir, private_results=private, registry=registry,
             site_templates=site_templates, ledger=ledger, created=self.created,
+            mixed_rule_sets=mixed_rule_sets,
         )
 
     # ------------------------------------------------------------- validation

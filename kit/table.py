@@ -21,15 +21,17 @@ Estimates per cell
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from kit.assess import Assessment
-from kit.cleared import _GATE, ClearedRow, ClearedTable, Provenance
+from kit.cleared import _GATE, ClearedRow, ClearedTable, Provenance, _mac
 from kit.errors import DisclosureError
 from kit.evidence import Evidence
 from kit.rules.loader import RuleSet
@@ -38,7 +40,15 @@ from kit.spec import TableSpec
 from kit.spec_types import Statistic, UnitType
 from kit.status import Verdict
 
-__all__ = ["Table", "cell_estimates", "published_status_codes", "round_n", "value_columns", "wilson_interval"]
+__all__ = [
+    "Table",
+    "cell_estimates",
+    "evidence_fingerprint",
+    "published_status_codes",
+    "round_n",
+    "value_columns",
+    "wilson_interval",
+]
 
 Z95 = float(sps.norm.ppf(0.975))
 
@@ -99,9 +109,15 @@ def cell_estimates(cells: pd.DataFrame, statistic: Statistic, weighted: bool) ->
     return pd.DataFrame({"estimate": est, "ci_low": lo, "ci_high": hi, "n": n_units.astype(float)}, index=cells.index)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Table:
-    """A table evaluated inside a session (private zone)."""
+    """A table evaluated inside a session (private zone).
+
+    Frozen: its evidence, spec, rules and assessment cannot be swapped. The
+    release writer does not trust the assessment's statuses: it re-derives them
+    from the evidence (:mod:`kit.release.rederive`); the evidence itself is bound
+    to every cleared table by :meth:`_integrity_payload`.
+    """
 
     spec: TableSpec
     rules: RuleSet
@@ -111,6 +127,12 @@ class Table:
     assessment: Assessment
     data_label: str
     created: str
+    _evidence_seal: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The evidence as evaluated, sealed with the process secret: an in-place edit of the
+        # evidence frame afterwards is refused by clear() and by the release writer.
+        object.__setattr__(self, "_evidence_seal", _mac(self._evidence_payload()))
 
     def __repr__(self) -> str:
         counts = {k: v for k, v in self.assessment.counts().items() if v}
@@ -153,6 +175,24 @@ class Table:
             body = frame.to_string(index=False)
         return "\n".join([*head, "", body, "", "For the researcher on the server only: never transfer this text."])
 
+    def _evidence_payload(self) -> bytes:
+        return evidence_fingerprint(self.evidence).encode() + (
+            f"|{self.spec.fingerprint}|{self.rules.fingerprint}|{self.unit_type.value}".encode())
+
+    def _integrity_payload(self) -> bytes:
+        """Fingerprint of what the writer re-derives from: evidence, spec, rule set, unit type.
+
+        Raises
+        ------
+        DisclosureError
+            When the evidence was changed after the table was evaluated.
+        """
+        payload = self._evidence_payload()
+        if not hmac.compare_digest(_mac(payload), self._evidence_seal):
+            raise DisclosureError(f"table '{self.spec.name}'", "its evidence was changed after it was evaluated",
+                                  "evaluate the table again in a Session; never edit a private result")
+        return payload
+
     def _build_cleared(self, gate: object, *, allow_review: bool = False) -> ClearedTable:
         assessment = self.assessment
         if assessment.verdict is Verdict.FAIL:
@@ -180,21 +220,24 @@ class Table:
             if isinstance(rule.params, ReportN):
                 round_to = max(round_to, rule.params.round_to)
         cells = self.evidence.cells
-        est = self.estimates
+        pub = np.flatnonzero(assessment.published)
+        key_cols = [cells[d].astype(str).to_numpy()[pub] for d in self.spec.dims]
+        margin = cells["is_margin"].to_numpy(dtype=bool)[pub]
+        est_cols = [self.estimates[c].to_numpy(dtype=float)[pub] for c in cols]
         rows = []
-        for i in np.flatnonzero(assessment.published):
+        for k, i in enumerate(pub):
             status = assessment.statuses[i]
-            keys = tuple(str(cells.iat[i, cells.columns.get_loc(d)]) for d in self.spec.dims)
+            keys = tuple(str(col[k]) for col in key_cols)
             if status.suppressed:
-                rows.append(ClearedRow(keys, tuple(None for _ in cols), True, bool(cells.at[i, "is_margin"])))
+                rows.append(ClearedRow(keys, tuple(None for _ in cols), True, bool(margin[k])))
                 continue
             values: list[float | None] = []
-            for c in cols:
-                v = float(est.at[i, c])
-                if c == "n":
+            for c, col in zip(cols, est_cols):
+                v = float(col[k])
+                if c == "n" and not math.isnan(v):
                     v = float(round_n(int(v), round_to))
                 values.append(None if math.isnan(v) else v)
-            rows.append(ClearedRow(keys, tuple(values), False, bool(cells.at[i, "is_margin"])))
+            rows.append(ClearedRow(keys, tuple(values), False, bool(margin[k])))
         notes = list(self.spec.notes)
         if any(r.suppressed for r in rows):
             notes.append(self.rules.release.note_suppressed)
@@ -230,6 +273,23 @@ class Table:
             provenance=provenance,
             gate=gate if gate is _GATE else None,
         )
+
+
+def evidence_fingerprint(evidence: Evidence) -> str:
+    """SHA-256 of the evidence frame's content (columns, index, values) and its scalars.
+
+    >>> import pandas as pd
+    >>> from kit.evidence import Evidence
+    >>> ev = Evidence(pd.DataFrame({"A": ["a"], "n_units": [3], "is_margin": [False]}), ["A"], 3, 0)
+    >>> len(evidence_fingerprint(ev))
+    64
+    """
+    cells = evidence.cells
+    digest = hashlib.sha256()
+    digest.update(repr((list(map(str, cells.columns)), [str(t) for t in cells.dtypes])).encode())
+    digest.update(pd.util.hash_pandas_object(cells, index=True).to_numpy().tobytes())
+    digest.update(repr((getattr(evidence, "n_input_units", None), getattr(evidence, "top_k", None))).encode())
+    return digest.hexdigest()
 
 
 def published_status_codes(table: Table) -> list[str]:

@@ -342,8 +342,16 @@ def write_checker_report(
     created: str,
     env: Any,
     blocked: bool,
+    rederived: Mapping[str, Mapping[str, Any]] | None = None,
+    mixed_rule_sets: bool = False,
 ) -> list[Path]:
-    """Write the checker's report of one release into ``folder`` (created; must not exist)."""
+    """Write the checker's report of one release into ``folder`` (created; must not exist).
+
+    ``rederived`` holds the writer's re-derived facts per output name
+    (:meth:`kit.release.rederive.OutputCheck.facts`: rule set, threshold, each published
+    cell's distinct units and suppression); they go into ``checker.json`` for ``kit review``.
+    ``mixed_rule_sets`` marks a release whose outputs were cleared under other rule sets.
+    """
     folder.mkdir(parents=True)
     entries, facts = [], []
     for obj in outputs:
@@ -351,6 +359,16 @@ def write_checker_report(
         if isinstance(obj, (ClearedTable, ClearedEstimate)):
             private = privates.get(obj.name)
         entry, fact = _output_entry(obj, private)
+        extra = (rederived or {}).get(obj.name)
+        if extra is not None:
+            fact.update(extra)
+            own = extra.get("rule_set", {})
+            if extra.get("other_rule_set"):
+                entry = CheckerOutput(entry.name, entry.kind, entry.type, entry.title,
+                                      (("WARNING: OTHER RULE SET", f"cleared under {own.get('id')} "
+                                        f"{own.get('version')} (sha256:{str(own.get('fingerprint'))[:12]}), "
+                                        f"not the release's {rules.id} {rules.version}"), *entry.summary),
+                                      entry.sections)
         entries.append(entry)
         facts.append(fact)
     pair_rows = tuple(
@@ -386,7 +404,7 @@ def write_checker_report(
     unmatched = [o.name for o in outputs if isinstance(o, ClearedTable) and o.name not in privates]
     context = {
         "banner": BANNER,
-        "title": title,
+        "title": f"{title} [MIXED RULE SETS: outputs cleared under other rule sets]" if mixed_rule_sets else title,
         "release": release_name,
         "created": created,
         "blocked": blocked,
@@ -409,6 +427,7 @@ def write_checker_report(
         "manifest_sha256": manifest_sha256,
         "kit_version": __version__,
         "rule_set": context["rule_set"],
+        "mixed_rule_sets": bool(mixed_rule_sets),
         "outputs": facts,
         "differencing_pairs": [dict(zip(pair_table.columns, r, strict=True)) for r in pair_rows],
     }

@@ -13,6 +13,12 @@ detected. The log lives in the checker's folder of the release
 (``<checker_dir>/<release>/decisions.jsonl``) when there is one, else beside
 the release folder (``<release>.decisions.jsonl``); never inside the release.
 
+With a checker's folder, :func:`recheck_from_checker` recomputes from
+``checker.json`` (the writer's re-derived facts) that no published cell of a
+table falls below the threshold of the rule set, that the manifest's rule-set
+fingerprint is that of the shipped set of the same id, and that the checker's
+cell facts agree with the manifest; any mismatch is TAMPERED (exit 4).
+
 Exit codes (:class:`ReviewStatus`): 0 clean, 3 needs attention (a scan
 finding, a rejected output, a missing checker's report), 4 tampered (the
 release, its manifest or the decision log does not verify).
@@ -54,6 +60,7 @@ __all__ = [
     "ReviewStatus",
     "decision_log_path",
     "read_decisions",
+    "recheck_from_checker",
     "record_decision",
     "review_release",
 ]
@@ -262,6 +269,103 @@ def _input_units(doc: Mapping[str, Any], checker: Mapping[str, Any] | None) -> d
     return units
 
 
+def _shipped(rule_set_id: object) -> Any:
+    from kit.rules.loader import load_rule_set, shipped_fingerprint
+
+    if isinstance(rule_set_id, str) and shipped_fingerprint(rule_set_id) is not None:
+        return load_rule_set(rule_set_id)
+    return None
+
+
+def _fingerprint_problem(where: str, rule_set: object) -> str | None:
+    """A problem when a rule set record claims a shipped id with another fingerprint."""
+    if not isinstance(rule_set, Mapping):
+        return f"{where} names no rule set"
+    shipped = _shipped(rule_set.get("id"))
+    if shipped is not None and rule_set.get("fingerprint") != shipped.fingerprint:
+        return (f"{where} names rule set '{rule_set.get('id')}' with a fingerprint that is not the shipped "
+                f"set's (sha256:{str(rule_set.get('fingerprint'))[:12]} instead of sha256:{shipped.fingerprint[:12]})")
+    return None
+
+
+def recheck_from_checker(doc: Mapping[str, Any], checker: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Recompute the release's promises from ``checker.json``: (problems, notes).
+
+    Problems (TAMPERED): the manifest's or an output's rule set claims a shipped id with
+    another fingerprint; the checker's report names another rule set than the manifest;
+    a table has no re-derived cells, or a published cell has fewer distinct units than
+    the threshold (of the shipped set when the id is shipped); the cell facts disagree
+    with the manifest's row and suppression counts. Notes (ATTENTION): a rule set that
+    is not shipped (its content cannot be checked here); mixed rule sets.
+
+    Examples
+    --------
+    >>> from kit.rules import load_rule_set
+    >>> dst = load_rule_set("dst")
+    >>> rs = {"id": "dst", "version": dst.version, "fingerprint": dst.fingerprint}
+    >>> man = {"rule_set": rs, "outputs": [{"name": "t", "kind": "table", "type": "count",
+    ...        "n_rows": 1, "n_suppressed": 0}]}
+    >>> cells = [{"keys": ["a"], "n_units": 2, "suppressed": False, "primary": False}]
+    >>> chk = {"rule_set": rs, "outputs": [{"name": "t", "rule_set": rs, "min_units": 3, "cells": cells}]}
+    >>> problems, notes = recheck_from_checker(man, chk)
+    >>> problems
+    ["table 't': 1 published cell(s) have fewer than 3 distinct units"]
+    """
+    from kit.spec_types import Statistic
+
+    problems: list[str] = []
+    notes: list[str] = []
+    manifest_rs = doc.get("rule_set")
+    bad = _fingerprint_problem("the manifest", manifest_rs)
+    if bad:
+        problems.append(bad)
+    if checker.get("rule_set") != manifest_rs:
+        problems.append("the checker's report names another rule set than the manifest")
+    release_set = _shipped(manifest_rs.get("id")) if isinstance(manifest_rs, Mapping) else None
+    if release_set is None:
+        notes.append("the release's rule set is not a shipped set: its content cannot be checked against the kit")
+    if doc.get("mixed_rule_sets") or checker.get("mixed_rule_sets"):
+        notes.append("MIXED RULE SETS: some outputs were cleared under another rule set than the release's")
+    facts = {str(o.get("name")): o for o in checker.get("outputs", []) if isinstance(o, Mapping)}
+    outputs: list[Any] = doc["outputs"] if isinstance(doc.get("outputs"), list) else []
+    for out in outputs:
+        if not isinstance(out, Mapping) or out.get("kind") != "table":
+            continue
+        name = str(out.get("name"))
+        fact: Mapping[str, Any] = facts.get(name) or {}
+        cells = fact.get("cells")
+        if not isinstance(cells, list):
+            problems.append(f"table '{name}': the checker's report has no re-derived cells for it")
+            continue
+        own = fact.get("rule_set")
+        bad = _fingerprint_problem(f"table '{name}' in the checker's report", own)
+        if bad:
+            problems.append(bad)
+        try:
+            stat = Statistic(str(out.get("type")))
+        except ValueError:
+            problems.append(f"table '{name}': the manifest names an unknown statistic")
+            continue
+        floors = [int(fact.get("min_units", 1) or 1)]
+        for rs in (release_set, _shipped(own.get("id")) if isinstance(own, Mapping) else None):
+            if rs is not None and not (rs is release_set and fact.get("other_rule_set")
+                                       and (doc.get("mixed_rule_sets") or checker.get("mixed_rule_sets"))):
+                floors.append(rs.min_units(stat))
+        floor = max(floors)
+        low = sum(1 for c in cells if isinstance(c, Mapping) and not c.get("suppressed")
+                  and 0 < int(c.get("n_units", 0)) < floor)
+        unsafe = sum(1 for c in cells if isinstance(c, Mapping) and c.get("primary") and not c.get("suppressed"))
+        if low:
+            problems.append(f"table '{name}': {low} published cell(s) have fewer than {floor} distinct units")
+        if unsafe:
+            problems.append(f"table '{name}': {unsafe} cell(s) that fail a primary rule are published")
+        n_supp = sum(1 for c in cells if isinstance(c, Mapping) and c.get("suppressed"))
+        if len(cells) != out.get("n_rows") or n_supp != out.get("n_suppressed"):
+            problems.append(f"table '{name}': the checker's cells do not match the manifest's row and "
+                            "suppression counts")
+    return problems, notes
+
+
 def review_release(
     release: str | Path, *, checker_dir: str | Path | None = None, log_path: str | Path | None = None
 ) -> ReviewResult:
@@ -298,6 +402,9 @@ def review_release(
         checker_doc = json.loads((checker_folder / "checker.json").read_text(encoding="utf-8"))
         if checker_doc.get("manifest_sha256") != manifest_sha:
             problems.append("the manifest differs from the one recorded in the checker's folder")
+        re_problems, re_notes = recheck_from_checker(doc, checker_doc)
+        problems.extend(re_problems)
+        notes.extend(re_notes)
     elif checker_dir is not None:
         notes.append("no checker's report for this release was found in the checker folder")
     problems.extend(_verify_files(folder, manifest_path, doc))

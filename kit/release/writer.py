@@ -234,6 +234,7 @@ def write_release(
     site_templates: str | Path | None = None,
     ledger: str | Path | None = None,
     created: str | None = None,
+    mixed_rule_sets: bool = False,
 ) -> ReleaseResult:
     """Write one release: rendered outputs, a self-contained report and a manifest.
 
@@ -268,11 +269,19 @@ def write_release(
     created
         Release time for the manifest (default: the latest creation time of the outputs, so
         the same outputs give the same release).
+    mixed_rule_sets
+        Accept outputs cleared under another rule set than ``rules`` even when it is not at
+        least as strict on every parameter; the manifest (``mixed_rule_sets``) and the
+        checker's report show it prominently.
+
+    Before anything is written every output is verified and re-derived from its private
+    evidence (:func:`kit.release.rederive.rederive_outputs`).
 
     Raises
     ------
     DisclosureError
-        When an output is not cleared, or the registry finds a differencing pair.
+        When an output is not cleared, arrives without its evidence, fails the
+        re-derivation, or the registry finds a differencing pair.
     OutputExistsError
         When the release folder (or its checker folder) exists.
     """
@@ -280,6 +289,7 @@ def write_release(
     from kit.release.registry import DifferencingError, as_registry
 
     checked = _check_outputs(outputs)
+    rederived = _rederive(checked, rules, mixed_rule_sets)
     target = Path(folder)
     if target.exists() or target.is_symlink():
         raise OutputExistsError(
@@ -307,7 +317,8 @@ def write_release(
             )
     plan, skipped = _plan_formats(formats, rules)
     stamp = created or _release_created(checked)
-    privates = {getattr(getattr(p, "spec", None), "name", None): p for p in private_results}
+    privates: dict[Any, Any] = dict(_sealed_privates(checked))
+    privates.update({getattr(getattr(p, "spec", None), "name", None): p for p in private_results})
     reg = as_registry(registry) if registry is not None else None
     pairs = reg.check(checked, privates, rules, target.name) if reg is not None else ()
     blocking = tuple(p for p in pairs if p.blocking)
@@ -336,6 +347,7 @@ def write_release(
                     created=stamp,
                     env=env,
                     blocked=True,
+                    **_checker_extras(rederived, mixed_rule_sets),
                 )
                 checker_target.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(tmp_checker, checker_target)
@@ -369,6 +381,7 @@ def write_release(
             "report": report_files[0] if report_files else None,
             "outputs": entries,
             "files": [staging.files[k] for k in sorted(staging.files)],
+            **_manifest_extras(rederived, mixed_rule_sets),
         }
         text = manifest_text(seal(doc))
         manifest_file = manifest_name(rules.release.file_types)
@@ -387,6 +400,7 @@ def write_release(
                 created=stamp,
                 env=env,
                 blocked=False,
+                **_checker_extras(rederived, mixed_rule_sets),
             )
         os.rename(tmp, target)
         moved.append(target)
@@ -411,6 +425,33 @@ def write_release(
         checker_folder=checker_target,
         differencing_pairs=len(pairs),
     )
+
+
+def _rederive(outputs: Sequence[Output], rules: RuleSet, mixed: bool) -> tuple[Any, ...]:
+    """Verify and re-derive every output from its evidence (kit.release.rederive)."""
+    from kit.release.rederive import rederive_outputs
+
+    return rederive_outputs(outputs, rules, mixed_rule_sets=mixed)
+
+
+def _sealed_privates(outputs: Sequence[Output]) -> dict[str, Any]:
+    """The kit's private results the outputs were cleared from (verified by _rederive), by name."""
+    from kit.release.rederive import sealed_privates
+
+    return sealed_privates(outputs)
+
+
+def _manifest_extras(rederived: Sequence[Any], mixed: bool) -> dict[str, Any]:
+    """Manifest keys recording mixed rule sets (only when the caller allowed them)."""
+    if not mixed:
+        return {}
+    others = sorted({f"{c.rule_set_id} {c.rule_set_version} sha256:{c.rule_set_fingerprint}"
+                     for c in rederived if c.other_rule_set})
+    return {"mixed_rule_sets": True, "other_rule_sets": others}
+
+
+def _checker_extras(rederived: Sequence[Any], mixed: bool) -> dict[str, Any]:
+    return {"rederived": {c.name: c.facts() for c in rederived}, "mixed_rule_sets": mixed}
 
 
 def _write_outputs(

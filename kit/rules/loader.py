@@ -24,7 +24,19 @@ Everything is checked: an unknown top-level key, rule key, kind, statistic or
 enum value, a wrong type or an out-of-range number is a :class:`RuleSetError`
 naming the file, the rule and the key. The fingerprint is the SHA-256 of the
 canonical JSON form of the validated content (sorted keys, no whitespace), so
-comments and layout do not change it but any parameter does.
+comments and layout do not change it but any parameter does. It is a property
+computed from the content every time it is read, never a stored field: a rule
+set changed with ``dataclasses.replace`` carries the fingerprint of what it now
+says.
+
+Names and paths
+---------------
+A name without a path separator and without ``.toml`` is looked up among the
+shipped sets only (a file or folder called ``dst`` in the working folder is
+never read in its place); anything else is a path. The ids of the shipped sets
+are reserved: a rule set whose id is a shipped id must have exactly the
+shipped content, or it is refused. Every numeric parameter must be finite and
+within its documented range (NaN and infinity are refused).
 
 Examples
 --------
@@ -39,8 +51,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
 import json
+import math
+import os
 import sys
 import typing
 from collections.abc import Iterator, Mapping
@@ -58,7 +73,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["SCHEMA_VERSION", "ReleasePolicy", "RuleSet", "list_rule_sets", "load_rule_set"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ReleasePolicy",
+    "RuleSet",
+    "list_rule_sets",
+    "load_rule_set",
+    "shipped_fingerprint",
+    "verify_rule_set",
+]
 
 #: The rule-file schema version this kit reads.
 SCHEMA_VERSION = 1
@@ -91,8 +114,16 @@ class RuleSet:
     schema_version: int
     rules: tuple[Rule, ...]
     release: ReleasePolicy
-    fingerprint: str
     source_name: str
+
+    def __post_init__(self) -> None:
+        verify_rule_set(self)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical content, recomputed on every read (never stored)."""
+        canonical = _canonical(self.id, self.version, self.description, self.release, self.rules)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -169,8 +200,101 @@ def list_rule_sets() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in rules_dir().glob("*.toml")))
 
 
-def load_rule_set(name_or_path: str | Path) -> RuleSet:
+@functools.lru_cache(maxsize=1)
+def _shipped_fingerprints() -> tuple[tuple[str, str], ...]:
+    """(id, fingerprint) of every shipped set, computed from the packaged files."""
+    out = []
+    for path in sorted(rules_dir().glob("*.toml")):
+        raw = _read_toml(path)
+        content = _parse_content(raw, path.name)
+        out.append((content[0], hashlib.sha256(_canonical(*content).encode("utf-8")).hexdigest()))
+    return tuple(out)
+
+
+def shipped_fingerprint(rule_set_id: str) -> str | None:
+    """The fingerprint of the shipped set with this id, or ``None`` when no shipped set has it.
+
+    >>> shipped_fingerprint("dst") == load_rule_set("dst").fingerprint
+    True
+    >>> shipped_fingerprint("my-project") is None
+    True
+    """
+    return dict(_shipped_fingerprints()).get(rule_set_id)
+
+
+def verify_rule_set(rule_set: RuleSet) -> None:
+    """Refuse a rule set that claims a shipped id with other content, or has an invalid parameter.
+
+    Called when a :class:`RuleSet` is built (also by ``dataclasses.replace``) and by the
+    release writer (which also catches ``object.__setattr__``).
+
+    Raises
+    ------
+    RuleSetError
+        When the id is reserved and the content differs from the shipped set, or a
+        numeric parameter is not finite or out of its documented range.
+    """
+    where = f"rule set '{rule_set.id}'"
+    for rule in rule_set.rules:
+        if not isinstance(rule, Rule) or not isinstance(rule.params, PARAMS_BY_KIND.get(rule.kind, ())):
+            raise RuleSetError(where, "a rule is not a rule record of its kind",
+                               "load rule sets with load_rule_set(); do not build them by hand")
+        for fld in dataclasses.fields(rule.params):
+            _check_number(getattr(rule.params, fld.name), fld.metadata, f"{where}, rule '{rule.id}'", fld.name)
+    normalised = rule_set.id.strip().lower() if isinstance(rule_set.id, str) else ""
+    if normalised != rule_set.id and shipped_fingerprint(normalised) is not None:
+        raise RuleSetError(where, f"the id looks like the reserved id of the shipped set '{normalised}'",
+                           "give your own rule set its own id (for example 'my-project')")
+    expected = shipped_fingerprint(rule_set.id)
+    if expected is not None and rule_set.fingerprint != expected:
+        raise RuleSetError(
+            where,
+            f"the id '{rule_set.id}' is reserved for the shipped rule set and this content differs from it",
+            "give your own rule set its own id (for example 'my-project'); shipped sets cannot be changed",
+        )
+
+
+def _check_number(value: Any, meta: Mapping[str, Any], here: str, key: str) -> None:
+    if isinstance(value, tuple):
+        for v in value:
+            _check_number(v, meta, here, key)
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if not math.isfinite(value):
+        raise RuleSetError(here, f"'{key}' is not a finite number",
+                           f"write a number from {meta.get('min')} to {meta.get('max')}")
+    lo, hi = meta.get("min"), meta.get("max")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise RuleSetError(here, f"'{key}' = {value} is out of range", f"use a value from {lo} to {hi}")
+
+
+def _looks_like_path(text: str) -> bool:
+    """A rule-set argument is a path only if it has a separator or ends in .toml.
+
+    >>> _looks_like_path("dst"), _looks_like_path("./dst"), _looks_like_path("mine.toml")
+    (False, True, True)
+    """
+    seps = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
+    return text.lower().endswith(".toml") or any(sep in text for sep in seps)
+
+
+def _read_toml(path: Path) -> Mapping[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleSetError(f"rule set file {path.name}", f"cannot be read ({type(exc).__name__})",
+                           "check the file's permissions and that it is UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleSetError(f"rule set file {path.name}", f"is not valid TOML ({exc})",
+                           "fix the syntax at the line named") from None
+
+
+def load_rule_set(name_or_path: str | Path | RuleSet) -> RuleSet:
     """Load a shipped rule set by name, or a custom rule-set file by path.
+
+    A bare name (no separator, no ``.toml``) is looked up among the shipped sets only; a
+    :class:`RuleSet` object is verified (reserved id, finite parameters) and returned.
 
     Raises
     ------
@@ -178,34 +302,38 @@ def load_rule_set(name_or_path: str | Path) -> RuleSet:
         When the name is unknown, the file is unreadable, or any content is invalid.
     """
     if isinstance(name_or_path, RuleSet):
+        verify_rule_set(name_or_path)
         return name_or_path
     text = str(name_or_path)
-    path = Path(text)
-    if not (path.suffix == ".toml" or path.exists()):
-        candidate = rules_dir() / f"{text}.toml"
-        if not candidate.exists():
+    if isinstance(name_or_path, str) and not _looks_like_path(text):
+        if text not in list_rule_sets():
             raise RuleSetError(
                 f"rule set '{text}'",
-                "no shipped rule set has this name and no such file exists",
-                f"use one of {', '.join(list_rule_sets())} or the path of a .toml rule file",
+                "no shipped rule set has this name (a name is never read from the working folder)",
+                f"use one of {', '.join(list_rule_sets())}, or give a path with a folder or a .toml "
+                "ending (for example ./my-rules.toml)",
             )
-        path = candidate
+        path = rules_dir() / f"{text}.toml"
+    else:
+        path = Path(text)
     if not path.is_file():
-        raise RuleSetError(f"rule set file {path.name}", "the file does not exist",
+        raise RuleSetError(f"rule set file {path.name}", "the file does not exist or is not a file",
                            "check the path (kit rules list shows the shipped sets)")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleSetError(f"rule set file {path.name}", f"cannot be read ({type(exc).__name__})",
-                           "check the file's permissions and that it is UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RuleSetError(f"rule set file {path.name}", f"is not valid TOML ({exc})",
-                           "fix the syntax at the line named") from None
+    raw = _read_toml(path)
     return parse_rule_set(raw, path.name)
 
 
 def parse_rule_set(raw: Mapping[str, Any], source_name: str) -> RuleSet:
     """Validate a parsed TOML mapping and build a :class:`RuleSet`."""
+    rid, version, description, release, rules = _parse_content(raw, source_name)
+    return RuleSet(
+        id=rid, version=version, description=description,
+        schema_version=SCHEMA_VERSION, rules=rules, release=release, source_name=source_name,
+    )
+
+
+def _parse_content(raw: Mapping[str, Any],
+                   source_name: str) -> tuple[str, str, str, ReleasePolicy, tuple[Rule, ...]]:
     where = f"rule set file {source_name}"
     unknown = set(raw) - _TOP_KEYS
     if unknown:
@@ -230,13 +358,7 @@ def parse_rule_set(raw: Mapping[str, Any], source_name: str) -> RuleSet:
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise RuleSetError(where, f"rule id(s) {dupes} appear more than once", "give every rule its own id")
-    canonical = _canonical(raw["id"], raw["version"], raw["description"], release, rules)
-    fingerprint = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    return RuleSet(
-        id=raw["id"], version=raw["version"], description=raw["description"],
-        schema_version=SCHEMA_VERSION, rules=rules, release=release,
-        fingerprint=fingerprint, source_name=source_name,
-    )
+    return raw["id"], raw["version"], raw["description"], release, rules
 
 
 def _parse_release(raw: Any, where: str) -> ReleasePolicy:
@@ -336,6 +458,9 @@ def _convert(value: Any, hint: Any, meta: Mapping[str, Any], here: str, key: str
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise RuleSetError(here, f"'{key}' must be a number", f"write {key} as a number")
         value = float(value)
+        if not math.isfinite(value):
+            raise RuleSetError(here, f"'{key}' is not a finite number (nan and inf switch rules off)",
+                               f"write a number from {meta.get('min')} to {meta.get('max')}")
     lo, hi = meta.get("min"), meta.get("max")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise RuleSetError(here, f"'{key}' = {value} is out of range", f"use a value from {lo} to {hi}")

@@ -1,8 +1,9 @@
 """Fixtures for the release tests: cleared outputs made through the real path.
 
 Tables come from ``kit.Session(...).table(...)`` and ``kit.clear(...)``. Cleared
-estimates are built with the clearance gate by :func:`cleared_estimate_fixture_factory`
-only, because the estimators are written in parallel; nothing else here touches the gate.
+estimates are built inside the clearance window and sealed to a stand-in private result by
+:func:`cleared_estimate_fixture_factory` only, because the estimators are written in parallel;
+nothing else here touches the kit's clearance internals.
 
 Golden files live in ``tests/golden/release/``. Rewrite them with
 ``KIT_UPDATE_GOLDEN=1 python3 -m pytest tests/release`` or ``--update-golden``.
@@ -19,7 +20,7 @@ import pandas as pd
 import pytest
 
 import kit
-from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance
+from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance, _clearance, _seal
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "release"
 CREATED = "2024-05-01T12:00:00+00:00"
@@ -131,6 +132,18 @@ def rate_table(session: kit.Session, frame: pd.DataFrame):
     )
 
 
+class _FixtureEstimateSource:
+    """Stand-in for the private estimate result a fixture estimate is sealed to."""
+
+
+def _fixture_estimate(**fields: object) -> ClearedEstimate:
+    """Build and seal a cleared estimate the way kit.clear() does (test-only)."""
+    with _clearance():
+        obj = ClearedEstimate(**fields, gate=_GATE)  # type: ignore[arg-type]
+        _seal(obj, _FixtureEstimateSource())
+    return obj
+
+
 def cleared_estimate_fixture_factory(
     provenance: Provenance, *, name: str = "effects", suppress: tuple[str, ...] = ()
 ) -> ClearedEstimate:
@@ -167,7 +180,7 @@ def cleared_estimate_fixture_factory(
                 flags=flags,
             )
         )
-    return ClearedEstimate(
+    return _fixture_estimate(
         name=name,
         title="Effect on employment, 2017 vs 2011",
         kind=EstimateKind.EVENT_STUDY,
@@ -177,7 +190,6 @@ def cleared_estimate_fixture_factory(
         notes=("Difference-in-differences against 30 comparison areas; standard errors clustered by area.",),
         symbol="x",
         provenance=provenance,
-        gate=_GATE,
     )
 
 
@@ -207,7 +219,7 @@ def line_estimate_fixture_factory(provenance: Provenance) -> ClearedEstimate:
                     flags=flags,
                 )
             )
-    return ClearedEstimate(
+    return _fixture_estimate(
         name="yearly",
         title="Yearly effects, Sundparken",
         kind=EstimateKind.EVENT_STUDY,
@@ -217,7 +229,6 @@ def line_estimate_fixture_factory(provenance: Provenance) -> ClearedEstimate:
         notes=(),
         symbol="x",
         provenance=provenance,
-        gate=_GATE,
     )
 
 

@@ -16,6 +16,8 @@ from kit.release import Figure, render_chart, write_release
 from kit.release.context import output_context
 from kit.release.manifest import find_manifest, sha256_file, verify_seal
 
+from .conftest import cleared_estimate_fixture_factory
+
 
 def _siblings(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
@@ -64,9 +66,11 @@ def test_dst_release_writes_only_allowed_types(tmp_path, count_table, rate_table
     assert (tmp_path / "rel" / "tables" / "residents.tab").read_text().startswith("area\tyear\tvalue\n")
 
 
-def test_sacro_release_writes_every_format(tmp_path, sacro_session, frame, estimate):
+def test_sacro_release_writes_every_format(tmp_path, sacro_session, frame):
     t = sacro_session.table(frame, rows="area", stat="count", name="by_area")
-    res = write_release(tmp_path / "rel", [kit.clear(t), estimate], sacro_session.rules, title="t")
+    cleared = kit.clear(t)
+    estimate = cleared_estimate_fixture_factory(cleared.provenance)  # cleared under sacro too
+    res = write_release(tmp_path / "rel", [cleared, estimate], sacro_session.rules, title="t")
     names = set(res.files)
     for ext in ("html", "md", "tex", "csv", "xlsx"):
         assert f"tables/by_area.{ext}" in names

@@ -38,10 +38,14 @@ def test_fingerprint_ignores_layout_but_not_parameters(tmp_path: Path) -> None:
     same = tmp_path / "same.toml"
     same.write_text("# a comment\n" + text.replace("min_units = 3", "min_units    =    3"), encoding="utf-8")
     changed = tmp_path / "changed.toml"
-    changed.write_text(text.replace("min_units = 3", "min_units = 4", 1), encoding="utf-8")
+    changed.write_text(text.replace("min_units = 3", "min_units = 4", 1).replace('id = "dst"', 'id = "mine"', 1),
+                       encoding="utf-8")
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text(text.replace('id = "dst"', 'id = "mine"', 1), encoding="utf-8")
     base = load_rule_set("dst").fingerprint
     assert load_rule_set(same).fingerprint == base
-    assert load_rule_set(changed).fingerprint != base
+    assert load_rule_set(renamed).fingerprint != base
+    assert load_rule_set(changed).fingerprint not in (base, load_rule_set(renamed).fingerprint)
     assert len(base) == 64 and int(base, 16) >= 0
 
 
