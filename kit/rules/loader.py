@@ -261,8 +261,13 @@ def _check_number(value: Any, meta: Mapping[str, Any], here: str, key: str) -> N
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return
+    _check_range(value, meta, here, key)
+
+
+def _check_range(value: float, meta: Mapping[str, Any], here: str, key: str) -> None:
+    """A parameter is finite and within its documented range (``min``/``max`` of its field)."""
     if not math.isfinite(value):
-        raise RuleSetError(here, f"'{key}' is not a finite number",
+        raise RuleSetError(here, f"'{key}' is not a finite number (nan and inf switch rules off)",
                            f"write a number from {meta.get('min')} to {meta.get('max')}")
     lo, hi = meta.get("min"), meta.get("max")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -458,12 +463,8 @@ def _convert(value: Any, hint: Any, meta: Mapping[str, Any], here: str, key: str
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise RuleSetError(here, f"'{key}' must be a number", f"write {key} as a number")
         value = float(value)
-        if not math.isfinite(value):
-            raise RuleSetError(here, f"'{key}' is not a finite number (nan and inf switch rules off)",
-                               f"write a number from {meta.get('min')} to {meta.get('max')}")
-    lo, hi = meta.get("min"), meta.get("max")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise RuleSetError(here, f"'{key}' = {value} is out of range", f"use a value from {lo} to {hi}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        _check_range(value, meta, here, key)
     return value
 
 
