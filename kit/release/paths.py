@@ -17,7 +17,7 @@ Examples
 >>> check_release_paths(root / "rel", root)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-kit.errors.DisclosureError: checker's report: the checker folder is the release folder's parent, ...
+kit.errors.SpecError: checker's report: the checker folder is the release folder's parent, ...
 >>> [p.name for p in check_release_paths(root / "rel", root / "checker")]
 ['rel', 'rel']
 """
@@ -62,7 +62,8 @@ def check_release_paths(folder: str | os.PathLike[str],
         When a path is below a plain file, not writable, or the checker folder is a dangling
         symbolic link or a plain file.
     DisclosureError
-        When the checker's report would be the release, inside it, or hold it.
+        When the checker's report would be inside the release or hold it (exit 3); the checker
+        folder equal to the release's parent is a :class:`SpecError` (exit 2).
     """
     target = Path(os.path.abspath(folder))
     where = f"release folder '{target.name}'"
@@ -88,8 +89,8 @@ def check_release_paths(folder: str | os.PathLike[str],
     real_target = target.parent.resolve() / target.name
     checker_target = real_root / target.name
     if real_root == real_target.parent:
-        raise DisclosureError("checker's report", "the checker folder is the release folder's parent, so the "
-                              "report would take the release's own place", fix)
+        raise SpecError("checker's report", "the checker folder is the release folder's parent, so the "
+                        "report would take the release's own place", fix)
     if checker_target == real_target or real_target in checker_target.parents or real_root == real_target:
         raise DisclosureError("checker's report", "the checker folder is inside the release folder", fix)
     if checker_target in real_target.parents:
