@@ -135,7 +135,7 @@ def test_out_in_a_missing_folder_or_a_folder(work: Path, capsys: pytest.CaptureF
 def test_out_never_overwrites_the_input(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = table(work, GOOD)
     code, _, err = run(["check", str(path), "--dims", "KOM", "--count", "n", "--out", str(path)], capsys)
-    assert code == 2 and path.read_text(encoding="utf-8") == GOOD
+    assert code == 2 and path.read_text(encoding="utf-8") == GOOD and SENTINEL not in err
 
 
 def test_unwritable_output_folder(work: Path, capsys: pytest.CaptureFixture[str],
