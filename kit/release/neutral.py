@@ -28,7 +28,7 @@ from kit.errors import SpecError
 __all__ = ["ACTIVE_FIRST", "is_active", "neutralise", "require_printable"]
 
 #: First characters that make a spreadsheet treat a field as a formula (OWASP's list).
-ACTIVE_FIRST = frozenset("=+-@\t\r")
+ACTIVE_FIRST = frozenset("=+-@\t\r\n")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -39,7 +39,13 @@ def is_active(text: str) -> bool:
 
 
 def neutralise(text: str) -> str:
-    """``text`` with a single quote in front when a spreadsheet would read it as a formula."""
+    """``text`` with a single quote in front when a spreadsheet would read it as a formula.
+
+    A carriage return inside the text becomes a line feed: Python's ``csv`` module quotes a field
+    holding a line feed but not one holding a lone carriage return, which a spreadsheet would
+    take as the start of a new row (whose first field could then be a formula).
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return "'" + text if is_active(text) else text
 
 
