@@ -49,9 +49,14 @@ def _python(code: str) -> subprocess.Popen[bytes]:
 def test_concurrent_approvals_keep_the_chain(tmp_path: Path) -> None:
     release = _release(tmp_path)
     n_procs, n_each = 3, 4
+    go = tmp_path / "go"
     procs = [
         _python(f"""
+            import pathlib, time
             from kit.release.review import record_decision
+            pathlib.Path({str(tmp_path)!r}, "ready{p}").touch()
+            while not pathlib.Path({str(go)!r}).exists():  # all start together
+                time.sleep(0.01)
             for k in range({n_each}):
                 r = record_decision({str(release)!r}, "t{p % 3}", "approve", reviewer="checker{p}",
                                     comment="ok " + str(k))
@@ -59,6 +64,10 @@ def test_concurrent_approvals_keep_the_chain(tmp_path: Path) -> None:
         """)
         for p in range(n_procs)
     ]
+    deadline = time.monotonic() + 240
+    while not all((tmp_path / f"ready{p}").exists() for p in range(n_procs)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    go.touch()
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err.decode()
