@@ -223,6 +223,28 @@ def register_folders(draw: st.DrawFn) -> list[tuple[str, bytes]]:
 # ---------------------------------------------------------------- the cases
 
 
+FLAT = b"<flat hierarchy of the table's codes>"
+
+
+def _flat_hrc(data: bytes, options: list[str], dim: str) -> bytes:
+    import csv
+
+    sep = options[options.index("--sep") + 1] if "--sep" in options else ","
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=sep))
+        k = rows[0].index(dim)
+        codes = sorted({r[k].strip() for r in rows[1:] if len(r) > k and r[k].strip() not in ("", "Total")})
+    except (UnicodeDecodeError, ValueError, IndexError, csv.Error):
+        return b"A\n"
+    groups = ["G1", "G2"] if len(codes) > 3 else []
+    lines = []
+    for g, chunk in ((g, codes[i::2]) for i, g in enumerate(groups)) if groups else [("", codes)]:
+        if g:
+            lines.append(g)
+        lines += [("@" if g else "") + c for c in chunk]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
 def _with_folder(body: Callable[[Path], None]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         body(Path(tmp))
@@ -235,8 +257,9 @@ def _check_case(table: tuple[bytes, list[str]], hrc: bytes | None, release: bool
         (work / "t.csv").write_bytes(data)
         argv = ["check", "t.csv", *options]
         if hrc is not None:
-            (work / "h.hrc").write_bytes(hrc)
             dim = options[options.index("--dims") + 1].split(",")[0]
+            # FLAT: a valid hierarchy of the table's own codes, so the suppression runs
+            (work / "h.hrc").write_bytes(_flat_hrc(data, options, dim) if hrc == FLAT else hrc)
             argv += ["--hierarchy", f"{dim}=h.hrc"]
         if release:
             argv += ["--release", "rel", "--checker-dir", "chk"]
@@ -257,7 +280,7 @@ def test_fuzz_check_tables(table: tuple[bytes, list[str]], release: bool) -> Non
 
 
 @SETTINGS
-@given(table=csv_tables(), hrc=hrc_files())
+@given(table=csv_tables(), hrc=st.just(FLAT) | hrc_files())
 def test_fuzz_check_hierarchies(table: tuple[bytes, list[str]], hrc: bytes) -> None:
     _check_case(table, hrc, False)
 
@@ -342,7 +365,7 @@ def test_fuzz_argument_combinations(out: str | None, rel: str | None, chk: str |
 @pytest.mark.slow
 @pytest.mark.skipif(BIG == 0, reason="the big fuzzing profile runs with KIT_FUZZ_EXAMPLES=N")
 @BIG_SETTINGS
-@given(table=csv_tables(), hrc=st.none() | hrc_files(), release=st.booleans())
+@given(table=csv_tables(), hrc=st.none() | st.just(FLAT) | hrc_files(), release=st.booleans())
 def test_fuzz_big_profile(table: tuple[bytes, list[str]], hrc: bytes | None, release: bool) -> None:
     _check_case(table, hrc, release)
 
