@@ -6,6 +6,7 @@ import argparse
 
 from kit.check import check_file
 from kit.evidence import TOTAL
+from kit.quiet import native_stdout_silenced
 
 __all__ = ["register"]
 
@@ -56,12 +57,13 @@ def _run(args: argparse.Namespace) -> int:
         from kit.errors import SpecError
 
         raise SpecError("kit check", "--checker-dir needs --release", "add --release DIR, or leave out --checker-dir")
-    result, target = check_file(
-        args.table, dims, args.count, args.rules, out=args.out, sep=args.sep, value=args.value,
-        top1=args.top1, top2=args.top2, total_label=args.total_label, unit_type=args.unit_type,
-        derive_margins=not args.no_derive_margins, hierarchies=_hierarchies(args.hierarchy),
-        name=args.name, title=args.title,
-    )
+    with native_stdout_silenced():  # failclosed: no solver chatter on stdout
+        result, target = check_file(
+            args.table, dims, args.count, args.rules, out=args.out, sep=args.sep, value=args.value,
+            top1=args.top1, top2=args.top2, total_label=args.total_label, unit_type=args.unit_type,
+            derive_margins=not args.no_derive_margins, hierarchies=_hierarchies(args.hierarchy),
+            name=args.name, title=args.title,
+        )
     counts = result.assessment.counts()
     shown = ", ".join(f"{k.lower()} {v}" for k, v in counts.items() if v)
     print(f"{len(result.frame)} cells checked under {result.rules.id} {result.rules.version}: {shown}")
@@ -73,9 +75,10 @@ def _run(args: argparse.Namespace) -> int:
         from kit.release import write_release
 
         try:
-            release = write_release(args.release, [clear(result.table)], result.rules,
-                                    title=args.title or args.name, checker_dir=args.checker_dir,
-                                    private_results=[result.table])
+            with native_stdout_silenced():
+                release = write_release(args.release, [clear(result.table)], result.rules,
+                                        title=args.title or args.name, checker_dir=args.checker_dir,
+                                        private_results=[result.table])
         except BaseException:
             target.unlink(missing_ok=True)  # failclosed: a failed command leaves no file behind
             raise
