@@ -77,8 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (never raises, never prints a traceback
     unless ``--debug``)."""
     parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in words  # accepted anywhere: kit --debug check ... or kit check ... --debug
+    words = [w for w in words if w != "--debug"]
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
+        args.debug = debug
     except SystemExit as exc:  # argparse: --help/--version give 0, a bad argument 2
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     handler = getattr(args, "handler", None)

@@ -92,6 +92,7 @@ def run_ls(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     """Convert a project's SAS files to a Parquet cache."""
+    _check_cache_folder(args.to)
     project = open_project(args.path)
     report = project.convert(
         args.to,
@@ -102,6 +103,25 @@ def run_convert(args: argparse.Namespace) -> int:
     )
     print(report.summary())
     return EXIT_OK
+
+
+def _check_cache_folder(text: str) -> None:
+    """``--to`` must be a folder or a new path in a writable folder (not below a plain file)."""
+    import os
+    from pathlib import Path
+
+    from kit.release.paths import nearest_existing
+
+    target = Path(os.path.abspath(text))
+    where = f"--to '{target.name}'"
+    if target.exists() and not target.is_dir():
+        raise SpecError(where, "is a plain file, not a folder", "pass a folder for the Parquet cache")
+    base = nearest_existing(target)
+    if not base.is_dir():
+        raise SpecError(where, f"would be below the plain file '{base.name}'", "pass a folder for the cache")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise SpecError(where, f"the folder '{base.name}' is not writable for you",
+                        "pass a cache folder you may write to (in the project's Workdata)")
 
 
 def register(subparsers: Any) -> None:

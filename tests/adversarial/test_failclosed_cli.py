@@ -295,9 +295,11 @@ def test_unexpected_exception_is_exit_70_without_traceback(
     code, _, err = run(["check", str(path), "--dims", "KOM", "--count", "n"], capsys)
     assert code == 70 and err.count("\n") == 1
     assert "RuntimeError" in err and "report" in err and SENTINEL not in err
-    code = main(["--debug", "check", str(path), "--dims", "KOM", "--count", "n"])
-    err = capsys.readouterr().err
-    assert code == 70 and "Traceback" in err
+    for argv in (["--debug", "check", str(path), "--dims", "KOM", "--count", "n"],
+                 ["check", str(path), "--dims", "KOM", "--count", "n", "--debug"]):
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 70 and "Traceback" in err
 
 
 def test_argument_errors_return_2_and_help_0(capsys: pytest.CaptureFixture[str]) -> None:
