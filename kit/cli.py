@@ -29,13 +29,13 @@ import importlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kit import __version__
 from kit.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, KitError, KitInternalError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "count_arg", "main", "os_error_text"]
 
 #: Modules that add subcommands through ``register(subparsers)``, in help order.
 _COMMAND_MODULES = (
@@ -130,6 +130,26 @@ def _report_bug(command: str, err: BaseException, debug: bool) -> None:
         traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
     print(f"kit {command}: internal error ({type(err).__name__}): a bug in the kit, please report it "
           "with the command you ran (run it again with --debug for the details)", file=sys.stderr)
+
+
+def count_arg(minimum: int, maximum: int = 2**62) -> Callable[[str], int]:
+    """argparse type: a whole number in ``[minimum, maximum]`` (a range-checked count).
+
+    >>> count_arg(1)("5"), count_arg(0, 10)("0")
+    (5, 0)
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {minimum} to {maximum}")
+        return value
+
+    parse.__name__ = "count"
+    return parse
 
 
 def existing_file(text: str) -> Path:

@@ -105,6 +105,12 @@ def run_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _chunk_rows(text: str) -> int:
+    from kit.cli import count_arg
+
+    return count_arg(1, 10**9)(text)
+
+
 def _check_cache_folder(text: str) -> None:
     """``--to`` must be a folder or a new path in a writable folder (not below a plain file)."""
     import os
@@ -143,6 +149,6 @@ def register(subparsers: Any) -> None:
     conv.add_argument("--to", required=True, help="cache folder (in the project's Workdata)")
     conv.add_argument("--register", action="append", help="only this register (repeatable)")
     conv.add_argument("--years", default=None, help="only these years, e.g. 2010-2015,2018")
-    conv.add_argument("--chunk-rows", type=int, default=500_000, help="rows per chunk (memory bound)")
+    conv.add_argument("--chunk-rows", type=_chunk_rows, default=500_000, help="rows per chunk (memory bound)")
     conv.add_argument("--no-progress", action="store_true", help="no progress bar")
     conv.set_defaults(handler=run_convert)

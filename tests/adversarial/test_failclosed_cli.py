@@ -303,6 +303,10 @@ def test_unexpected_exception_is_exit_70_without_traceback(
 
 
 def test_argument_errors_return_2_and_help_0(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["demo", "--out", "d", "--persons", "0"], ["demo", "--out", "d", "--permutations", "-1"],
+                 ["demo", "--out", "d", "--seed", "1e3"], ["registers", "convert", "p", "--to", "c",
+                                                            "--chunk-rows", "0"]):
+        assert main(argv) == 2, argv  # refused before any work (the demo used to run a minute first)
     assert main(["check"]) == 2
     assert main(["nonsense-command"]) == 2
     assert main(["check", "t.csv", "--dims", "K", "--count", "n", "--unit-type", "alien"]) == 2
