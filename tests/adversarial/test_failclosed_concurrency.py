@@ -173,3 +173,27 @@ def test_the_user_is_told_what_was_removed(tmp_path: Path) -> None:
                            title="t")
     assert not stale.exists() and not (tmp_path / ".old.tmp-aaaaaaaaaaaa.lock").exists()
     assert any(".old.tmp-aaaaaaaaaaaa" in n for n in result.notes)
+
+
+def test_stale_cleanup_never_follows_a_link_or_touches_foreign_folders(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    from kit.release.tempdirs import remove_stale
+
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "data.txt").write_text("keep", encoding="utf-8")
+    parent = tmp_path / "out"
+    parent.mkdir()
+    link = parent / ".rel.tmp-bbbbbbbbbbbb"
+    link.symlink_to(precious, target_is_directory=True)
+    for name in (".rel.tmp-bbbbbbbbbbbb.lock", ".x.tmp-cccccccccccc.lock"):
+        lock = FileLock(str(parent / name))
+        lock.acquire()
+        lock.release()
+    (parent / ".x.tmp-cccccccccccc").write_text("a file, not a folder", encoding="utf-8")
+    (parent / "rel.tmp-dddddddddddd").mkdir()  # no leading dot: not the pattern
+    assert remove_stale(parent) == []
+    assert (precious / "data.txt").read_text(encoding="utf-8") == "keep"
+    assert link.is_symlink() and (parent / ".x.tmp-cccccccccccc").is_file()
+    assert (parent / "rel.tmp-dddddddddddd").is_dir()
