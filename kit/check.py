@@ -21,8 +21,10 @@ to ``--checker-dir``: the command-line equivalent of ``Session.release``.
 
 The result is a copy of the file with ``status`` (SAFE, PRIMARY, SECONDARY,
 ...), ``status_code`` (tau-Argus / sdcTable letters) and ``reasons`` columns,
-written atomically next to the input (or to ``--out``), never over an existing
-file. Exit codes: 0 every cell safe, 3 cells must be suppressed, 2 bad input.
+written atomically to the current folder (or to ``--out``), never beside the
+input unless asked and never over an existing file. Reading and validating the
+input (separator, encoding, duplicate headers, ragged rows, number ranges) is in
+:mod:`kit.table_input`. Exit codes: 0 every cell safe, 3 cells must be suppressed, 2 bad input.
 
 Examples
 --------
@@ -38,8 +40,6 @@ Examples
 from __future__ import annotations
 
 import itertools
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,12 +49,13 @@ import pandas as pd
 
 from kit.assess import Assessment, assess, top_k_needed
 from kit.cleared import utc_now
-from kit.errors import EXIT_BLOCKED, EXIT_OK, DataReadError, OutputExistsError, SchemaError, SpecError
+from kit.errors import EXIT_BLOCKED, EXIT_OK, SchemaError, SpecError
 from kit.evidence import TOTAL, Evidence
 from kit.rules.loader import RuleSet, load_rule_set
 from kit.spec import TableSpec
 from kit.spec_types import Statistic, UnitType
 from kit.table import Table, cell_estimates
+from kit.table_input import output_target, read_table_csv, validate_codes, validate_numbers, write_text_new
 
 __all__ = ["CheckResult", "check_file", "check_table"]
 
@@ -113,15 +114,12 @@ def check_table(
         raise SpecError(where, "no dimensions were given", "pass --dims A,B")
     if len(df) == 0:
         raise SchemaError(where, "the table has no rows", "check the file")
+    validate_codes(df, dims)
+    numbers = validate_numbers(df, count, value=value, top1=top1, top2=top2)
     work = df.copy()
     for d in dims:
         work[d] = work[d].astype(str).str.strip()
-    counts = pd.to_numeric(work[count], errors="coerce")
-    bad = counts.isna() | (counts < 0) | (counts != np.floor(counts))
-    if bad.any():
-        raise SchemaError(where, f"{int(bad.sum())} row(s) of '{count}' are not whole numbers >= 0",
-                          "the count column must hold the number of distinct units per cell")
-    work["_n"] = counts.astype(np.int64)
+    work["_n"] = numbers[count]
     if work.duplicated(dims).any():
         raise SchemaError(where, f"{int(work.duplicated(dims).sum())} cell(s) appear more than once",
                           "give each combination of dimension codes once")
@@ -142,11 +140,7 @@ def check_table(
     has_margins = bool(is_margin.any())
     for col in (value, top1, top2):
         if col:
-            vals = pd.to_numeric(work[col], errors="coerce")
-            if vals.isna().any():
-                raise SchemaError(where, f"{int(vals.isna().sum())} row(s) of '{col}' are not numbers",
-                                  "fill every cell's value")
-            work[col] = vals.astype(float)
+            work[col] = numbers[col]
     cells = pd.DataFrame({d: work[d].to_numpy(dtype=object) for d in dims})
     cells["is_margin"] = is_margin
     cells["margin_level"] = (work[dims] == total_label).sum(axis=1).to_numpy()
@@ -229,26 +223,9 @@ def check_file(path: str | Path, dims: Sequence[str], count: str, rules: str = "
                out: str | Path | None = None, sep: str = ",", **options: object) -> tuple[CheckResult, Path]:
     """Check a CSV file and write the copy with status columns (atomically, never overwriting)."""
     src = Path(path)
-    if not src.is_file():
-        raise DataReadError(f"kit check {src.name}", "the file does not exist", "check the path")
-    try:
-        df = pd.read_csv(src, sep=sep, dtype={d: str for d in dims}, keep_default_na=False,
-                         na_values=[""])
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataReadError(f"kit check {src.name}", f"the file cannot be read as CSV ({type(exc).__name__})",
-                            "save it as UTF-8 CSV with a header row (use --sep for another separator)") from None
+    df = read_table_csv(src, sep)
+    target = output_target(src, out)
     result = check_table(df, dims, count, rules, **options)  # type: ignore[arg-type]
-    target = Path(out) if out else src.with_name(f"{src.stem}.checked{src.suffix or '.csv'}")
-    if target.exists():
-        raise OutputExistsError(f"kit check {src.name}", f"the output {target.name} exists already",
-                                "delete it or pass --out with a new name")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            result.frame.to_csv(fh, index=False, sep=sep)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_new(target, result.frame.to_csv(index=False, sep=sep, lineterminator="\n"),
+                   f"kit check {src.name}")
     return result, target
-

@@ -6,6 +6,7 @@ import argparse
 
 from kit.check import check_file
 from kit.evidence import TOTAL
+from kit.quiet import native_stdout_silenced
 
 __all__ = ["register"]
 
@@ -35,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--hierarchy", action="append", default=[], metavar="DIM=FILE.hrc",
                         help="a dimension's hierarchy in tau-Argus .hrc format (repeatable)")
     parser.add_argument("--sep", default=",", help="field separator (default ',')")
-    parser.add_argument("--out", help="output file (default: TABLE.checked.csv beside the input)")
+    parser.add_argument("--out", help="output file (default: TABLE.checked.csv in the current folder)")
     parser.add_argument("--release", metavar="DIR",
                         help="also write the cleared table (suppressed cells as the symbol) as a release with its "
                         "manifest to DIR; the exit code is then 0 when the release was written")
@@ -48,28 +49,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     dims = [d.strip() for d in args.dims.split(",") if d.strip()]
-    result, target = check_file(
-        args.table, dims, args.count, args.rules, out=args.out, sep=args.sep, value=args.value,
-        top1=args.top1, top2=args.top2, total_label=args.total_label, unit_type=args.unit_type,
-        derive_margins=not args.no_derive_margins, hierarchies=_hierarchies(args.hierarchy),
-        name=args.name, title=args.title,
-    )
+    if args.release:  # failclosed: refuse bad release paths before anything is written
+        from kit.release.paths import check_release_paths
+
+        check_release_paths(args.release, args.checker_dir)
+    elif args.checker_dir:
+        from kit.errors import SpecError
+
+        raise SpecError("kit check", "--checker-dir needs --release", "add --release DIR, or leave out --checker-dir")
+    with native_stdout_silenced():  # failclosed: no solver chatter on stdout
+        result, target = check_file(
+            args.table, dims, args.count, args.rules, out=args.out, sep=args.sep, value=args.value,
+            top1=args.top1, top2=args.top2, total_label=args.total_label, unit_type=args.unit_type,
+            derive_margins=not args.no_derive_margins, hierarchies=_hierarchies(args.hierarchy),
+            name=args.name, title=args.title,
+        )
     counts = result.assessment.counts()
     shown = ", ".join(f"{k.lower()} {v}" for k, v in counts.items() if v)
     print(f"{len(result.frame)} cells checked under {result.rules.id} {result.rules.version}: {shown}")
     audit = result.assessment.audit
     if audit is not None:
         print(audit.summary())
-    print(f"written: {target}")
     if args.release:
         from kit.clearance import clear
         from kit.release import write_release
 
-        release = write_release(args.release, [clear(result.table)], result.rules,
-                                title=args.title or args.name, checker_dir=args.checker_dir,
-                                private_results=[result.table])
+        try:
+            with native_stdout_silenced():
+                release = write_release(args.release, [clear(result.table)], result.rules,
+                                        title=args.title or args.name, checker_dir=args.checker_dir,
+                                        private_results=[result.table])
+        except BaseException:
+            target.unlink(missing_ok=True)  # failclosed: a failed command leaves no file behind
+            raise
+        print(f"written: {target}")
+        for note in release.notes:
+            print(f"note: {note}")
         print(f"release: {release.folder}")
         return 0
+    print(f"written: {target}")
     return result.exit_code
 
 

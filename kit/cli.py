@@ -12,22 +12,31 @@ Subcommands::
 
 A user error (:class:`~kit.errors.KitError`) is printed as one line on stderr
 and ends the command with its exit code: 2 for bad input, 3 when output is
-blocked or cells must be suppressed. A bug in the kit exits with 70.
+blocked or cells must be suppressed, 4 when ``kit review`` finds a tampered
+release. A file-system error the kit did not foresee (a folder that is not
+writable, a path below a plain file) is bad input too (exit 2; the message names
+the file, never its content). Any other exception is a bug in the kit: one line
+naming the exception type and asking to report it, exit 70, and no traceback
+unless ``--debug`` is given. Argument errors (argparse) exit 2; ``--help`` and
+``--version`` exit 0; ``main`` returns these codes instead of raising
+``SystemExit``, so it can be called in-process.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from kit import __version__
 from kit.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, KitError, KitInternalError, OptionalDependencyError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "count_arg", "main", "os_error_text"]
 
 #: Modules that add subcommands through ``register(subparsers)``, in help order, with the
 #: commands they add (used when a module cannot be imported, see :func:`_unavailable`).
@@ -55,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'kit COMMAND --help' for a command's options. Docs: docs/index.md.",
     )
     parser.add_argument("--version", action="version", version=f"kit {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the traceback of an internal error (for a bug report)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     unavailable: dict[str, str] = {}
     parser.set_defaults(unavailable=unavailable)
@@ -92,30 +103,87 @@ def _unavailable(sub: Any, command: str, package: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code (never raises, never prints a traceback
+    unless ``--debug``)."""
     parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in words  # accepted anywhere: kit --debug check ... or kit check ... --debug
+    words = [w for w in words if w != "--debug"]
     missing = parser.get_default("unavailable")
-    if argv and argv[0] in missing:  # its options cannot be parsed without the module
-        err = OptionalDependencyError(f"the {argv[0]} command", _PACKAGE_EXTRAS.get(missing[argv[0]]), missing[argv[0]])
-        print(f"kit {argv[0]}: error: {err}", file=sys.stderr)
+    if words and words[0] in missing:  # its options cannot be parsed without the module
+        err = OptionalDependencyError(f"the {words[0]} command", _PACKAGE_EXTRAS.get(missing[words[0]]), missing[words[0]])
+        print(f"kit {words[0]}: error: {err}", file=sys.stderr)
         return err.exit_code
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(words)
+        args.debug = debug
+    except SystemExit as exc:  # argparse: --help/--version give 0, a bad argument 2
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
         return EXIT_BAD_INPUT
+    command = str(getattr(args, "command", "") or "")
     try:
         return int(handler(args))
     except KitError as err:
-        print(f"kit {args.command}: error: {err}", file=sys.stderr)
+        print(f"kit {command}: error: {err}", file=sys.stderr)
         return err.exit_code
     except KitInternalError as err:
-        print(f"kit {args.command}: internal error (a bug, please report it): {err}", file=sys.stderr)
+        _report_bug(command, err, bool(args.debug))
         return EXIT_INTERNAL
     except KeyboardInterrupt:
-        print(f"kit {args.command}: interrupted; nothing half-written was kept", file=sys.stderr)
+        print(f"kit {command}: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
+    except OSError as err:
+        print(f"kit {command}: error: {os_error_text(err)}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        return EXIT_BAD_INPUT
+    except Exception as err:
+        _report_bug(command, err, bool(args.debug))
+        return EXIT_INTERNAL
+
+
+def os_error_text(err: OSError) -> str:
+    """One line for an operating-system error: the file's name and the reason, never content.
+
+    >>> text = os_error_text(PermissionError(13, "Permission denied", "/data/out/table.csv"))
+    >>> text.split(". Fix:")[0]
+    "a file operation on 'table.csv' failed (PermissionError: Permission denied)"
+    """
+    name = os.path.basename(str(err.filename).rstrip("/\\")) if err.filename is not None else ""
+    what = f"a file operation on '{name}' failed" if name else "a file operation failed"
+    reason = f"{type(err).__name__}: {err.strerror}" if err.strerror else type(err).__name__
+    return (f"{what} ({reason}). Fix: check that the path exists, is the kind of path expected "
+            "(a folder or a file) and is writable by you")
+
+
+def _report_bug(command: str, err: BaseException, debug: bool) -> None:
+    if debug:
+        traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
+    print(f"kit {command}: internal error ({type(err).__name__}): a bug in the kit, please report it "
+          "with the command you ran (run it again with --debug for the details)", file=sys.stderr)
+
+
+def count_arg(minimum: int, maximum: int = 2**62) -> Callable[[str], int]:
+    """argparse type: a whole number in ``[minimum, maximum]`` (a range-checked count).
+
+    >>> count_arg(1)("5"), count_arg(0, 10)("0")
+    (5, 0)
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {minimum} to {maximum}")
+        return value
+
+    parse.__name__ = "count"
+    return parse
 
 
 def existing_file(text: str) -> Path:

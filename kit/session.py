@@ -312,6 +312,9 @@ class Session:
                            for r in self.rules.of_kind(RuleKind.KEY_COLUMNS))
         schema_keys = set(self.schema.key_columns()) if self.schema is not None else set()
         for d in spec.dims:
+            if _holds_non_codes(df[d]):
+                raise SchemaError(where, f"dimension '{d}' holds values that are not codes (dicts, lists, "
+                                  "sets or bytes)", "tabulate by a column of text or whole-number codes")
             if not keys_allowed and (looks_like_key(d) or d in schema_keys):
                 raise SpecError(where, f"dimension '{d}' is an identifier or key column",
                                 "keys are microdata and are never released; map it to an area or group first")
@@ -395,6 +398,9 @@ class Session:
         if (w < 0).any():
             raise SchemaError(where, f"{int((w < 0).sum())} weight(s) in '{spec.weight}' are negative",
                               "weights must be zero or positive")
+        if not np.isfinite(w).all():
+            raise SchemaError(where, f"{int((~np.isfinite(w)).sum())} weight(s) in '{spec.weight}' are infinite",
+                              "weights must be finite")
         return w
 
 
@@ -426,6 +432,17 @@ def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
             return position[offsets], [low + int(i) for i in np.flatnonzero(present)]
     codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
     return np.asarray(codes), list(uniques)
+
+
+def _holds_non_codes(col: pd.Series) -> bool:
+    """Whether an object column holds dicts, lists, sets, tuples or bytes (C-speed pre-check first).
+
+    >>> _holds_non_codes(pd.Series(["a", "b"])), _holds_non_codes(pd.Series([{"a": 1}, "b"]))
+    (False, True)
+    """
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) in ("string", "integer", "empty"):
+        return False
+    return any(isinstance(v, (dict, list, set, tuple, bytes)) for v in col)
 
 
 def _plain_integer(col: pd.Series) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kit.cli import count_arg
 from kit.errors import EXIT_OK
 
 __all__ = ["register"]
@@ -20,10 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="Example: kit demo --out demo-out   (about a minute on two cores)",
     )
     parser.add_argument("--out", required=True, help="new or empty output folder")
-    parser.add_argument("--persons", type=int, default=None,
+    parser.add_argument("--persons", type=count_arg(1), default=None,
                         help="national population size (default: the generator's demo size)")
-    parser.add_argument("--seed", type=int, default=None, help="generator seed (default: the planted default)")
-    parser.add_argument("--permutations", type=int, default=999,
+    parser.add_argument("--seed", type=count_arg(0, 2**63 - 1), default=None,
+                        help="generator seed (default: the planted default)")
+    parser.add_argument("--permutations", type=count_arg(1, 10**7), default=999,
                         help="largest number of placebo assignments (default 999)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(handler=_run)

@@ -308,9 +308,14 @@ def histogram(
             )
         edges = np.linspace(np.nanmin(x), np.nanmax(x), int(bins) + 1)
     else:
-        edges = np.asarray([float(b) for b in bins])
-    if len(edges) < 2 or not np.all(np.diff(edges) > 0):
-        raise SpecError(where, "bin edges must be at least two increasing numbers", "pass bins=[0, 10, 20]")
+        try:
+            edges = np.asarray([float(b) for b in bins])
+        except (TypeError, ValueError):
+            raise SpecError(where, "bin edges must be numbers (a text, a dict or a nested list was given)",
+                            "pass bins=[0, 10, 20]") from None
+    if len(edges) < 2 or not np.all(np.isfinite(edges)) or not np.all(np.diff(edges) > 0):
+        raise SpecError(where, "bin edges must be at least two increasing finite numbers",
+                        "pass bins=[0, 10, 20]")
     spec = QuantileSpec(measure=measure, bins=tuple(float(e) for e in edges), name=name, title=title)
     k = max(1, session.rules.min_units(Statistic.COUNT))
     units = pd.factorize(df[session.unit])[0][ok]

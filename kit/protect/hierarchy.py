@@ -51,11 +51,11 @@ class Hierarchy:
         seen: set[str] = set()
         for child, parent in self.parents:
             if child in seen:
-                raise SpecError("hierarchy", f"code {child!r} has more than one parent",
+                raise SpecError("hierarchy", "a code has more than one parent (it appears twice)",
                                 "give every code exactly one parent")
             if child == self.root:
-                raise SpecError("hierarchy", f"the root {self.root!r} cannot have a parent",
-                                "remove the root from the parent map")
+                raise SpecError("hierarchy", "the root (the total) appears as a code with a parent",
+                                "remove the root from the parent map (or the total line from the .hrc file)")
             seen.add(child)
             children.setdefault(parent, []).append(child)
         # depth-first order from the root; detects codes not reachable (cycles)
@@ -65,14 +65,13 @@ class Hierarchy:
         while stack:
             code = stack.pop()
             if code in visited:
-                raise SpecError("hierarchy", f"code {code!r} is reached twice", "remove the cycle")
+                raise SpecError("hierarchy", "a code is reached twice", "remove the cycle")
             visited.add(code)
             order.append(code)
             stack.extend(reversed(children.get(code, [])))
         missing = (seen | set(children)) - visited
         if missing:
-            raise SpecError("hierarchy", f"{len(missing)} code(s) are not connected to the root "
-                            f"{self.root!r} (for example {sorted(missing)[0]!r})",
+            raise SpecError("hierarchy", f"{len(missing)} code(s) are not connected to the root",
                             "make every code a descendant of the root; remove cycles")
         object.__setattr__(self, "_children", {k: tuple(v) for k, v in children.items()})
         object.__setattr__(self, "_order", tuple(order))
@@ -102,7 +101,7 @@ class Hierarchy:
             if not path.exists():
                 raise SpecError("hierarchy file", f"{path.name!r} does not exist",
                                 "check the path of the .hrc file")
-            text = path.read_text()
+            text = _read_hrc(path)
         pairs: list[tuple[str, str]] = []
         stack: list[str] = [total_label]
         for lineno, raw in enumerate(text.splitlines(), start=1):
@@ -111,12 +110,17 @@ class Hierarchy:
                 continue
             depth = len(line) - len(line.lstrip(marker))
             code = line[depth:].strip()
+            if not code:
+                raise SpecError("hierarchy file", f"line {lineno} has no code after its level markers",
+                                "write one code a line, e.g. '@101'")
             if depth > len(stack) - 1:
                 raise SpecError("hierarchy file", f"line {lineno} goes more than one level deeper",
                                 f"indent each level by exactly one {marker!r}")
             del stack[depth + 1:]
             pairs.append((code, stack[-1]))
             stack.append(code)
+        if not pairs:
+            raise SpecError("hierarchy file", "holds no codes", "write one code a line, '@' per level")
         return cls(tuple(pairs), total_label)
 
     @classmethod
@@ -141,7 +145,7 @@ class Hierarchy:
     def leaves_under(self, code: str) -> tuple[str, ...]:
         """The leaves that sum to ``code`` (``(code,)`` for a leaf)."""
         if code not in self._order:
-            raise SpecError("hierarchy", f"code {code!r} is not in the hierarchy",
+            raise SpecError("hierarchy", "a code is not in the hierarchy",
                             "check the code list against the hierarchy")
         out: list[str] = []
         stack = [code]
@@ -162,3 +166,26 @@ class Hierarchy:
             code = parent[code]
             d += 1
         return d
+
+
+def _read_hrc(path: Path) -> str:
+    """The text of a ``.hrc`` file; a folder, a binary or a non-UTF-8 file is a :class:`SpecError`."""
+    where = f"hierarchy file '{path.name}'"
+    if not path.is_file():
+        raise SpecError(where, "is not a plain file (a folder?)", "pass the path of the .hrc file itself")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(where, f"cannot be read ({type(exc).__name__})", "check that you may read it") from None
+    if b"\x00" in data:
+        raise SpecError(where, "is binary (it holds NUL bytes), not a text file",
+                        "save the hierarchy as UTF-8 text, one code a line, '@' per level")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SpecError(where, "is not UTF-8 text", "save the hierarchy as UTF-8 text (tau-Argus writes "
+                        "ANSI/Latin-1: convert it, e.g. iconv -f latin1 -t utf-8)") from None
+    if any(ch in text for ch in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029") or any(
+            ord(ch) < 32 and ch not in "\t\r\n" for ch in text):
+        raise SpecError(where, "holds control characters", "save the hierarchy as plain text, one code a line")
+    return text

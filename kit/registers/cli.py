@@ -92,6 +92,7 @@ def run_ls(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     """Convert a project's SAS files to a Parquet cache."""
+    _check_cache_folder(args.to)
     project = open_project(args.path)
     report = project.convert(
         args.to,
@@ -102,6 +103,31 @@ def run_convert(args: argparse.Namespace) -> int:
     )
     print(report.summary())
     return EXIT_OK
+
+
+def _chunk_rows(text: str) -> int:
+    from kit.cli import count_arg
+
+    return count_arg(1, 10**9)(text)
+
+
+def _check_cache_folder(text: str) -> None:
+    """``--to`` must be a folder or a new path in a writable folder (not below a plain file)."""
+    import os
+    from pathlib import Path
+
+    from kit.release.paths import nearest_existing
+
+    target = Path(os.path.abspath(text))
+    where = f"--to '{target.name}'"
+    if target.exists() and not target.is_dir():
+        raise SpecError(where, "is a plain file, not a folder", "pass a folder for the Parquet cache")
+    base = nearest_existing(target)
+    if not base.is_dir():
+        raise SpecError(where, f"would be below the plain file '{base.name}'", "pass a folder for the cache")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise SpecError(where, f"the folder '{base.name}' is not writable for you",
+                        "pass a cache folder you may write to (in the project's Workdata)")
 
 
 def register(subparsers: Any) -> None:
@@ -123,6 +149,6 @@ def register(subparsers: Any) -> None:
     conv.add_argument("--to", required=True, help="cache folder (in the project's Workdata)")
     conv.add_argument("--register", action="append", help="only this register (repeatable)")
     conv.add_argument("--years", default=None, help="only these years, e.g. 2010-2015,2018")
-    conv.add_argument("--chunk-rows", type=int, default=500_000, help="rows per chunk (memory bound)")
+    conv.add_argument("--chunk-rows", type=_chunk_rows, default=500_000, help="rows per chunk (memory bound)")
     conv.add_argument("--no-progress", action="store_true", help="no progress bar")
     conv.set_defaults(handler=run_convert)

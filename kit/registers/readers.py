@@ -93,6 +93,7 @@ def list_columns(path: Path, fmt: FileFormat, *, where: str) -> tuple[str, ...]:
             pq = _pyarrow_parquet("reading Parquet files")
             return tuple(pq.read_schema(path).names)
         if fmt is FileFormat.CSV:
+            check_csv_shape(path, where, header_only=True)
             return tuple(str(c) for c in pd.read_csv(path, nrows=0).columns)
         if have_pyreadstat():
             import pyreadstat
@@ -199,7 +200,7 @@ def read_file(
         if fmt is FileFormat.PARQUET:
             df = _read_parquet(path, needed, conditions, actual, where)
         elif fmt is FileFormat.CSV:
-            df = _read_csv(path, needed)
+            df = _read_csv(path, needed, where)
             df = _apply(df, conditions, rename, where)
         else:
             df = _read_sas(path, fmt, needed, conditions, rename, where, chunk_rows)
@@ -230,7 +231,39 @@ def _read_parquet(
     return df
 
 
-def _read_csv(path: Path, needed: list[str]) -> pd.DataFrame:
+def check_csv_shape(path: Path, where: str, header_only: bool = False) -> None:
+    """Refuse a CSV register file with duplicate or empty header names or a ragged row.
+
+    pandas would rename a duplicate header (``KOM.1``) and fill a short row with missing values
+    or shift a long one; both lose data silently. Streams the file (bounded memory); the error
+    names the line, never a value.
+    """
+    import csv
+    from collections import Counter
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            header = next(reader, None)
+            if header is None:
+                raise SchemaError(where, "the CSV file is empty (no header row)", "re-copy it from the delivery")
+            names = [h.strip() for h in header]
+            dupes = sorted(h for h, n in Counter(names).items() if n > 1)
+            if dupes or not all(names):
+                raise SchemaError(where, f"the CSV header has duplicate or empty column names ({dupes})",
+                                  "give every column its own name")
+            for row in () if header_only else reader:
+                if row and len(row) != len(header):
+                    raise SchemaError(where, f"line {reader.line_num} has {len(row)} fields, the header "
+                                      f"{len(header)}", "fix the row (quote fields holding a comma) or "
+                                      "re-copy the file; the kit does not guess which field is missing")
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise SchemaError(where, f"the CSV file cannot be parsed ({type(exc).__name__})",
+                          "save it as UTF-8 CSV with a header row") from None
+
+
+def _read_csv(path: Path, needed: list[str], where: str = "CSV file") -> pd.DataFrame:
+    check_csv_shape(path, where)
     df = pd.read_csv(
         path,
         usecols=needed,

@@ -28,7 +28,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from kit.release.review import Decision, ReviewResult, record_decision, review_release
+from kit.release.review import Decision, ReviewResult, record_decision, review_release, shown_path
 
 __all__ = ["register", "run_review"]
 
@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
 def _as_json(result: ReviewResult) -> str:
     return json.dumps(
         {
-            "release": result.release.name,
+            "release": shown_path(result.release.name),
             "status": result.status.name,
             "exit_code": result.exit_code,
             "problems": list(result.problems),

@@ -45,6 +45,7 @@ from kit import __version__
 from kit.errors import SpecError
 from kit.release.context import OutputContext
 from kit.release.filters import FILTERS, machine, raw
+from kit.release.neutral import neutralise
 from kit.resources import templates_dir
 
 __all__ = [
@@ -144,19 +145,22 @@ def render_report(env: Environment, report: ReportContext) -> str:
 def render_delimited(out: OutputContext, delimiter: str = ",") -> str:
     """The output as delimited text: one header row, machine-readable numbers, the symbol when suppressed.
 
-    Flags go into a last column ``flags`` when any row has one.
+    Flags go into a last column ``flags`` when any row has one. Text fields a spreadsheet would
+    read as a formula (first character ``= + - @``, tab or carriage return, and not a plain number)
+    get a leading single quote (:func:`kit.release.neutral.neutralise`, OWASP's advice).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     with_flags = any(r.flags for r in out.rows)
-    header: Sequence[str] = [c.name for c in out.columns] + (["flags"] if with_flags else [])
+    header: Sequence[str] = [neutralise(c.name) for c in out.columns] + (["flags"] if with_flags else [])
     writer.writerow(header)
     for r in out.rows:
         cells = [
-            raw(machine(c.fmt, c.value), out.symbol) if not c.suppressed else out.symbol for c in r.cells
+            raw(machine(c.fmt, c.value), neutralise(out.symbol)) if not c.suppressed else neutralise(out.symbol)
+            for c in r.cells
         ]
-        row = [*r.keys, *cells]
+        row = [*(neutralise(str(k)) for k in r.keys), *cells]
         if with_flags:
-            row.append(";".join(r.flags))
+            row.append(neutralise(";".join(r.flags)))
         writer.writerow(row)
     return buffer.getvalue()

@@ -34,6 +34,8 @@ from __future__ import annotations
 import enum
 import getpass
 import json
+import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -50,7 +52,8 @@ from kit.release.manifest import (
     sha256_file,
     verify_seal,
 )
-from kit.release.scan import Finding, scan_file
+from kit.release.scan import Finding, scan_file, scan_name
+from kit.state import atomic_write_text, locked
 
 __all__ = [
     "DECISION_LOG",
@@ -68,7 +71,9 @@ __all__ = [
 #: File name of the decision log in a checker folder.
 DECISION_LOG = "decisions.jsonl"
 _GENESIS = "0" * 64
-_HASH_KEYS = ("sha256", "fingerprint", "spec_fingerprint", "content_sha256", "manifest_sha256")
+_HASH_KEYS = ("sha256", "fingerprint", "spec_fingerprint", "content_sha256", "manifest_sha256", "ledger_head")
+#: Labelled hashes inside provenance text (a DP note's "charge <id>, head sha256:<ledger head>").
+_PROVENANCE_HEX = re.compile(r"(?:\bsha256:|\bcharge )([0-9a-fA-F]{16,})\b")
 
 
 class ReviewStatus(enum.IntEnum):
@@ -119,7 +124,7 @@ class ReviewResult:
 
     def render(self) -> str:
         """A plain-text report for the terminal."""
-        lines = [f"release {self.release.name}: {self.status.name} (exit {self.exit_code})"]
+        lines = [f"release {shown_path(self.release.name)}: {self.status.name} (exit {self.exit_code})"]
         for p in self.problems:
             lines.append(f"  TAMPERED: {p}")
         for f in self.findings:
@@ -136,7 +141,7 @@ class ReviewResult:
                     f"suppressed {o.n_suppressed:<4} decision {o.decision}{extra}"
                 )
         if self.log_path is not None:
-            lines.append(f"decision log: {self.log_path.name}")
+            lines.append(f"decision log: {shown_path(self.log_path.name)}")
         return "\n".join(lines)
 
 
@@ -167,14 +172,38 @@ def _entry_hash(entry: Mapping[str, Any]) -> str:
     return sha256_bytes(canonical_json(body).encode("utf-8"))
 
 
+def _log_lines(path: Path) -> tuple[list[str], bool]:
+    """The log's lines, and whether an incomplete last line (an interrupted write) was dropped.
+
+    A last line without its newline that is not a JSON object is what an interrupted append
+    leaves; it is ignored (and removed by the next decision), so a torn write never makes a
+    clean log read as tampered. Dropping a whole last entry is what a torn write cannot do
+    unnoticed by the entries before it, and a deleted last entry is out of reach of any
+    hash chain without an outside anchor anyway.
+    """
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.split("\n")
+    tail = lines.pop()  # "" when the text ends with a newline
+    if not tail:
+        return lines, False
+    try:
+        complete = isinstance(json.loads(tail), dict)
+    except json.JSONDecodeError:
+        complete = False
+    if complete:
+        return [*lines, tail], False
+    return lines, True
+
+
 def read_decisions(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Entries of a decision log and the problems found verifying its chain."""
-    if not path.exists():
+    if not path.is_file():
         return [], []
     entries: list[dict[str, Any]] = []
     problems: list[str] = []
     prev = _GENESIS
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    lines, _ = _log_lines(path)
+    for lineno, line in enumerate(lines, 1):
         if not line.strip():
             problems.append(f"decision log line {lineno} is empty")
             continue
@@ -220,27 +249,63 @@ def _verify_files(release: Path, manifest_path: Path, doc: Mapping[str, Any]) ->
     for path, rec in sorted(listed.items()):
         target = release.joinpath(*path.split("/"))
         if target.is_symlink():
-            problems.append(f"{path} is a symbolic link")
+            problems.append(f"{shown_path(path)} is a symbolic link")
         elif not target.is_file():
-            problems.append(f"{path} is listed in the manifest but missing")
+            problems.append(f"{shown_path(path)} is listed in the manifest but missing")
         elif sha256_file(target) != rec.get("sha256"):
-            problems.append(f"{path} was changed (SHA-256 differs from the manifest)")
-    for item in sorted(release.rglob("*")):
-        rel = item.relative_to(release).as_posix()
-        if item.is_dir() and not item.is_symlink():
+            problems.append(f"{shown_path(path)} was changed (SHA-256 differs from the manifest)")
+    folders_used = {"/".join(p.split("/")[:k]) for p in listed for k in range(1, p.count("/") + 1)}
+    for rel, is_dir in _walk(release):
+        if is_dir:
+            if rel not in folders_used:
+                problems.append(f"the folder {shown_path(rel)} is in the release but holds no file of the manifest")
             continue
         if rel == manifest_path.name:
             continue
         if rel not in listed:
-            problems.append(f"{rel} is in the release folder but not in the manifest")
+            problems.append(f"{shown_path(rel)} is in the release folder but not in the manifest")
     others = [n for n in MANIFEST_NAMES if n != manifest_path.name and (release / n).exists()]
     if others:
         problems.append("the release has more than one manifest")
     for out in doc.get("outputs", []) if isinstance(doc.get("outputs"), list) else []:
         for path in out.get("files", []) if isinstance(out, Mapping) else []:
             if path not in listed:
-                problems.append(f"output '{out.get('name')}' names a file the manifest does not list")
+                problems.append(f"output '{shown_path(str(out.get('name')))}' names a file the manifest does not "
+                                "list")
     return problems
+
+
+def _walk(root: Path) -> list[tuple[str, bool]]:
+    """Every entry below ``root`` as (relative POSIX path, is a real folder); symbolic links not followed."""
+    out: list[tuple[str, bool]] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        for name in dirnames:
+            entry = base / name
+            out.append((entry.relative_to(root).as_posix(), not entry.is_symlink()))
+        for name in filenames:
+            out.append(((base / name).relative_to(root).as_posix(), False))
+    return sorted(out)
+
+
+def shown_path(rel: str) -> str:
+    """A release path for a message, with every component that looks like microdata withheld.
+
+    >>> shown_path("tables/0101801234 income/t.csv")
+    'tables/[name withheld]/t.csv'
+    """
+    return "/".join("[name withheld]" if scan_name(rel, part, "name") else part for part in rel.split("/"))
+
+
+def _name_findings(release: Path) -> list[Finding]:
+    """Findings in the release folder's own name and every file and folder name below it."""
+    out = [Finding("[release folder]" if scan_name("", release.name, "") else release.name, f.kind,
+                   "release folder name", f.detail) for f in scan_name("", release.name, "")]
+    for rel, is_dir in _walk(release):
+        name = rel.rsplit("/", 1)[-1]
+        what = "folder name" if is_dir else "file name"
+        out.extend(Finding(shown_path(rel), f.kind, what, f.detail) for f in scan_name(rel, name, what))
+    return out
 
 
 def _allowed_hex(doc: Any) -> set[str]:
@@ -255,6 +320,8 @@ def _allowed_hex(doc: Any) -> set[str]:
                 walk(v, key)
         elif isinstance(node, str) and key in _HASH_KEYS:
             found.add(node.lower())
+        elif isinstance(node, str):
+            found.update(m.group(1).lower() for m in _PROVENANCE_HEX.finditer(node))
 
     walk(doc)
     return found
@@ -399,8 +466,14 @@ def review_release(
     checker_folder = _checker_folder(folder, checker_dir)
     checker_doc: dict[str, Any] | None = None
     if checker_folder is not None:
-        checker_doc = json.loads((checker_folder / "checker.json").read_text(encoding="utf-8"))
-        if checker_doc.get("manifest_sha256") != manifest_sha:
+        try:
+            loaded = json.loads((checker_folder / "checker.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            loaded = None
+        checker_doc = loaded if isinstance(loaded, dict) else {}
+        if not isinstance(loaded, dict):
+            problems.append("the checker's report (checker.json) cannot be read as JSON")
+        elif checker_doc.get("manifest_sha256") != manifest_sha:
             problems.append("the manifest differs from the one recorded in the checker's folder")
         re_problems, re_notes = recheck_from_checker(doc, checker_doc)
         problems.extend(re_problems)
@@ -419,9 +492,14 @@ def review_release(
     units = _input_units(doc, checker_doc)
     for rel in [manifest_path.name, *(r.get("path") for r in doc.get("files", []) if isinstance(r, Mapping))]:
         if isinstance(rel, str) and _safe_relpath(rel) and folder.joinpath(*rel.split("/")).is_file():
-            findings.extend(scan_file(folder, rel, n_input_units=units, allowed_hex=allowed))
+            findings.extend(Finding(shown_path(f.path), f.kind, f.where, f.detail)
+                            for f in scan_file(folder, rel, n_input_units=units, allowed_hex=allowed))
+    findings.extend(_name_findings(folder))
     entries, log_problems = read_decisions(log)
     problems.extend(log_problems)
+    if log.is_file() and _log_lines(log)[1]:
+        notes_torn = "the decision log's last line is incomplete (an interrupted write) and is ignored"
+        notes.append(notes_torn)
     latest: dict[str, dict[str, Any]] = {}
     for e in entries:
         if e.get("manifest_sha256") == manifest_sha:
@@ -476,32 +554,56 @@ def record_decision(
     choice = Decision(decision)
     if choice is Decision.REJECT and not comment.strip():
         raise SpecError("review", "a rejection needs a comment", 'add --comment "why the output is rejected"')
-    result = review_release(release, checker_dir=checker_dir, log_path=log_path)
-    if result.status is ReviewStatus.TAMPERED:
-        return result
-    names: Sequence[str] = [o.name for o in result.outputs]
-    if output not in names:
-        raise SpecError("review", f"the release has no output '{output}'", f"use one of {list(names)}")
-    log = result.log_path
-    assert log is not None
-    entries, _ = read_decisions(log)
-    entry: dict[str, Any] = {
-        "seq": len(entries) + 1,
-        "time": time or utc_now(),
-        "release": result.release.name,
-        "manifest_sha256": result.manifest_sha256,
-        "output": output,
-        "decision": choice.value,
-        "comment": comment,
-        "reviewer": reviewer or _user(),
-        "n_findings": len(result.findings),
-        "prev": entries[-1]["hash"] if entries else _GENESIS,
-    }
-    entry["hash"] = _entry_hash(entry)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
+    folder = Path(release)
+    log = decision_log_path(folder, checker_dir, log_path)
+    _check_log_path(log)
+    with locked(log):  # one writer at a time; readers see the old or the new file (atomic replace)
+        result = review_release(release, checker_dir=checker_dir, log_path=log_path)
+        if result.status is ReviewStatus.TAMPERED:
+            return result
+        names: Sequence[str] = [o.name for o in result.outputs]
+        if output not in names:
+            raise SpecError("review", f"the release has no output '{output}'", f"use one of {list(names)}")
+        entries, _ = read_decisions(log)
+        entry: dict[str, Any] = {
+            "seq": len(entries) + 1,
+            "time": time or utc_now(),
+            "release": result.release.name,
+            "manifest_sha256": result.manifest_sha256,
+            "output": output,
+            "decision": choice.value,
+            "comment": comment,
+            "reviewer": reviewer or _user(),
+            "n_findings": len(result.findings),
+            "prev": entries[-1]["hash"] if entries else _GENESIS,
+        }
+        entry["hash"] = _entry_hash(entry)
+        lines = _log_lines(log)[0] if log.is_file() else []
+        lines.append(json.dumps(entry, sort_keys=True, ensure_ascii=False))
+        atomic_write_text(log, "\n".join(lines) + "\n")
     return review_release(release, checker_dir=checker_dir, log_path=log_path)
+
+
+def _check_log_path(log: Path) -> None:
+    """The decision log's folder must exist (or be creatable) and the log must not be a folder."""
+    where = f"decision log '{log.name}'"
+    if log.is_dir():
+        raise SpecError(where, "is a folder", "pass --log with a file name")
+    if log.is_symlink():
+        raise SpecError(where, "is a symbolic link", "pass --log with a plain file")
+    base = log.parent
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise SpecError(where, "would be below a plain file", "pass --log in a folder")
+    if not log.parent.exists():
+        try:
+            log.parent.mkdir(parents=True)
+        except OSError as exc:
+            raise SpecError(where, f"its folder cannot be created ({type(exc).__name__})",
+                            "pass --log in a writable folder") from None
+    if not os.access(log.parent, os.W_OK | os.X_OK):
+        raise SpecError(where, "its folder is not writable for you", "pass --log in a writable folder")
 
 
 def _user() -> str:

@@ -6,7 +6,12 @@ What is looked for (DST's transfer rules: no individual-level data, no keys):
     a column header that looks like an identifier (:func:`kit.schema.looks_like_key`:
     PNR, CPR, CVR, BOPIKOM, FAMILIE_ID ... and pseudonymised forms such as V_PNR_ENCRYPTED);
 ``CPR_LIKE``
-    a 10-digit number whose first six digits form a valid day and month (DDMMYY-XXXX);
+    a 10-digit number whose first six digits form a valid day and month, in every common
+    written form: ``DDMMYYXXXX``, ``DDMMYY-XXXX`` (the 11-character form) and with a space,
+    ``_``, ``.`` or ``/`` as separator; also embedded in a word (``id0101801234x``), followed by
+    ``.`` or a letter, preceded by ``,``. Not flagged: a longer digit run, the decimals of a
+    number (``3.0101801234``) and a run inside a hexadecimal token of 16 or more characters (a
+    checksum or hash: that token is judged as ``LONG_ID``, allowed when the manifest lists it);
 ``LONG_ID``
     a long identifier-like token: 16 or more hex digits (not a checksum the manifest
     lists) or 12 or more letters and digits mixed;
@@ -16,6 +21,11 @@ What is looked for (DST's transfer rules: no individual-level data, no keys):
     a table with at least as many rows as its input had distinct units;
 ``UNREADABLE``
     a file that could not be read for scanning.
+
+PNG text chunks are read whole (``tEXt``, and ``zTXt``/``iTXt`` decompressed with zlib, at
+most 16 MiB), PDF streams are decompressed the same way, and the XML parts of an XLSX file
+(sheet names, comments, document properties) are scanned besides its cells. Character
+references in HTML, SVG and XML text (``&#48;``) are decoded before the scan.
 
 Findings name the file and the place (line, column), never the value found.
 
@@ -31,8 +41,10 @@ from __future__ import annotations
 
 import csv
 import enum
+import html
 import io
 import re
+import zlib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -40,7 +52,7 @@ from pathlib import Path
 
 from kit.schema import looks_like_key
 
-__all__ = ["Finding", "FindingKind", "scan_file", "scan_table", "scan_text"]
+__all__ = ["Finding", "FindingKind", "has_cpr", "scan_file", "scan_name", "scan_table", "scan_text"]
 
 
 class FindingKind(enum.Enum):
@@ -67,8 +79,10 @@ class Finding:
         return f"{self.path} ({self.where}): {self.kind.value}: {self.detail}"
 
 
-# Not inside a longer alphanumeric token: a SHA-256 checksum can hold ten digits in a row.
-_CPR = re.compile(r"(?<![0-9A-Za-z.,])(\d{2})(\d{2})\d{2}-?\d{4}(?![0-9A-Za-z.,])")
+# Ten digits, optionally split 6+4 by one separator; not inside a longer digit run or after "digit.".
+_CPR = re.compile(r"(?<!\d)(?<!\d\.)(\d{2})(\d{2})\d{2}[-\s_./]?\d{4}(?!\d)")
+# A hexadecimal token long enough to be a hash; CPR-shaped runs inside it are not CPR numbers.
+_HASH_TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{16,}(?![0-9A-Za-z])")
 _HEX = re.compile(r"(?<![0-9A-Za-z.,])[0-9a-fA-F]{16,}(?![0-9A-Za-z.,])")
 _ALNUM = re.compile(
     r"(?<![0-9A-Za-z_.,])(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{12,}(?![0-9A-Za-z_.,])"
@@ -88,9 +102,25 @@ def _cpr_like(match: re.Match[str]) -> bool:
     return 1 <= day <= 31 and 1 <= month <= 12
 
 
+def has_cpr(text: str) -> bool:
+    """Whether ``text`` holds a CPR-shaped number (see the module docs for the forms).
+
+    >>> [has_cpr(t) for t in ("0101801234", "010180 1234", "x,010180_1234.", "3.0101801234", "a" * 20 + "0101801234")]
+    [True, True, True, False, False]
+    """
+    hashes = [m.span() for m in _HASH_TOKEN.finditer(text)]
+    for m in _CPR.finditer(text):
+        if not _cpr_like(m):
+            continue
+        if any(a <= m.start() and m.end() <= b for a, b in hashes):
+            continue
+        return True
+    return False
+
+
 def _value_findings(path: str, text: str, where: str, allowed_hex: Collection[str]) -> list[Finding]:
     out = []
-    if any(_cpr_like(m) for m in _CPR.finditer(text)):
+    if has_cpr(text):
         out.append(Finding(path, FindingKind.CPR_LIKE, where, "a 10-digit number shaped like a CPR number"))
     hexes = [m.group(0) for m in _HEX.finditer(text)]
     if any(h.lower() not in allowed_hex for h in hexes):
@@ -267,14 +297,22 @@ def scan_file(
                 )
             return out
         if ext in _TEXT:
-            return scan_text(relpath, path.read_text(encoding="utf-8", errors="replace"), allowed_hex)
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if ext in ("svg", "xml"):
+                text = text + "\n" + html.unescape(_XML_TAG.sub("\n", text))
+            return scan_text(relpath, text, allowed_hex)
         if ext in ("xlsx", "xls"):
             out = []
             for sheet in _xlsx_rows(path):
                 out.extend(_xlsx_findings(relpath, sheet, units, allowed_hex))
+            known = {(f.kind, f.detail) for f in out}
+            out.extend(f for f in scan_text(relpath, _xlsx_parts_text(path), allowed_hex)
+                       if (f.kind, f.detail) not in known)
             return out
         if ext == "png":
             return scan_text(relpath, _png_text(path.read_bytes()), allowed_hex)
+        if ext == "pdf":
+            return scan_text(relpath, _pdf_text(path.read_bytes()), allowed_hex)
         return []
     except Exception as exc:
         return [
@@ -327,14 +365,80 @@ def _is_number(text: str) -> bool:
     return True
 
 
+#: Largest text decompressed from one PNG chunk or PDF stream (a zip bomb stays harmless).
+MAX_INFLATED = 16 * 2**20
+
+
+def _inflate(data: bytes) -> bytes:
+    """zlib-decompress at most :data:`MAX_INFLATED` bytes; what cannot be decompressed is empty."""
+    try:
+        return zlib.decompressobj().decompress(data, MAX_INFLATED)
+    except zlib.error:
+        return b""
+
+
 def _png_text(data: bytes) -> str:
-    """The text chunks (tEXt, iTXt) of a PNG, where paths could hide."""
+    """The text chunks of a PNG (tEXt as is, zTXt and iTXt decompressed), where ids could hide."""
     chunks = []
     pos = 8
     while pos + 8 <= len(data):
         length = int.from_bytes(data[pos : pos + 4], "big")
         kind = data[pos + 4 : pos + 8]
-        if kind in (b"tEXt", b"iTXt", b"zTXt"):
-            chunks.append(data[pos + 8 : pos + 8 + length].decode("latin-1", errors="replace"))
+        body = data[pos + 8 : pos + 8 + length]
+        if kind == b"tEXt":
+            chunks.append(body.decode("latin-1", errors="replace"))
+        elif kind == b"zTXt":
+            keyword, _, rest = body.partition(b"\x00")
+            chunks.append(keyword.decode("latin-1", errors="replace"))
+            chunks.append(_inflate(rest[1:]).decode("latin-1", errors="replace"))
+        elif kind == b"iTXt":
+            keyword, _, rest = body.partition(b"\x00")
+            compressed = rest[:1] == b"\x01"
+            language, _, rest = rest[2:].partition(b"\x00")
+            translated, _, text = rest.partition(b"\x00")
+            payload = _inflate(text) if compressed else text
+            chunks.extend(part.decode("utf-8", errors="replace") for part in (keyword, language, translated, payload))
         pos += 12 + length
     return "\n".join(chunks)
+
+
+_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+
+
+def _pdf_text(data: bytes) -> str:
+    """The raw text of a PDF plus its decompressed streams (literal strings are then scanned)."""
+    parts = [data.decode("latin-1", errors="replace")]
+    for m in _PDF_STREAM.finditer(data):
+        inflated = _inflate(m.group(1))
+        if inflated:
+            parts.append(inflated.decode("latin-1", errors="replace"))
+    return "\n".join(parts)
+
+
+_XML_TAG = re.compile(r"<[^>]*>")
+
+
+def _xlsx_parts_text(path: Path) -> str:
+    """The text nodes and sheet names of every XML part of an XLSX file (comments, properties ...)."""
+    import zipfile
+
+    out = []
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith((".xml", ".rels", ".vml")):
+                continue
+            with archive.open(info) as handle:
+                text = handle.read(MAX_INFLATED).decode("utf-8", errors="replace")
+            names = re.findall(r'<sheet [^>]*name="([^"]*)"', text)
+            out.extend(names)
+            out.append(html.unescape(_XML_TAG.sub("\n", text)))
+    return "\n".join(out)
+
+
+def scan_name(relpath: str, name: str, what: str) -> list[Finding]:
+    """Scan one file or folder name (a path component) for CPR-like numbers, ids and paths.
+
+    >>> [f.kind.value for f in scan_name("tables", "0101801234 income", "folder name")]
+    ['cpr_like']
+    """
+    return [Finding(relpath, f.kind, what, f.detail) for f in _value_findings(relpath, name, what, ())]

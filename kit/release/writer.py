@@ -30,10 +30,10 @@ kit.errors.DisclosureError: release: a dict is not a cleared output. Fix: pass t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,10 +42,11 @@ from typing import Any
 
 from kit import __version__
 from kit.cleared import ClearedEstimate, ClearedTable
-from kit.errors import DisclosureError, OutputExistsError, SpecError
+from kit.errors import SpecError
 from kit.release.charts import Figure, render_chart
 from kit.release.context import OutputContext, output_context, require_cleared
 from kit.release.manifest import MANIFEST_VERSION, manifest_name, manifest_text, seal, sha256_bytes
+from kit.release.paths import check_release_paths, make_folders, nearest_existing
 from kit.release.render import (
     FigureContext,
     ReportContext,
@@ -54,6 +55,7 @@ from kit.release.render import (
     render_output,
     render_report,
 )
+from kit.release.tempdirs import TempFolder, remove_stale
 from kit.rules.loader import RuleSet
 from kit.spec import safe_name
 
@@ -84,6 +86,7 @@ class ReleaseResult:
     skipped: tuple[tuple[str, str], ...]
     checker_folder: Path | None
     differencing_pairs: int
+    notes: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -290,31 +293,14 @@ def write_release(
 
     checked = _check_outputs(outputs)
     rederived = _rederive(checked, rules, mixed_rule_sets)
-    target = Path(folder)
-    if target.exists() or target.is_symlink():
-        raise OutputExistsError(
-            f"release folder '{target.name}'",
-            "it already exists; the kit never overwrites",
-            "choose a new folder name for this release",
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    checker_target: Path | None = None
-    if checker_dir is not None:
-        checker_root = Path(checker_dir).resolve()
-        release_abs = target.resolve()
-        if checker_root == release_abs or release_abs in checker_root.parents:
-            raise DisclosureError(
-                "checker's report",
-                "the checker folder is inside the release folder",
-                "put the checker's report in a separate folder that is never transferred",
-            )
-        checker_target = checker_root / target.name
-        if checker_target.exists():
-            raise OutputExistsError(
-                f"checker folder '{target.name}'",
-                "it already exists",
-                "choose a new release name or move the old checker's report",
-            )
+    # failclosed: paths checked up front (exit 2, no traceback); stale temporaries of killed writers removed
+    target, checker_target = check_release_paths(folder, checker_dir)
+    stale = remove_stale(nearest_existing(target.parent))
+    if checker_target is not None:
+        stale += remove_stale(nearest_existing(checker_target.parent))
+    notes = tuple(f"removed the temporary folder '{n}' left by an interrupted release" for n in stale)
+    for note in notes:
+        log.warning(note)
     plan, skipped = _plan_formats(formats, rules)
     stamp = created or _release_created(checked)
     privates: dict[Any, Any] = dict(_sealed_privates(checked))
@@ -324,14 +310,19 @@ def write_release(
     blocking = tuple(p for p in pairs if p.blocking)
 
     env = make_environment(site_templates)
-    tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(6)}"
-    tmp_checker = (
-        checker_target.parent / f".{checker_target.name}.tmp-{secrets.token_hex(6)}"
-        if checker_target is not None
-        else None
-    )
+    created_dirs = make_folders(target.parent)
+    if checker_target is not None:
+        created_dirs += make_folders(checker_target.parent)
+    stack = contextlib.ExitStack()
+    temps = [TempFolder(target.parent, target.name)]
+    if checker_target is not None:
+        temps.append(TempFolder(checker_target.parent, checker_target.name))
+    tmp = temps[0].path
+    tmp_checker = temps[1].path if checker_target is not None else None
     moved: list[Path] = []
     try:
+        for temp in temps:
+            stack.enter_context(temp)
         if blocking:
             if tmp_checker is not None and checker_target is not None:
                 write_checker_report(
@@ -414,7 +405,12 @@ def write_release(
         for path in (tmp, tmp_checker, *moved):
             if path is not None and path.exists():
                 shutil.rmtree(path, ignore_errors=True)
+        stack.close()
+        for made in reversed(created_dirs):
+            with contextlib.suppress(OSError):
+                made.rmdir()  # only when still empty
         raise
+    stack.close()
     log.info("release %s written: %d outputs, %d files", target.name, len(checked), len(staging.files) + 1)
     return ReleaseResult(
         folder=target,
@@ -424,6 +420,7 @@ def write_release(
         skipped=tuple(skipped),
         checker_folder=checker_target,
         differencing_pairs=len(pairs),
+        notes=notes,
     )
 
 

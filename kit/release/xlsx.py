@@ -1,9 +1,14 @@
 """XLSX output of one cleared output (openpyxl, the optional extra ``xlsx``).
 
 Numbers stay numbers (with an Excel number format per column); a suppressed
-cell holds the symbol as text. Title, notes and provenance go above and below
-the table. The workbook's timestamps and the zip entries' dates are fixed, so
-the same output gives the same bytes.
+cell holds the symbol as text. Every text cell (title, headers, codes, notes,
+provenance) is written with the string type, never as a formula, and text a
+spreadsheet would read as a formula gets a leading single quote
+(:mod:`kit.release.neutral`); a control character in a text is a
+:class:`~kit.errors.SpecError`, never openpyxl's ``IllegalCharacterError``.
+Title, notes and provenance go above and below the table. The workbook's
+timestamps and the zip entries' dates are fixed, so the same output gives the
+same bytes.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ import re
 import zipfile
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from kit.errors import OptionalDependencyError
 from kit.release.context import OutputContext
 from kit.release.filters import machine
+from kit.release.neutral import neutralise, require_printable
 
 __all__ = ["xlsx_bytes"]
 
@@ -76,38 +83,40 @@ def xlsx_bytes(out: OutputContext, created: str) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = out.name[:31]
-    ws.cell(row=1, column=1, value=out.title).font = Font(bold=True)
+    ws.title = require_printable(out.name, "the output name")[:31]
+    _text(ws, 1, 1, out.title, "the title").font = Font(bold=True)
     header_row = 3
     for j, col in enumerate(out.columns, 1):
-        ws.cell(row=header_row, column=j, value=col.label).font = Font(bold=True)
+        _text(ws, header_row, j, col.label, "a column label").font = Font(bold=True)
     n_keys = len(out.key_columns)
     for i, r in enumerate(out.rows, header_row + 1):
         for j, key in enumerate(r.keys, 1):
-            ws.cell(row=i, column=j, value=key)
+            _text(ws, i, j, key, "a row code")
         for j, (c, col) in enumerate(zip(r.cells, out.value_columns, strict=True), n_keys + 1):
             if c.suppressed:
-                ws.cell(row=i, column=j, value=out.symbol)
+                _text(ws, i, j, out.symbol, "the suppression symbol")
             elif (value := machine(c.fmt, c.value)) is not None:
                 cell = ws.cell(row=i, column=j, value=value)
                 cell.number_format = _NUMBER_FORMATS.get(col.fmt, "General")
         if r.marks:
-            ws.cell(row=i, column=len(out.columns) + 1, value=r.marks)
+            _text(ws, i, len(out.columns) + 1, r.marks, "a footnote mark")
     row = header_row + len(out.rows) + 2
     for k, note in enumerate(out.notes, 1):
-        ws.cell(row=row, column=1, value=f"{k}. {note}")
+        _text(ws, row, 1, f"{k}. {note}", "a note")
         row += 1
     if out.n_reported:
-        ws.cell(row=row, column=1, value=f"N: {out.n_reported}")
+        _text(ws, row, 1, f"N: {out.n_reported}", "the N line")
         row += 1
     p = out.provenance
     rule_set = p.get("rule_set", {})
-    ws.cell(
-        row=row + 1,
-        column=1,
-        value=f"Rule set {rule_set.get('id')} {rule_set.get('version')} "
+    _text(
+        ws,
+        row + 1,
+        1,
+        f"Rule set {rule_set.get('id')} {rule_set.get('version')} "
         f"(sha256:{rule_set.get('fingerprint')}); spec sha256:{p.get('spec_fingerprint')}; "
         f"kit {p.get('kit_version')}",
+        "the provenance line",
     )
     stamp = _created(created)
     wb.properties.created = stamp
@@ -116,3 +125,14 @@ def xlsx_bytes(out: OutputContext, created: str) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
     return _normalise_zip(buffer.getvalue(), stamp)
+
+
+def _text(ws: Any, row: int, column: int, value: object, what: str) -> Any:
+    """Write ``value`` as a string cell (data type "s", never a formula), neutralised."""
+    text = neutralise(require_printable(str(value), what))
+    cell = ws.cell(row=row, column=column)
+    cell._value = text  # bypass openpyxl's type guess, which turns "=..." into a formula
+    cell.data_type = "s"
+    if text != str(value):
+        cell.quotePrefix = True
+    return cell

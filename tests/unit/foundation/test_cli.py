@@ -24,7 +24,9 @@ def test_rules_list_show_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no shipped rule set" in capsys.readouterr().err
 
 
-def test_check_exit_codes_and_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_exit_codes_and_output(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the checked copy goes to the current folder
     safe = tmp_path / "safe.csv"
     safe.write_text("KOM,n\n101,10\n147,5\n", encoding="utf-8")
     assert main(["check", str(safe), "--dims", "KOM", "--count", "n"]) == 0
@@ -74,7 +76,8 @@ def test_installed_console_script_finds_its_data(tmp_path: Path) -> None:
         assert proc.stdout.split() == ["True", "True"]
 
 
-def test_check_with_margins_writes_a_protected_release(tmp_path: Path) -> None:
+def test_check_with_margins_writes_a_protected_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     table = tmp_path / "t.csv"
     table.write_text("KOM,S,n\n101,1,10\n101,2,10\n147,1,1\n147,2,1\n851,1,9\n851,2,9\n101,Total,20\n"
                      "147,Total,2\n851,Total,18\nTotal,1,20\nTotal,2,20\nTotal,Total,40\n", encoding="utf-8")
