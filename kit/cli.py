@@ -111,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = [w for w in words if w != "--debug"]
     missing = parser.get_default("unavailable")
     if words and words[0] in missing:  # its options cannot be parsed without the module
-        err = OptionalDependencyError(f"the {words[0]} command", _PACKAGE_EXTRAS.get(missing[words[0]]), missing[words[0]])
+        package = missing[words[0]]
+        err = OptionalDependencyError(f"the {words[0]} command", _PACKAGE_EXTRAS.get(package), package)
         print(f"kit {words[0]}: error: {err}", file=sys.stderr)
         return err.exit_code
     try:
