@@ -27,13 +27,16 @@ Suitable for small tables (hundreds of cells, tens of primaries).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 
 from kit.errors import KitError
 from kit.protect._highs import LinearModel
 from kit.protect.model import DeviationModel
-from kit.protect.requirements import UP, Prepared
+from kit.protect.requirements import UP, Prepared, Requirement
 
 __all__ = ["milp_size", "solve_milp"]
 
@@ -49,19 +52,73 @@ CAP_LEVELS = 64.0
 CAP_RETRY = 1e3
 
 
+#: Rounds of the singleton loop (copies added for the singleton attackers the audit finds).
+SINGLETON_ROUNDS = 8
+
+Copy = tuple[Requirement, np.ndarray]
+
+
 def solve_milp(dm: DeviationModel, prep: Prepared, values: np.ndarray, time_limit: float | None,
-               candidates: np.ndarray | None = None, mip_rel_gap: float = 1e-6) -> tuple[np.ndarray, bool]:
+               candidates: np.ndarray | None = None, mip_rel_gap: float = 1e-6,
+               failing: Callable[[np.ndarray], set[int]] | None = None) -> tuple[np.ndarray, bool]:
     """Suppressed mask (canonical cells) of a least-cost protected pattern.
 
     ``candidates`` limits the cells that may become secondary (others stay as
     they are in ``prep.must``). Returns the mask and whether optimality was proved.
+
+    Singletons: with ``failing`` (a pattern -> the requirement cells its audit fails), the model is
+    the audit's: each requirement has a plain witness copy, and for a suppressed singleton cell ``k``
+    that the audit finds breaking it, a copy that leaves ``k`` unmoved (with the level the audit asks
+    against ``k``). Copies are added lazily, round by round, until the audit passes. Without it, or
+    when the rounds run out, every copy avoids all singletons at once (stricter than the audit).
     """
+    t0 = time.perf_counter()
+    has_singletons = any(len(prep.avoid.get(r.cell, ())) or len(prep.attackers.get(r.cell, ()))
+                         for r in prep.requirements)
+    strict: list[Copy] = [(r, np.asarray(prep.avoid[r.cell], dtype=np.int64)) for r in prep.requirements]
+    if failing is None or not has_singletons:
+        return _capped(dm, prep, strict, time_limit, candidates, mip_rel_gap)
+    copies: list[Copy] = [(r, _NONE) for r in prep.requirements]
+    have: set[tuple[int, int, int]] = set()
+    optimal = False
+    for _ in range(SINGLETON_ROUNDS):
+        left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+        if left is not None and left <= 0:
+            break
+        supp, optimal = _capped(dm, prep, copies, left, candidates, mip_rel_gap)
+        bad = failing(supp)
+        if not bad:
+            return supp, optimal
+        added = 0
+        for r in prep.requirements:
+            if r.cell not in bad:
+                continue
+            for k in np.concatenate([prep.avoid.get(r.cell, _NONE), prep.attackers.get(r.cell, _NONE)]):
+                k = int(k)
+                if not supp[k] or (r.cell, r.direction, k) in have:
+                    continue
+                have.add((r.cell, r.direction, k))
+                level = prep.attacker_level(r, k)
+                if level > 0:
+                    copies.append((Requirement(r.cell, r.direction, level, r.exact_only), np.array([k])))
+                    added += 1
+        if not added:
+            break
+    left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - t0))
+    return _capped(dm, prep, strict, left, candidates, mip_rel_gap)
+
+
+_NONE = np.empty(0, dtype=np.int64)
+
+
+def _capped(dm: DeviationModel, prep: Prepared, copies: list[Copy], time_limit: float | None,
+            candidates: np.ndarray | None, mip_rel_gap: float) -> tuple[np.ndarray, bool]:
     try:
-        return _solve(dm, prep, time_limit, candidates, mip_rel_gap, CAP_LEVELS)
+        return _solve(dm, prep, copies, time_limit, candidates, mip_rel_gap, CAP_LEVELS)
     except _Infeasible:
         pass
     try:
-        return _solve(dm, prep, time_limit, candidates, mip_rel_gap, CAP_LEVELS * CAP_RETRY)
+        return _solve(dm, prep, copies, time_limit, candidates, mip_rel_gap, CAP_LEVELS * CAP_RETRY)
     except _Infeasible:
         raise KitError("protect", "no suppression pattern meets the protection requirements with the "
                        "cells that may be suppressed", "release some cells forced public or lower the "
@@ -72,11 +129,11 @@ class _Infeasible(Exception):
     pass
 
 
-def _solve(dm: DeviationModel, prep: Prepared, time_limit: float | None, candidates: np.ndarray | None,
-           mip_rel_gap: float, cap: float) -> tuple[np.ndarray, bool]:
+def _solve(dm: DeviationModel, prep: Prepared, copies: list[Copy], time_limit: float | None,
+           candidates: np.ndarray | None, mip_rel_gap: float, cap: float) -> tuple[np.ndarray, bool]:
     cells = np.flatnonzero(prep.canon_mask)
     nx = len(cells)
-    reqs = prep.requirements
+    reqs = [r for r, _ in copies]
     nk = len(reqs)
     exact = [k for k, r in enumerate(reqs) if r.exact_only]
     nz = len(exact)
@@ -134,7 +191,7 @@ def _solve(dm: DeviationModel, prep: Prepared, time_limit: float | None, candida
             pos, neg = (col, col + 1) if req.direction == UP else (col + 1, col)
             lo[off + pos] = 1.0
             hi[off + neg] = 0.0
-        avoid = prep.avoid[req.cell]
+        avoid = copies[k][1]
         hi[off + dm.cell_col[avoid]] = 0.0
         hi[off + dm.cell_col[avoid] + 1] = 0.0
     a = sp.vstack(blocks, format="csr")
