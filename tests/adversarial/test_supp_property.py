@@ -86,8 +86,18 @@ def check_pattern(s: TableStructure, parents: list[dict[str, str]], inner: dict[
     attackers: list[list[int]] = [[]]
     if singletons and p.n_units is not None:
         attackers += [[int(k)] for k in np.flatnonzero((np.asarray(p.n_units) == 1) & suppressed)]
+    atoms = list(inner)
+    anc = [[ancestors(a, par) for a, par in zip(atom, parents)] for atom in atoms]
+    cover = [frozenset(j for j, a_anc in enumerate(anc) if all(k in an for k, an in zip(key, a_anc)))
+             for key in keys]
+    units = None if p.n_units is None else np.asarray(p.n_units)
+
+    def same_unit(k: int, c: int) -> bool:
+        # a one-unit cell nested in or containing a one-unit primary is that primary's own unit
+        return units is not None and units[c] == 1 and (cover[k] <= cover[c] or cover[c] <= cover[k])
+
     for fixed in attackers:
-        targets = [c for c in prim if c not in fixed]
+        targets = [c for c in prim if c not in fixed and not any(same_unit(k, c) for k in fixed)]
         for c, (lo, hi) in attacker(keys, parents, inner, ~suppressed, targets, fixed).items():
             v = values[c]
             if p.lpl[c] <= 0 and p.upl[c] <= 0:
