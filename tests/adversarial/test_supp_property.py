@@ -166,7 +166,7 @@ def test_protection_holds_at_every_scale(case: tuple[int, bool, bool, int, list[
 
 
 @pytest.mark.slow
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases())
 def test_protection_holds_at_every_scale_long(case: tuple[int, bool, bool, int, list[int], bool, bool]) -> None:
     run_case(case)
