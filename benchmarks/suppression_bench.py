@@ -145,7 +145,14 @@ def run(name: str, methods: list[str], singletons: bool = True) -> None:
                                      n_units="freq" if singletons else None, top1="top1")
     total = float(p.values[s.index(tuple(s.totals))])
     prim = np.asarray(cells.set_index(list(s.dims)).loc[list(s.keys), "primary"]).astype(bool)
+    # issue 15: the old audit's tolerance was 1e-7 x the table's largest value; primaries whose level is
+    # below it could pass with an interval of width 0
+    old_tol = 1e-7 * float(np.abs(p.values).max())
+    level = np.minimum(p.lpl, p.upl)[prim]
+    below = int((level < old_tol).sum())
     print(f"\n== {name}: {s.n_cells} cells, {int(prim.sum())} primaries; anchors: {ANCHORS[name]}")
+    print(f"primaries with a level below the old audit tolerance (1e-7 x max value): {below} of {int(prim.sum())} "
+          f"({100 * below / max(int(prim.sum()), 1):.1f} %)")
     for method in methods:
         t0 = time.perf_counter()
         c0 = time.process_time()

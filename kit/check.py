@@ -51,6 +51,7 @@ from kit.assess import Assessment, assess, top_k_needed
 from kit.cleared import utc_now
 from kit.errors import EXIT_BLOCKED, EXIT_OK, SchemaError, SpecError
 from kit.evidence import TOTAL, Evidence
+from kit.protect.hierarchy import Hierarchy
 from kit.rules.loader import RuleSet, load_rule_set
 from kit.spec import TableSpec
 from kit.spec_types import Statistic, UnitType
@@ -99,8 +100,14 @@ def check_table(
     hierarchies: Mapping[str, str | Path] | None = None,
     name: str = "checked_table",
     title: str = "",
+    time_limit: float | None = None,
+    allow_empty_secondaries: bool = False,
 ) -> CheckResult:
-    """Check a long-format table made elsewhere (see the module docs)."""
+    """Check a long-format table made elsewhere (see the module docs).
+
+    ``time_limit`` (seconds; default :data:`kit.protect_bridge.DEFAULT_TIME_LIMIT`) bounds
+    secondary suppression; ``allow_empty_secondaries`` lets empty cells be secondaries.
+    """
     rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
     unit_kind = UnitType.parse(unit_type, "unit type")
     where = "kit check"
@@ -129,14 +136,10 @@ def check_table(
         raise SpecError(where, f"hierarchies were given for non-dimensions {unknown_h}",
                         "name dimensions of the table in --hierarchy DIM=FILE.hrc")
     is_margin = (work[dims] == total_label).any(axis=1).to_numpy().copy()
-    if hierarchies:
-        inner_codes = {d: set(work[d]) for d in hierarchies}
-        for d, f in hierarchies.items():
-            from kit.protect import Hierarchy
-
-            tree = Hierarchy.from_hrc(Path(f), total_label=total_label)
-            subtotals = set(tree.codes) - set(tree.leaves)
-            is_margin |= work[d].isin(subtotals & inner_codes[d]).to_numpy()
+    trees = _read_hierarchies(work, hierarchies or {}, total_label)
+    for d, tree in trees.items():
+        subtotals = set(tree.codes) - set(tree.leaves)
+        is_margin |= work[d].isin(subtotals & set(work[d])).to_numpy()
     has_margins = bool(is_margin.any())
     for col in (value, top1, top2):
         if col:
@@ -165,6 +168,12 @@ def check_table(
         cells["top_2"] = work[top2].to_numpy() if top2 else 0.0
         top_k = 2
     published_margins = has_margins
+    if has_margins:
+        # additivity before anything else: a margin that is not the sum of its parts cannot be protected
+        if value:
+            _verify_additivity(work, dims, trees, total_label, value, is_margin)
+        if derive_margins:
+            _verify_additivity(work, dims, trees, total_label, "_n", is_margin)
     if not has_margins and derive_margins and len(dims) >= 1:
         cells = _append_derived_margins(cells, dims)
     evidence = Evidence(cells, dims, n_input_units=int(cells.loc[~cells["is_margin"], "n_units"].sum()),
@@ -178,11 +187,10 @@ def check_table(
                         "count table")
     assessment = assess(evidence, spec, rule_set, unit_kind)
     if published_margins and any(s.suppressed for s in assessment.statuses):
-        from kit.protect import Hierarchy
         from kit.protect_bridge import protect_cells
 
-        trees = {d: Hierarchy.from_hrc(Path(f), total_label=total_label) for d, f in (hierarchies or {}).items()}
-        protect_cells(evidence, assessment, spec, rule_set, hierarchies=trees or None)
+        protect_cells(evidence, assessment, spec, rule_set, hierarchies=trees or None, time_limit=time_limit,
+                      allow_empty_secondaries=allow_empty_secondaries)
     keep = ~cells["is_margin"].to_numpy() | published_margins
     out = df.copy().reset_index(drop=True)
     statuses = [s for s, k in zip(assessment.statuses, keep) if k]
@@ -194,6 +202,77 @@ def check_table(
                   estimates=cell_estimates(cells, statistic, weighted=False), assessment=assessment,
                   data_label="a table checked with kit check", created=utc_now())
     return CheckResult(frame=out, assessment=assessment, evidence=evidence, rules=rule_set, table=table)
+
+
+#: A published margin must equal the sum of its inner cells up to this share of the sum of their sizes.
+ADDITIVITY_REL = 1e-9
+
+
+def _read_hierarchies(work: pd.DataFrame, hierarchies: Mapping[str, str | Path], total_label: str
+                      ) -> dict[str, Hierarchy]:
+    """Read the ``.hrc`` files; refuse an empty one or one that does not hold every code of its dimension."""
+    from kit.protect import Hierarchy
+
+    trees: dict[str, Hierarchy] = {}
+    for d, f in hierarchies.items():
+        tree = Hierarchy.from_hrc(Path(f), total_label=total_label)
+        codes = set(tree.codes) - {total_label}
+        if not codes:
+            raise SpecError("kit check", f"the hierarchy file for '{d}' ({Path(f).name}) has no codes",
+                            "write one code a line, each '@' one level deeper (tau-Argus .hrc)")
+        missing = set(work[d]) - codes - {total_label}
+        if missing:
+            raise SpecError("kit check", f"{len(missing)} code(s) of '{d}' are not in its hierarchy file "
+                            f"{Path(f).name} (for example {sorted(missing)[0]!r})",
+                            "give a .hrc file that holds every code of the dimension")
+        trees[d] = tree
+    return trees
+
+
+def _verify_additivity(work: pd.DataFrame, dims: list[str], trees: Mapping[str, Hierarchy], total_label: str,
+                       column: str, is_margin: np.ndarray) -> None:
+    """Refuse a table whose published margins or sub-totals are not the sums of their inner cells.
+
+    The message names the first such margin by its codes and the size of the difference relative to
+    the sum of its parts (no value of any cell).
+    """
+    from kit.protect import TableStructure
+
+    frame = work[dims].astype(str).reset_index(drop=True)
+    structure = TableStructure.from_frame(frame, dims, total_label=total_label, hierarchies=dict(trees) or None)
+    pos = structure.positions(frame)
+    vals = np.full(structure.n_cells, np.nan)
+    vals[pos] = work[column].to_numpy(dtype=float)
+    m = structure.matrix
+    n_at = structure.n_atoms_per_cell
+    atom_val = np.full(structure.n_atoms, np.nan)
+    single = np.flatnonzero(n_at == 1)
+    atom_val[m.indices[m.indptr[single]]] = vals[single]
+    present = ~np.isnan(atom_val)
+    covered = np.asarray(m[:, ~present].sum(axis=1)).ravel() == 0
+    check = np.flatnonzero((n_at > 1) & covered & ~np.isnan(vals))
+    if not len(check):
+        return
+    filled = np.nan_to_num(atom_val)
+    parts = m[check] @ filled
+    size = np.maximum(m[check] @ np.abs(filled), np.abs(vals[check]))
+    diff = vals[check] - parts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(size > 0, np.abs(diff) / np.where(size > 0, size, 1.0), 0.0)
+    bad = np.flatnonzero(rel > ADDITIVITY_REL)
+    if not len(bad):
+        return
+    worst = bad[np.argmax(rel[bad])]
+    key = dict(zip(dims, structure.keys[check[worst]]))
+    what = "units" if column == "_n" else f"'{column}'"
+    hint = "make every margin the sum of its inner cells (or pass --no-derive-margins for counts of units " \
+           "that may be in several cells)" if column == "_n" else "make every margin the sum of its inner cells"
+    if (diff[bad] < 0).any() and len(trees) < len(dims):
+        hint += "; if some codes are sub-totals of others (a region and its municipalities), pass " \
+                "--hierarchy DIM=FILE.hrc for that dimension"
+    raise SpecError("kit check", f"{len(bad)} margin(s) of {what} are not the sum of their inner cells; e.g. "
+                    f"{key} differs from the sum of its {int(n_at[check[worst]])} inner cells by "
+                    f"{100 * rel[worst]:.3g} % of its size", hint)
 
 
 def _append_derived_margins(cells: pd.DataFrame, dims: list[str]) -> pd.DataFrame:

@@ -35,6 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="do not sum margins from inner cells (units may be in several cells)")
     parser.add_argument("--hierarchy", action="append", default=[], metavar="DIM=FILE.hrc",
                         help="a dimension's hierarchy in tau-Argus .hrc format (repeatable)")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help="seconds for secondary suppression (default: 60; kit.protect_bridge.DEFAULT_TIME_LIMIT)")
+    parser.add_argument("--allow-empty-secondaries", action="store_true",
+                        help="let empty cells be secondary suppressions (an attacker may know they are zero)")
     parser.add_argument("--sep", default=",", help="field separator (default ',')")
     parser.add_argument("--out", help="output file (default: TABLE.checked.csv in the current folder)")
     parser.add_argument("--release", metavar="DIR",
@@ -62,7 +66,8 @@ def _run(args: argparse.Namespace) -> int:
             args.table, dims, args.count, args.rules, out=args.out, sep=args.sep, value=args.value,
             top1=args.top1, top2=args.top2, total_label=args.total_label, unit_type=args.unit_type,
             derive_margins=not args.no_derive_margins, hierarchies=_hierarchies(args.hierarchy),
-            name=args.name, title=args.title,
+            name=args.name, title=args.title, time_limit=args.time_limit,
+            allow_empty_secondaries=args.allow_empty_secondaries,
         )
     counts = result.assessment.counts()
     shown = ", ".join(f"{k.lower()} {v}" for k, v in counts.items() if v)

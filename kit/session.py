@@ -112,13 +112,17 @@ class Session:
         codes: Mapping[str, Sequence[Any]] | None = None,
         name: str = "table",
         title: str = "",
+        time_limit: float | None = None,
+        allow_empty_secondaries: bool = False,
         **options: Any,
     ) -> Table:
         """Describe and evaluate a table in one call (see :class:`~kit.spec.TableSpec`).
 
         Extra keyword options are passed to :class:`TableSpec` (``attributes``,
         ``structural_zeros``, ``forced``, ``never``, ``population``, ``notes``);
-        an unknown option is an error.
+        an unknown option is an error. With ``margins=True``, ``time_limit`` (seconds; default
+        :data:`kit.protect_bridge.DEFAULT_TIME_LIMIT`) bounds secondary suppression and
+        ``allow_empty_secondaries`` lets empty cells be secondary suppressions (docs/suppression.md).
         """
         allowed = {"attributes", "structural_zeros", "forced", "never", "population", "notes"}
         unknown = sorted(set(options) - allowed)
@@ -129,10 +133,11 @@ class Session:
         spec = TableSpec(dims=dims, statistic=Statistic.parse(stat, "table stat"), measure=measure,
                          weight=weight, margins=margins, codes=tuple(merged_codes.items()), name=name, title=title,
                          **options)
-        return self.evaluate(spec, df)
+        return self.evaluate(spec, df, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries)
 
-    def evaluate(self, spec: TableSpec, df: pd.DataFrame) -> Table:
-        """Evaluate a table spec on microdata."""
+    def evaluate(self, spec: TableSpec, df: pd.DataFrame, *, time_limit: float | None = None,
+                 allow_empty_secondaries: bool = False) -> Table:
+        """Evaluate a table spec on microdata (``time_limit``, ``allow_empty_secondaries``: see :meth:`table`)."""
         where = f"table '{spec.name}'"
         self._check_frame(df, where)
         self._check_columns(df, spec, where)
@@ -166,7 +171,7 @@ class Session:
         if spec.margins:
             from kit.protect_bridge import protect_table
 
-            protect_table(table)
+            protect_table(table, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries)
         log.info("evaluated %s: %d cells", where, len(evidence))
         return table
 

@@ -99,6 +99,7 @@ class _Attacker:
         self.pcol = dm.cell_col[self.cells]
         # a priori move bounds: up unbounded, down to zero in a non-negative table
         self.u_down = dm.neg_ub[self.pcol + 1].copy()
+        self.u_up = dm.neg_ub[self.pcol].copy()  # inf unless cells keep their sign
         self.fixed = prep.forced[self.cells]
         self.both = np.concatenate([self.pcol, self.pcol + 1])
         self.hi = dm.neg_ub.copy()
@@ -112,10 +113,10 @@ class _Attacker:
         ``level`` is given, exact (``y`` read as suppressed when > 0) otherwise."""
         yc = np.where(self.fixed, 0.0, y[self.cells])
         if level is None:
-            hi_up = np.where(yc > 0, np.inf, 0.0)
+            hi_up = np.where(yc > 0, self.u_up, 0.0)
             hi_down = np.where(yc > 0, self.u_down, 0.0)
         else:
-            hi_up = yc
+            hi_up = np.minimum(1.0, self.u_up / level) * yc
             hi_down = np.minimum(1.0, self.u_down / level) * yc
         new = np.concatenate([hi_up, hi_down])
         old = self.hi[self.both]
@@ -162,8 +163,9 @@ class _Attacker:
         # bound multipliers (minimisation: a negative reduced cost prices the upper bound)
         alpha = -rc[self.pcol]
         beta = -rc[self.pcol + 1]
-        raw = np.where(beta > 0, beta, 0.0) * np.where(np.isfinite(self.u_down), self.u_down, 0.0)
-        raw[(alpha > DUAL_TOL) | ((beta > DUAL_TOL) & ~np.isfinite(self.u_down))] = lvl
+        raw = (np.where(beta > 0, beta, 0.0) * np.where(np.isfinite(self.u_down), self.u_down, 0.0)
+               + np.where(alpha > 0, alpha, 0.0) * np.where(np.isfinite(self.u_up), self.u_up, 0.0))
+        raw[((alpha > DUAL_TOL) & ~np.isfinite(self.u_up)) | ((beta > DUAL_TOL) & ~np.isfinite(self.u_down))] = lvl
         out = np.zeros(dm.n_cells)
         out[self.cells] = np.minimum(lvl, raw)
         out[req.cell] = 0.0

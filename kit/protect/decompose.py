@@ -135,7 +135,8 @@ def sub_problem(problem: ProtectionProblem, branch: Branch) -> ProtectionProblem
         return None if a is None else np.asarray(a)[cells]
 
     return ProtectionProblem(sub_s, problem.values[cells], status, problem.lpl[cells], problem.upl[cells],
-                             part(problem.cost), part(problem.n_units), part(problem.top1), problem.nonnegative)
+                             part(problem.cost), part(problem.n_units), part(problem.top1), problem.nonnegative,
+                             problem.sign_bounded)
 
 
 def branch_improve(problem: ProtectionProblem, dm: DeviationModel, prep: Prepared, supp: np.ndarray,

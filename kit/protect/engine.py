@@ -187,7 +187,13 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
     if not prep.requirements:
         supp = prep.must.copy()
     elif chosen == "milp":
-        supp, optimal = solve_milp(dm, prep, problem.values, time_limit)
+        def failing(candidate: np.ndarray) -> set[int]:
+            st, _ = _statuses(problem, candidate)
+            res = audit(problem.with_status(st), intervals="certify")
+            return {int(c) for c in problem.structure.canonical[res.failed_cells]}
+
+        # singletons: the MILP asks what the audit checks (copies against the attackers it finds)
+        supp, optimal = solve_milp(dm, prep, problem.values, time_limit, failing=failing)
     else:
         local = problem.structure.n_cells > LOCAL_CELLS
         log.debug("gauss_lp: %d requirement(s), %s LPs", len(prep.requirements), "local" if local else "full")

@@ -96,8 +96,10 @@ class Hierarchy:
         The codes at level 0 get ``total_label`` as parent.
         """
         text = str(source)
+        where = "hierarchy file"
         if "\n" not in text:
             path = Path(text)
+            where = f"hierarchy file '{path.name}'"
             if not path.exists():
                 raise SpecError("hierarchy file", f"{path.name!r} does not exist",
                                 "check the path of the .hrc file")
@@ -111,16 +113,16 @@ class Hierarchy:
             depth = len(line) - len(line.lstrip(marker))
             code = line[depth:].strip()
             if not code:
-                raise SpecError("hierarchy file", f"line {lineno} has no code after its level markers",
+                raise SpecError(where, f"line {lineno} has no code after its level markers",
                                 "write one code a line, e.g. '@101'")
             if depth > len(stack) - 1:
-                raise SpecError("hierarchy file", f"line {lineno} goes more than one level deeper",
+                raise SpecError(where, f"line {lineno} goes more than one level deeper",
                                 f"indent each level by exactly one {marker!r}")
             del stack[depth + 1:]
             pairs.append((code, stack[-1]))
             stack.append(code)
         if not pairs:
-            raise SpecError("hierarchy file", "holds no codes", "write one code a line, '@' per level")
+            raise SpecError(where, "holds no codes", "write one code a line, '@' per level")
         return cls(tuple(pairs), total_label)
 
     @classmethod

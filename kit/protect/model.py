@@ -35,7 +35,7 @@ class DeviationModel:
     latent_cols: np.ndarray   # pos columns of latent atoms
     n_cols: int
     a: sp.csr_matrix          # equality rows (= 0)
-    neg_ub: np.ndarray        # per column upper bound from non-negativity (inf for pos)
+    neg_ub: np.ndarray        # per column upper bound from the cells' bounds (pos columns: inf unless sign-bounded)
 
     @classmethod
     def build(cls, problem: ProtectionProblem) -> DeviationModel:
@@ -73,6 +73,13 @@ class DeviationModel:
         if problem.nonnegative:
             cc = np.flatnonzero(is_canon)
             neg_ub[cell_col[cc] + 1] = problem.values[cc]
+        elif problem.sign_bounded:
+            # every inner cell keeps its sign (the audit's bounds): a cell ≥ 0 moves down at most its
+            # value, a negative one up at most its size; aggregates are bounded through their atoms
+            cc = np.flatnonzero(is_canon & (n_at == 1))
+            v = problem.values[cc]
+            neg_ub[cell_col[cc[v >= 0]] + 1] = v[v >= 0]
+            neg_ub[cell_col[cc[v < 0]]] = -v[v < 0]
         return cls(n, cell_col, latent_cols, col, a, neg_ub)
 
     def cell_deviation(self, x: np.ndarray) -> np.ndarray:

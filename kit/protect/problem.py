@@ -76,6 +76,11 @@ class ProtectionProblem:
         Largest single contribution per cell (optional, for protection levels).
     nonnegative
         Whether every atom is ≥ 0 (counts, most magnitudes).
+    sign_bounded
+        With ``nonnegative=False``: every atom (inner cell) keeps the sign of its value, i.e. the
+        attacker is assumed to know each inner cell's sign (income and profit tables: cells that are
+        net-negative are bounded above by 0, the others below by 0). Conservative for the audit
+        (the attacker knows more than non-negativity alone).
     """
 
     structure: TableStructure
@@ -87,6 +92,7 @@ class ProtectionProblem:
     n_units: np.ndarray | None = None
     top1: np.ndarray | None = None
     nonnegative: bool = True
+    sign_bounded: bool = False
 
     def __post_init__(self) -> None:
         n = self.structure.n_cells
@@ -136,7 +142,7 @@ class ProtectionProblem:
               status: Sequence[Any] | np.ndarray | None = None,
               lpl: Any = None, upl: Any = None, share: float = 0.10,
               cost: Any = None, n_units: Any = None, top1: Any = None,
-              nonnegative: bool = True) -> ProtectionProblem:
+              nonnegative: bool = True, sign_bounded: bool = False) -> ProtectionProblem:
         """Convenience builder: primaries by mask or statuses, levels default to ``share`` × value."""
         n = structure.n_cells
         vals = np.asarray(values, dtype=float)
@@ -148,7 +154,7 @@ class ProtectionProblem:
         lv = np.where(need, share * np.abs(vals), 0.0)
         lo = lv if lpl is None else np.broadcast_to(np.asarray(lpl, dtype=float), (n,))
         hi = lv if upl is None else np.broadcast_to(np.asarray(upl, dtype=float), (n,))
-        return cls(structure, vals, st, lo, hi, cost, n_units, top1, nonnegative)
+        return cls(structure, vals, st, lo, hi, cost, n_units, top1, nonnegative, sign_bounded)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, structure: TableStructure, *, value: str,
@@ -182,7 +188,7 @@ class ProtectionProblem:
     def with_status(self, status: Any) -> ProtectionProblem:
         """The same problem with other statuses."""
         return ProtectionProblem(self.structure, self.values, status, self.lpl, self.upl, self.cost,
-                                 self.n_units, self.top1, self.nonnegative)
+                                 self.n_units, self.top1, self.nonnegative, self.sign_bounded)
 
     def mask(self, *which: CellStatus) -> np.ndarray:
         """Boolean mask of the cells with one of the given statuses."""

@@ -89,7 +89,7 @@ def witness_cells(req: Requirement, prep: Prepared, solve: Solver, on_new: Calla
         return moved
     parts = [moved]
     backs: list[tuple[float, np.ndarray]] = []
-    tiny = max(1e-9 * prep.scale, 1e-6)
+    tiny = 1e-9 * req.level  # relative to the requirement, not the table
     # largest level first: its witness may cover the others
     levels = {int(k): prep.attacker_level(req, int(k)) for k in hit}
     for k in sorted(levels, key=lambda k_: -levels[k_]):
@@ -169,7 +169,7 @@ class _DevLP:
 
     def unfix_base(self, cells: np.ndarray) -> None:
         cols = self.dm.cell_col[cells]
-        self.base_hi[cols] = np.inf
+        self.base_hi[cols] = self.dm.neg_ub[cols]
         self.base_hi[cols + 1] = self.dm.neg_ub[cols + 1]
         self.lp.set_bounds(np.concatenate([cols, cols + 1]), 0.0,
                            np.concatenate([self.base_hi[cols], self.base_hi[cols + 1]]))

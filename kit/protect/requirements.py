@@ -14,6 +14,12 @@ from kit.status import CellStatus
 __all__ = ["Prepared", "Requirement", "prepare"]
 
 UP, DOWN = 1, -1
+#: Exact-only requirements (both levels 0) are modelled as a move of this share of the cell's own
+#: magnitude (its value; the median non-zero magnitude for a zero cell). The audit asks an interval
+#: wider than ``kit.protect.audit.EXACT_REL`` (1e-6) of it: the model's 1e-3 leaves a margin for the
+#: solvers' tolerances, and any positive move needs the same cells as a tiny one except where a
+#: cell's own bound (its value) is below it.
+EXACT_MODEL_REL = 1e-3
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,10 @@ class Requirement:
     cell: int
     direction: int
     level: float
+    #: protection against exact recovery only (both levels 0): any move of at least ``level`` (a small
+    #: share of the cell's magnitude, ``EXACT_MODEL_REL``) in either direction; ``direction`` is the
+    #: one tried first by the methods that need one
+    exact_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,22 +114,31 @@ def prepare(problem: ProtectionProblem, cost: Any) -> Prepared:
         raise KitError("protect", f"{int(clash.sum())} cell(s) are both forced public and suppressed "
                        "(or equal to a suppressed cell)", "remove the forced status of those cells")
     scale = max(1.0, float(np.abs(problem.values).max(initial=0.0)))
+    nonzero = np.abs(problem.values[problem.values != 0])
+    typical = float(np.median(nonzero)) if len(nonzero) else 1.0
     reqs: list[Requirement] = []
     impossible = 0
     for g in np.flatnonzero(req_cell):
+        val = float(problem.values[g])
         if upl[g] <= 0 and lpl[g] <= 0:
-            reqs.append(Requirement(int(g), UP, max(1e-6 * scale, 1e-3)))
+            mag = abs(val) if val != 0 else typical
+            # a negative cell of a sign-bounded table cannot move up past 0: try downwards first
+            direction = DOWN if (val < 0 and not problem.nonnegative) else UP
+            reqs.append(Requirement(int(g), direction, EXACT_MODEL_REL * mag, exact_only=True))
             continue
         if upl[g] > 0:
+            if problem.sign_bounded and not problem.nonnegative and val < 0 and upl[g] > -val * (1 + 1e-9):
+                impossible += 1
             reqs.append(Requirement(int(g), UP, float(upl[g])))
         if lpl[g] > 0:
-            if problem.nonnegative and lpl[g] > problem.values[g] + 1e-9 * scale:
+            if (problem.nonnegative or (problem.sign_bounded and val >= 0)) and lpl[g] > val * (1 + 1e-9):
                 impossible += 1
             reqs.append(Requirement(int(g), DOWN, float(lpl[g])))
     if impossible:
-        raise KitError("protect", f"{impossible} cell(s) have a lower protection level above their value, "
-                       "which no pattern can meet in a non-negative table",
-                       "cap lpl at the cell value (protection_levels does)")
+        raise KitError("protect", f"{impossible} cell(s) have a protection level that passes zero (a lower "
+                       "level above a non-negative value, or an upper level above a negative value's size), "
+                       "which no pattern can meet when cells keep their sign",
+                       "cap the levels at the cell's size (protection_levels does)")
     reqs.sort(key=lambda r: -r.level)
     weight = cost_vector(problem, cost)
     sing = problem.singleton & is_canon
