@@ -134,6 +134,16 @@ class Session:
     def evaluate(self, spec: TableSpec, df: pd.DataFrame) -> Table:
         """Evaluate a table spec on microdata."""
         where = f"table '{spec.name}'"
+        if spec.statistic is Statistic.COUNT and spec.weight:
+            # a weighted count is the sum of the weights: a magnitude table (dominance, p %)
+            from dataclasses import replace
+
+            self._check_frame(df, where)
+            self._check_columns(df, spec, where)
+            self._weight(df, spec, where)  # validated as weights before they become the measure
+            spec = replace(spec, statistic=Statistic.SUM, measure=spec.weight, weight=None,
+                           notes=(*spec.notes, f"Weighted count: the sum of '{spec.weight}' per cell, "
+                                  "checked as a magnitude table."))
         self._check_frame(df, where)
         self._check_columns(df, spec, where)
         unit_codes, n_units = self._unit_codes(df, where)
@@ -381,14 +391,9 @@ class Session:
         col = df[spec.weight]
         if not pd.api.types.is_numeric_dtype(col):
             raise SchemaError(where, f"the weight '{spec.weight}' is not numeric", "use a numeric weight column")
-        w = col.to_numpy(dtype=float, na_value=np.nan)
-        if np.isnan(w).any():
-            raise SchemaError(where, f"{int(np.isnan(w).sum())} weight(s) in '{spec.weight}' are missing",
-                              "every row needs a weight")
-        if (w < 0).any():
-            raise SchemaError(where, f"{int((w < 0).sum())} weight(s) in '{spec.weight}' are negative",
-                              "weights must be zero or positive")
-        return w
+        from kit.estimate.weights import validate_weights
+
+        return validate_weights(col.to_numpy(dtype=float, na_value=np.nan), spec.weight, where)
 
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:

@@ -29,7 +29,9 @@ def test_rates_and_suppression(s):
 
 
 def test_weighted_rate(s):
-    df = pd.DataFrame({"PNR": range(6), "g": ["a"] * 6, "y": [1, 0, 1, 0, 0, 0], "w": [3, 1, 1, 1, 1, 1.0]})
+    # numerator 3 units, complement 5 units: weighted share (3 + 1 + 1) / (5 + 5) = 0.5
+    df = pd.DataFrame({"PNR": range(8), "g": ["a"] * 8, "y": [1, 1, 1, 0, 0, 0, 0, 0],
+                       "w": [3, 1, 1, 1, 1, 1, 1, 1.0]})
     c = kit.clear(rates(s, df, by="g", outcome="y", weight="w"))
     assert c.rows[0].values[0] == pytest.approx(0.5)
 
