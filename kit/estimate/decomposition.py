@@ -38,7 +38,7 @@ import pandas as pd
 
 from kit.cleared import EstimateKind
 from kit.errors import SpecError
-from kit.estimate.checks import cell_reasons
+from kit.estimate.checks import cell_reasons, refuse_key_columns
 from kit.estimate.prepare import check_columns, code_text, is_binary, numeric_column, one_code, sort_codes
 from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
 from kit.spec import safe_name
@@ -125,6 +125,7 @@ def decomposition(
     )
     where = "decomposition"
     check_columns(df, [unit, outcome, group, period], where)
+    refuse_key_columns(session, [group, period], where)
     t_txt = code_text(df[period])
     sel = np.isin(t_txt, [spec.base, spec.target])
     if not (t_txt == spec.base).any() or not (t_txt == spec.target).any():

@@ -64,7 +64,7 @@ from scipy import stats as sps
 
 from kit.cleared import EstimateKind, Flag
 from kit.errors import SchemaError, SpecError
-from kit.estimate.checks import cell_reasons, dof_reasons
+from kit.estimate.checks import cell_reasons, dof_reasons, refuse_key_columns
 from kit.estimate.collapsed import CellStats, cluster_cov, solve
 from kit.estimate.permutation import Assignments, assignments, permutation_p
 from kit.estimate.prepare import (
@@ -274,6 +274,7 @@ def event_study(
             f"leave cluster out (it defaults to '{group}')",
         )
     unit = session.unit
+    refuse_key_columns(session, [group, period, subgroup], where)
     check_columns(df, [unit, outcome, group, period, subgroup, *spec.covariates], where)
     gtext = code_text(df[group])
     groups = [g for g, _ in spec.treated] + list(spec.comparison)

@@ -45,7 +45,7 @@ from scipy import stats as sps
 
 from kit.cleared import EstimateKind, Flag
 from kit.errors import SpecError
-from kit.estimate.checks import cell_reasons
+from kit.estimate.checks import cell_reasons, refuse_key_columns
 from kit.estimate.prepare import check_columns, code_text, one_code
 from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
 from kit.spec import safe_name
@@ -248,6 +248,7 @@ def rate_difference(
     )
     if group in spec.by:
         raise SpecError("rate difference", "the compared column is also in 'by'", "remove it from 'by'")
+    refuse_key_columns(session, [group, *spec.by], "rate difference")
     check_columns(df, [group, outcome, session.unit, *spec.by], "rate difference")
     gtext = code_text(df[group])
     absent = [v for v in (a, b) if not (gtext == v).any()]

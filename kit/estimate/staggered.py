@@ -58,7 +58,7 @@ from scipy import stats as sps
 
 from kit.cleared import EstimateKind, Flag
 from kit.errors import SpecError
-from kit.estimate.checks import cell_reasons
+from kit.estimate.checks import cell_reasons, refuse_key_columns
 from kit.estimate.prepare import (
     MissingPolicy,
     check_columns,
@@ -165,6 +165,7 @@ def staggered(
         title=title,
     )
     unit = session.unit
+    refuse_key_columns(session, [group, period], where)
     check_columns(df, [unit, outcome, group, period], where)
     data, n_dropped = drop_missing(
         df[[unit, outcome, group, period]], [unit, outcome, group, period], spec.missing, where
