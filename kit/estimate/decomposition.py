@@ -18,8 +18,8 @@ any fails, all parts of that area are suppressed.
 Examples
 --------
 >>> import pandas as pd, kit
->>> rows = ([(i, "A", 2011, float(i % 2)) for i in range(10)]
-...         + [(i, "A", 2017, float((i + 1) % 2)) for i in range(5)]
+>>> rows = ([(i, "A", 2011, float(i % 2)) for i in range(12)]
+...         + [(i, "A", 2017, float((i + 1) % 2)) for i in range(6)]
 ...         + [(i, "A", 2017, float(i % 2)) for i in range(20, 26)])
 >>> df = pd.DataFrame(rows, columns=["PNR", "area", "year", "y"])
 >>> s = kit.Session("dst", unit="PNR", created="2025-01-01T00:00:00+00:00")

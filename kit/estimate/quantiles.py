@@ -41,6 +41,7 @@ kit.errors.DisclosureError: quantiles: the rule set 'dst' forbids releasing a mi
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,10 +65,10 @@ __all__ = [
     "QUANTILE_COLUMNS",
     "QuantileResult",
     "QuantileSpec",
-    "histogram",
-    "safe_quantiles",
     "grid_edges",
+    "histogram",
     "quantile_window",
+    "safe_quantiles",
     "segments_safe",
     "window_mean",
 ]
@@ -175,7 +176,7 @@ def segments_safe(values: np.ndarray, units: np.ndarray, bounds: set[int], k: in
     True
     """
     edges = sorted(bounds)
-    for a, b in zip(edges[:-1], edges[1:], strict=False):
+    for a, b in itertools.pairwise(edges):
         if b <= a:
             continue
         if len(np.unique(units[a:b])) < k or values[a] == values[b - 1]:
@@ -362,7 +363,7 @@ def grid_edges(bins: Any, where: str = "histogram") -> np.ndarray:
     width = float(edges[1] - edges[0])
     exp = int(np.floor(np.log10(width)))
     mant = width / 10.0**exp
-    nice = min(GRID_MANTISSAS + (10.0,), key=lambda d: abs(d - mant))
+    nice = min((*GRID_MANTISSAS, 10.0), key=lambda d: abs(d - mant))
     w = nice * 10.0**exp
     tol = 1e-9
     steps = edges / w
