@@ -303,6 +303,8 @@ def event_study(
         )
     x = _covariates(data, spec.covariates, where)
     sub_values = _subgroups(data, subgroup, include_all)
+    if subgroup is not None:
+        check_subgroups(session, frame, [(lab, m) for lab, m in sub_values if m is not None], stat_of(binary), where)
     ctx = Context.from_session(session)
     round_to = report_round_to(session.rules, Statistic.MODEL)
     stat = Statistic.RATE if binary else Statistic.MEAN
@@ -365,6 +367,46 @@ def _covariates(data: pd.DataFrame, covariates: Sequence[str], where: str) -> np
     if not parts:
         return None
     return np.hstack(parts)
+
+
+def stat_of(binary: bool) -> Statistic:
+    """The table statistic of the event study's cells: a rate for a 0/1 outcome, else a mean."""
+    return Statistic.RATE if binary else Statistic.MEAN
+
+
+def check_subgroups(
+    session: Any, frame: pd.DataFrame, subgroups: Sequence[tuple[str, np.ndarray]], stat: Statistic, where: str
+) -> None:
+    """Refuse subgroups that, with the whole sample, would isolate fewer than ``k`` units in a cell.
+
+    Each subgroup's effects are published next to those of the whole sample
+    (``include_all``) and of the other subgroups, and the comparison groups'
+    cells are public as rates or means, so the subgroup and its complement
+    (all minus the subgroup) must each hold either no unit or at least ``k``
+    units in every group × period cell. Checked before anything is estimated;
+    the message gives counts only.
+    """
+    k = session.rules.min_units(stat)
+    if k <= 1:
+        return
+    unit = session.unit
+    bad_cells = 0
+    bad_groups = 0
+    for _label, mask in subgroups:
+        inside = frame.loc[mask].groupby(["_g", "_t"], sort=False)[unit].nunique()
+        outside = frame.loc[~mask].groupby(["_g", "_t"], sort=False)[unit].nunique()
+        n_bad = int(((inside > 0) & (inside < k)).sum() + ((outside > 0) & (outside < k)).sum())
+        if n_bad:
+            bad_cells += n_bad
+            bad_groups += 1
+    if bad_groups:
+        raise SpecError(
+            where,
+            f"{bad_groups} subgroup(s) have, in {bad_cells} group-period cell(s), fewer than {k} distinct "
+            f"units in the subgroup or in the rest of the cell; their effects together with the whole "
+            "sample's and the comparison groups' published cells would give those units' outcomes",
+            "merge small subgroups, or leave the subgroup split out",
+        )
 
 
 def _subgroups(
