@@ -77,7 +77,15 @@ from kit.estimate.prepare import (
     one_code,
     sort_codes,
 )
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -314,6 +322,7 @@ def event_study(
     notes_assign: list[str] = []
     private: list[str] = []
     n_used = 0
+    dofs: list[float] = []
     for label, mask in sub_values:
         f = frame.loc[mask] if mask is not None else frame
         xs = x[mask] if (x is not None and mask is not None) else x
@@ -324,6 +333,7 @@ def event_study(
             notes_assign.append(info["assign"])
         private.extend(info["private"])
         n_used += int(info["n"])
+        dofs.append(float(info["dof"]))
     notes = _notes(spec, binary, len(groups), notes_assign, n_dropped, round_to)
     if n_dropped:
         private.append(f"{n_dropped} row(s) with missing values were dropped (exact count, not for release).")
@@ -347,6 +357,7 @@ def event_study(
         blocked=blocked,
         private_notes=private,
         n_label="person-period observations",
+        checked=CheckRecord(stat, check_threshold(session.rules, stat), dof=min(dofs) if dofs else None),
     )
 
 
@@ -592,7 +603,7 @@ def _one_subgroup(
             f"subgroup {label}: {dropped_periods} period(s) without comparison observations "
             "were left out (their effects are not identified)."
         )
-    return rows, {"blocked": blocked, "assign": assign, "private": private, "n": fit.n_obs}
+    return rows, {"blocked": blocked, "assign": assign, "private": private, "n": fit.n_obs, "dof": fit.n_obs - fit.k}
 
 
 def _keys(spec: EventStudySpec, gname: str, label: str, pname: str, h: int) -> tuple[tuple[str, str], ...]:

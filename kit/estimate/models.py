@@ -70,7 +70,15 @@ from kit.estimate.checks import (
 )
 from kit.estimate.design import exact_fit_groups, isolated_units, sparse_columns
 from kit.estimate.prepare import MissingPolicy, check_columns, drop_missing, is_binary
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
 from kit.estimate.weights import validate_weights
 from kit.spec import safe_name
 from kit.spec_types import Statistic
@@ -310,6 +318,7 @@ def model(
         methods=(f"statsmodels {spec.family.value}", f"covariance {spec.cov.value}"),
         blocked=blocked,
         private_notes=private,
+        checked=CheckRecord(Statistic.MODEL, check_threshold(session.rules, Statistic.MODEL), dof=df_resid),
     )
 
 
@@ -636,7 +645,7 @@ def _design_checks(
     session: Any, exog: np.ndarray, unit_codes: np.ndarray, n_units: int, names: list[str]
 ) -> tuple[list[Reason], list[str]]:
     """Blocking reasons from the design matrix (see :mod:`kit.estimate.design`) and private notes."""
-    k = max(min_term_units(session.rules), session.rules.min_units(Statistic.MODEL), 1)
+    k = check_threshold(session.rules, Statistic.MODEL)
     if k <= 1:
         return [], []
     blocked: list[Reason] = []

@@ -53,7 +53,15 @@ from kit.cleared import EstimateKind
 from kit.errors import DisclosureError, SpecError
 from kit.estimate.checks import refuse_key_columns
 from kit.estimate.prepare import check_columns, code_text, numeric_column, one_code, sort_codes
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
 from kit.rules.model import Extremes, Quantile, RuleKind
 from kit.spec import safe_name
 from kit.spec_types import Statistic
@@ -260,6 +268,7 @@ def safe_quantiles(
     if dims:
         groups = sorted(groups, key=lambda g: tuple(sort_codes([*g])))
     rows = []
+    published_n: list[int] = []
     for g in groups:
         m = ok_rows.copy()
         for c, code in zip(keys, g, strict=False):
@@ -303,6 +312,7 @@ def safe_quantiles(
                     rows.append(ResultRow(term, keyset, (None, None), [reason]))
                     continue
             rows.append(ResultRow(term, keyset, (v, float(round_n(n_units, round_to)))))
+            published_n.append(n_units)
     notes = [
         f"Each quantile is the mean of the values of at least {k} distinct units around it (never one "
         "unit's value); groups with fewer units are suppressed.",
@@ -322,6 +332,8 @@ def safe_quantiles(
         round_to=round_to,
         notes=notes,
         methods=(f"quantiles as means of {k} units",),
+        checked=CheckRecord(Statistic.QUANTILE, check_threshold(session.rules, Statistic.QUANTILE),
+                            min(published_n) if published_n else None),
     )
 
 
@@ -489,4 +501,6 @@ def histogram(
         spec_fp=spec_fingerprint(spec),
         notes=notes,
         methods=("histogram with merged sparse bins",),
+        checked=CheckRecord(Statistic.COUNT, max(1, session.rules.min_units(Statistic.COUNT)),
+                            min([len(s) for s in sets if s], default=None)),
     )

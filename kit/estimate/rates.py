@@ -47,7 +47,15 @@ from kit.cleared import EstimateKind, Flag
 from kit.errors import SpecError
 from kit.estimate.checks import cell_reasons, refuse_key_columns
 from kit.estimate.prepare import check_columns, code_text, one_code
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -182,7 +190,18 @@ def rates(
         notes=notes,
         methods=("Wilson score intervals",),
         blocked=blocked,
+        checked=CheckRecord(Statistic.RATE, check_threshold(session.rules, Statistic.RATE),
+                            _min_published(cells, [int(i) for i, r in zip(inner, rows, strict=True) if not r.suppressed])),
     )
+
+
+def _min_published(cells: pd.DataFrame, idx: Sequence[int]) -> int | None:
+    """Fewest units behind a published rate: the smaller of numerator and complement over the cells."""
+    if not len(idx):
+        return None
+    n = cells["n_units"].to_numpy()[list(idx)]
+    a = cells["n_positive_units"].to_numpy()[list(idx)]
+    return int(np.minimum(a, n - a).min())
 
 
 def _n_eff(cells: pd.DataFrame) -> np.ndarray:
@@ -277,6 +296,7 @@ def rate_difference(
     }
     outer = sorted({k[:-1] for k in index}) if spec.by else [()]
     rows = []
+    published_cells: list[int] = []
     for key in outer:
         ia, ib = index.get((*key, a)), index.get((*key, b))
         keys = (*zip(spec.by, key, strict=False), ("compare", f"{a} - {b}"))
@@ -310,6 +330,8 @@ def rate_difference(
             float(round_n(int(cells.at[ib, "n_units"]), round_to)),
         )
         rows.append(ResultRow(term, keys, values, deps, flags))
+        if not deps:
+            published_cells += [int(ia), int(ib)]
     units = sub[session.unit].to_numpy()
     overlap = bool(np.intersect1d(units[sub[group].to_numpy() == a], units[sub[group].to_numpy() == b]).size)
     notes = [
@@ -339,4 +361,6 @@ def rate_difference(
         round_to=round_to,
         notes=notes,
         methods=("Newcombe hybrid score interval",),
+        checked=CheckRecord(Statistic.RATE, check_threshold(session.rules, Statistic.RATE),
+                            _min_published(cells, published_cells)),
     )

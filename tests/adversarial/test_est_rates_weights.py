@@ -121,3 +121,19 @@ def test_mean_of_identical_values_is_suppressed(s):
     assert not rows["b"].suppressed
     lo, hi = rows["b"].values[1], rows["b"].values[2]
     assert lo < hi
+
+
+def test_recheck_under_a_stricter_rule_set_fails_closed(s):
+    # the writer re-derives the checks under the rule set in force: a higher threshold than the one
+    # the estimate was checked with cannot be confirmed from counts alone and is refused
+    from kit.errors import DisclosureError
+    from kit.estimate import model
+
+    df = pd.DataFrame({"PNR": range(40), "KOM": ["A"] * 20 + ["B"] * 20, "emp": [1, 0, 0, 1] * 10})
+    res = rates(s, df, by="KOM", outcome="emp")
+    res.recheck(s.rules)  # the rules it was checked with: passes
+    with pytest.raises(DisclosureError, match="threshold"):
+        res.recheck(kit.Session("sacro", unit="PNR").rules)  # 10 units
+    blocked = model(s, df.assign(d=[1.0] + [0.0] * 39), "emp ~ d")
+    with pytest.raises(DisclosureError):
+        blocked.recheck(s.rules)
