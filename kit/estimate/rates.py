@@ -163,9 +163,13 @@ def rates(
         n = int(cells.at[i, "n_units"])
         n_total += int(cells.at[i, "n_records"])
         values = (p, float(est.at[i, "ci_low"]), float(est.at[i, "ci_high"]), se, float(round_n(n, round_to)))
+        a = int(cells.at[i, "n_positive_units"])
+        evidence = (("units", float(n)), ("numerator units", float(a)), ("complement units", float(n - a)),
+                    ("Kish effective size", float(n_eff[i])))
         rows.append(
             ResultRow(
-                " ".join(key), tuple(zip(spec.by, key, strict=False)), values, list(reasons.get(key, []))
+                " ".join(key), tuple(zip(spec.by, key, strict=False)), values, list(reasons.get(key, [])),
+                evidence=evidence,
             )
         )
     notes = [
@@ -190,8 +194,11 @@ def rates(
         notes=notes,
         methods=("Wilson score intervals",),
         blocked=blocked,
-        checked=CheckRecord(Statistic.RATE, check_threshold(session.rules, Statistic.RATE),
-                            _min_published(cells, [int(i) for i, r in zip(inner, rows, strict=True) if not r.suppressed])),
+        checked=CheckRecord(
+            Statistic.RATE,
+            check_threshold(session.rules, Statistic.RATE),
+            _min_published(cells, [int(i) for i, r in zip(inner, rows, strict=True) if not r.suppressed]),
+        ),
     )
 
 

@@ -145,6 +145,7 @@ class ResultRow:
     values: tuple[float | None, ...]
     reasons: list[Reason] = field(default_factory=list)
     flags: tuple[Flag, ...] = ()
+    evidence: tuple[tuple[str, float], ...] = ()  # private counts for the checker (units, Kish size ...)
 
     @property
     def suppressed(self) -> bool:
@@ -288,6 +289,23 @@ class EstimateResult:
         lines.append("* not distinguishable from zero (see the notes for the test used)")
         lines.append("For the researcher on the server only: release through kit.clear().")
         return "\n".join(lines)
+
+    def checks(self) -> list[dict[str, Any]]:
+        """Per-row checks for the output checker's report (private: counts, reasons, never for release)."""
+        out: list[dict[str, Any]] = []
+        rec = self.checked
+        if rec is not None:
+            out.append({"term": "(checks)", "statistic": rec.statistic.value, "threshold": rec.k,
+                        "fewest units behind a published number": "" if rec.min_units is None else rec.min_units,
+                        "residual dof": "" if rec.dof is None else rec.dof})
+        for b in self.blocked:
+            out.append({"term": "(blocked)", "reasons": str(b)})
+        for r in self._rows:
+            row: dict[str, Any] = {"term": r.term, "suppressed": r.suppressed,
+                                   "reasons": "; ".join(str(x) for x in r.reasons)}
+            row.update(dict(r.evidence))
+            out.append(row)
+        return out
 
     def recheck(self, rules: Any) -> None:
         """Re-derive the output checks from the stored evidence under ``rules`` (the release writer's hook).
