@@ -40,7 +40,15 @@ from kit.cleared import EstimateKind
 from kit.errors import SpecError
 from kit.estimate.checks import cell_reasons, refuse_key_columns
 from kit.estimate.prepare import check_columns, code_text, is_binary, numeric_column, one_code, sort_codes
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -220,4 +228,8 @@ def decomposition(
         round_to=report_round_to(session.rules, Statistic.MODEL),
         notes=notes,
         methods=("stayer / mover accounting decomposition",),
+        checked=CheckRecord(
+            Statistic.RATE if binary else Statistic.MEAN,
+            check_threshold(session.rules, Statistic.RATE if binary else Statistic.MEAN),
+        ),
     )

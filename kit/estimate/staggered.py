@@ -69,7 +69,15 @@ from kit.estimate.prepare import (
     one_code,
     sort_codes,
 )
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -337,6 +345,10 @@ def staggered(
         round_to=round_to,
         notes=notes,
         methods=("Callaway-Sant'Anna group-time ATT", "analytic influence-function SE"),
+        checked=CheckRecord(
+            Statistic.RATE if binary else Statistic.MEAN,
+            check_threshold(session.rules, Statistic.RATE if binary else Statistic.MEAN),
+        ),
     )
 
 
