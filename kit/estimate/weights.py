@@ -78,7 +78,8 @@ def validate_weights(w: np.ndarray, name: str, where: str) -> np.ndarray:
             where,
             f"{n_low} weight(s) in '{name}' are below {RELATIVE_FLOOR:g} times the median weight; such a "
             "unit is counted by the thresholds but hardly enters the estimate",
-            "drop or trim those rows (see docs/estimates.md, 'Weights')",
+            "drop or trim those rows (see docs/estimates.md, 'Weights'); to total a magnitude such as "
+            "turnover use stat='sum' with it as the measure",
         )
     return w
 
