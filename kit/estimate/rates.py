@@ -151,6 +151,8 @@ def rates(
     cells = table.evidence.cells
     inner = np.flatnonzero(~cells["is_margin"].to_numpy())
     reasons = cell_reasons(table)
+    if weight:
+        _add_class_kish(reasons, df, list(spec.by), outcome, weight, session.rules)
     round_to = report_round_to(session.rules, Statistic.RATE)
     est = table.estimates
     n_eff = _n_eff(cells)
@@ -209,6 +211,44 @@ def _min_published(cells: pd.DataFrame, idx: Sequence[int]) -> int | None:
     n = cells["n_units"].to_numpy()[list(idx)]
     a = cells["n_positive_units"].to_numpy()[list(idx)]
     return int(np.minimum(a, n - a).min())
+
+
+def _add_class_kish(
+    reasons: dict[tuple[str, ...], list[Reason]],
+    df: pd.DataFrame,
+    by: list[str],
+    outcome: str,
+    weight: str,
+    rules: Any,
+) -> None:
+    """Suppress weighted rate cells whose numerator or complement has a Kish size below the threshold.
+
+    The weighted analogue of the numerator/complement rule (dominance within an
+    outcome class): one heavy weight among the units with the attribute makes
+    the weighted rate that unit's weight share.
+    """
+    k = rules.min_units(Statistic.RATE)
+    if k <= 1:
+        return
+    y = pd.to_numeric(df[outcome], errors="coerce").to_numpy(dtype=float)
+    w = pd.to_numeric(df[weight], errors="coerce").to_numpy(dtype=float)
+    keys = [code_text(df[c]) for c in by]
+    frame = pd.DataFrame({f"k{i}": kv for i, kv in enumerate(keys)})
+    frame["cls"] = y
+    frame["w"] = w
+    frame["w2"] = w * w
+    frame = frame[~np.isnan(y)]
+    sums = frame.groupby([*(f"k{i}" for i in range(len(by))), "cls"], sort=False)[["w", "w2"]].sum()
+    for idx, row in sums.iterrows():
+        n_eff = row["w"] ** 2 / row["w2"] if row["w2"] > 0 else 0.0
+        if n_eff < k * (1 - 1e-12):
+            key = tuple(idx[:-1]) if isinstance(idx, tuple) else ()
+            have = reasons.setdefault(key, [])
+            r = Reason("kit", ReasonCode.BELOW_MIN_UNITS,
+                       f"the weights concentrate the numerator or its complement on fewer than {k} "
+                       "effective units (Kish)")
+            if r not in have:
+                have.append(r)
 
 
 def _n_eff(cells: pd.DataFrame) -> np.ndarray:
@@ -294,6 +334,8 @@ def rate_difference(
     )
     cells = table.evidence.cells
     reasons = cell_reasons(table)
+    if weight:
+        _add_class_kish(reasons, sub, [*spec.by, group], outcome, weight, session.rules)
     n_eff = _n_eff(cells)
     est = table.estimates
     round_to = report_round_to(session.rules, Statistic.RATE)

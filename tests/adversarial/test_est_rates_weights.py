@@ -137,3 +137,12 @@ def test_recheck_under_a_stricter_rule_set_fails_closed(s):
     blocked = model(s, df.assign(d=[1.0] + [0.0] * 39), "emp ~ d")
     with pytest.raises(DisclosureError):
         blocked.recheck(s.rules)
+
+
+def test_weighted_rate_with_a_dominant_numerator_weight_is_suppressed(s):
+    # 3 units with the attribute, one weighing 50 (the cell as a whole has a Kish size of about 31):
+    # the weighted rate is about that unit's weight share
+    df = pd.DataFrame({"PNR": range(33), "g": ["a"] * 33, "y": [1, 1, 1] + [0] * 30,
+                       "w": [50.0, 1.0, 1.0] + [50.0] * 30})
+    c = kit.clear(rates(s, df, by="g", outcome="y", weight="w"))
+    assert c.rows[0].suppressed

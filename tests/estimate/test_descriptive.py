@@ -29,9 +29,9 @@ def test_rates_and_suppression(s):
 
 
 def test_weighted_rate(s):
-    # numerator 3 units, complement 5 units: weighted share (3 + 1 + 1) / (5 + 5) = 0.5
-    df = pd.DataFrame({"PNR": range(8), "g": ["a"] * 8, "y": [1, 1, 1, 0, 0, 0, 0, 0],
-                       "w": [3, 1, 1, 1, 1, 1, 1, 1.0]})
+    # numerator 4 units (Kish 25/7), complement 5 units: weighted share (2 + 1 + 1 + 1) / (5 + 5) = 0.5
+    df = pd.DataFrame({"PNR": range(9), "g": ["a"] * 9, "y": [1, 1, 1, 1, 0, 0, 0, 0, 0],
+                       "w": [2, 1, 1, 1, 1, 1, 1, 1, 1.0]})
     c = kit.clear(rates(s, df, by="g", outcome="y", weight="w"))
     assert c.rows[0].values[0] == pytest.approx(0.5)
 
