@@ -175,6 +175,10 @@ def assess(evidence: Evidence, spec: TableSpec, rules: RuleSet, unit_type: UnitT
                 for i in np.flatnonzero(neg):
                     reasons[i].append(Reason(rule.id, ReasonCode.NEGATIVE, "negative contributions: review"))
 
+    from kit.estimate.cellrules import estimate_cell_failures  # rates' numerator/complement, zero variance
+
+    for mask, rule_id, code, detail in estimate_cell_failures(cells, stat, rules, spec.weight is not None):
+        flag(mask & published, rule_id, code, detail)
     _apply_caller_statuses(cells, dims, spec, statuses, reasons)
     n_missing = int(cells.loc[~is_margin, "n_missing"].sum())
     if n_missing:

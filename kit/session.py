@@ -139,6 +139,16 @@ class Session:
                  allow_empty_secondaries: bool = False) -> Table:
         """Evaluate a table spec on microdata (``time_limit``, ``allow_empty_secondaries``: see :meth:`table`)."""
         where = f"table '{spec.name}'"
+        if spec.statistic is Statistic.COUNT and spec.weight:
+            # a weighted count is the sum of the weights: a magnitude table (dominance, p %)
+            from dataclasses import replace
+
+            self._check_frame(df, where)
+            self._check_columns(df, spec, where)
+            self._weight(df, spec, where)  # validated as weights before they become the measure
+            spec = replace(spec, statistic=Statistic.SUM, measure=spec.weight, weight=None,
+                           notes=(*spec.notes, f"Weighted count: the sum of '{spec.weight}' per cell, "
+                                  "checked as a magnitude table."))
         self._check_frame(df, where)
         self._check_columns(df, spec, where)
         unit_codes, n_units = self._unit_codes(df, where)
@@ -396,17 +406,9 @@ class Session:
         col = df[spec.weight]
         if not pd.api.types.is_numeric_dtype(col):
             raise SchemaError(where, f"the weight '{spec.weight}' is not numeric", "use a numeric weight column")
-        w = col.to_numpy(dtype=float, na_value=np.nan)
-        if np.isnan(w).any():
-            raise SchemaError(where, f"{int(np.isnan(w).sum())} weight(s) in '{spec.weight}' are missing",
-                              "every row needs a weight")
-        if (w < 0).any():
-            raise SchemaError(where, f"{int((w < 0).sum())} weight(s) in '{spec.weight}' are negative",
-                              "weights must be zero or positive")
-        if not np.isfinite(w).all():
-            raise SchemaError(where, f"{int((~np.isfinite(w)).sum())} weight(s) in '{spec.weight}' are infinite",
-                              "weights must be finite")
-        return w
+        from kit.estimate.weights import validate_weights
+
+        return validate_weights(col.to_numpy(dtype=float, na_value=np.nan), spec.weight, where)
 
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from kit.errors import SpecError
 from kit.rules.loader import RuleSet
-from kit.rules.model import ModelTermUnits, ResidualDof, RuleKind, TermAction
+from kit.rules.model import KeyColumns, ModelTermUnits, ResidualDof, RuleKind, TermAction
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
 
@@ -37,6 +38,7 @@ __all__ = [
     "count_distinct",
     "dof_reasons",
     "min_term_units",
+    "refuse_key_columns",
     "term_action",
     "term_unit_reasons",
 ]
@@ -121,3 +123,52 @@ def cell_reasons(table: Any) -> dict[tuple[str, ...], list[Reason]]:
         status = table.assessment.statuses[i]
         out[key] = list(table.assessment.reasons[i]) if status.suppressed else []
     return out
+
+
+def key_columns_allowed(rules: RuleSet) -> bool:
+    """False when any ``key_columns`` rule of the set forbids releasing keys."""
+    return all(not isinstance(r.params, KeyColumns) or r.params.allow for r in rules.of_kind(RuleKind.KEY_COLUMNS))
+
+
+def is_key_column(session: Any, column: str) -> bool:
+    """Whether ``column`` is the unit id, looks like a DST key or is declared a key in the schema.
+
+    The same test as :meth:`kit.session.Session.table` applies to dimensions.
+    """
+    from kit.schema import ColumnRole, looks_like_key
+
+    if column == session.unit:
+        return True
+    schema = getattr(session, "schema", None)
+    if schema is not None:
+        if column in set(schema.key_columns()):
+            return True
+        if column in schema and schema[column].role is ColumnRole.KEY:
+            return True
+    return looks_like_key(column)
+
+
+def refuse_key_columns(session: Any, columns: Any, where: str, role: str = "row key") -> None:
+    """Raise :class:`~kit.errors.SpecError` when a column used as ``role`` is a key column.
+
+    The unit column is always refused; other keys (names like PNR, CVR, workplace
+    and address numbers, or keys declared in the schema) where the rule set's
+    ``key_columns`` rule forbids them.
+
+    >>> import kit
+    >>> refuse_key_columns(kit.Session("dst", unit="PNR"), ["area"], "demo")
+    >>> refuse_key_columns(kit.Session("dst", unit="PNR"), ["CVRNR"], "demo")
+    Traceback (most recent call last):
+    ...
+    kit.errors.SpecError: demo: the column 'CVRNR' used as a row key is an identifier or key column...
+    """
+    allowed = key_columns_allowed(session.rules)
+    for col in [columns] if isinstance(columns, str) else list(columns or ()):
+        if col is None:
+            continue
+        if col == session.unit or (not allowed and is_key_column(session, str(col))):
+            raise SpecError(
+                where,
+                f"the column '{col}' used as a {role} is an identifier or key column",
+                "keys are microdata and are never released; map it to an area or group first",
+            )

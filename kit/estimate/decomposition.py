@@ -18,8 +18,8 @@ any fails, all parts of that area are suppressed.
 Examples
 --------
 >>> import pandas as pd, kit
->>> rows = ([(i, "A", 2011, float(i % 2)) for i in range(10)]
-...         + [(i, "A", 2017, float((i + 1) % 2)) for i in range(5)]
+>>> rows = ([(i, "A", 2011, float(i % 2)) for i in range(12)]
+...         + [(i, "A", 2017, float((i + 1) % 2)) for i in range(6)]
 ...         + [(i, "A", 2017, float(i % 2)) for i in range(20, 26)])
 >>> df = pd.DataFrame(rows, columns=["PNR", "area", "year", "y"])
 >>> s = kit.Session("dst", unit="PNR", created="2025-01-01T00:00:00+00:00")
@@ -38,9 +38,17 @@ import pandas as pd
 
 from kit.cleared import EstimateKind
 from kit.errors import SpecError
-from kit.estimate.checks import cell_reasons
+from kit.estimate.checks import cell_reasons, refuse_key_columns
 from kit.estimate.prepare import check_columns, code_text, is_binary, numeric_column, one_code, sort_codes
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -125,6 +133,7 @@ def decomposition(
     )
     where = "decomposition"
     check_columns(df, [unit, outcome, group, period], where)
+    refuse_key_columns(session, [group, period], where)
     t_txt = code_text(df[period])
     sel = np.isin(t_txt, [spec.base, spec.target])
     if not (t_txt == spec.base).any() or not (t_txt == spec.target).any():
@@ -219,4 +228,8 @@ def decomposition(
         round_to=report_round_to(session.rules, Statistic.MODEL),
         notes=notes,
         methods=("stayer / mover accounting decomposition",),
+        checked=CheckRecord(
+            Statistic.RATE if binary else Statistic.MEAN,
+            check_threshold(session.rules, Statistic.RATE if binary else Statistic.MEAN),
+        ),
     )

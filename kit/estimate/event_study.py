@@ -64,7 +64,7 @@ from scipy import stats as sps
 
 from kit.cleared import EstimateKind, Flag
 from kit.errors import SchemaError, SpecError
-from kit.estimate.checks import cell_reasons, dof_reasons
+from kit.estimate.checks import cell_reasons, dof_reasons, refuse_key_columns
 from kit.estimate.collapsed import CellStats, cluster_cov, solve
 from kit.estimate.permutation import Assignments, assignments, permutation_p
 from kit.estimate.prepare import (
@@ -77,7 +77,15 @@ from kit.estimate.prepare import (
     one_code,
     sort_codes,
 )
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -274,6 +282,7 @@ def event_study(
             f"leave cluster out (it defaults to '{group}')",
         )
     unit = session.unit
+    refuse_key_columns(session, [group, period, subgroup], where)
     check_columns(df, [unit, outcome, group, period, subgroup, *spec.covariates], where)
     gtext = code_text(df[group])
     groups = [g for g, _ in spec.treated] + list(spec.comparison)
@@ -302,6 +311,8 @@ def event_study(
         )
     x = _covariates(data, spec.covariates, where)
     sub_values = _subgroups(data, subgroup, include_all)
+    if subgroup is not None:
+        check_subgroups(session, frame, [(lab, m) for lab, m in sub_values if m is not None], stat_of(binary), where)
     ctx = Context.from_session(session)
     round_to = report_round_to(session.rules, Statistic.MODEL)
     stat = Statistic.RATE if binary else Statistic.MEAN
@@ -311,6 +322,7 @@ def event_study(
     notes_assign: list[str] = []
     private: list[str] = []
     n_used = 0
+    dofs: list[float] = []
     for label, mask in sub_values:
         f = frame.loc[mask] if mask is not None else frame
         xs = x[mask] if (x is not None and mask is not None) else x
@@ -321,6 +333,7 @@ def event_study(
             notes_assign.append(info["assign"])
         private.extend(info["private"])
         n_used += int(info["n"])
+        dofs.append(float(info["dof"]))
     notes = _notes(spec, binary, len(groups), notes_assign, n_dropped, round_to)
     if n_dropped:
         private.append(f"{n_dropped} row(s) with missing values were dropped (exact count, not for release).")
@@ -344,6 +357,7 @@ def event_study(
         blocked=blocked,
         private_notes=private,
         n_label="person-period observations",
+        checked=CheckRecord(stat, check_threshold(session.rules, stat), dof=min(dofs) if dofs else None),
     )
 
 
@@ -364,6 +378,46 @@ def _covariates(data: pd.DataFrame, covariates: Sequence[str], where: str) -> np
     if not parts:
         return None
     return np.hstack(parts)
+
+
+def stat_of(binary: bool) -> Statistic:
+    """The table statistic of the event study's cells: a rate for a 0/1 outcome, else a mean."""
+    return Statistic.RATE if binary else Statistic.MEAN
+
+
+def check_subgroups(
+    session: Any, frame: pd.DataFrame, subgroups: Sequence[tuple[str, np.ndarray]], stat: Statistic, where: str
+) -> None:
+    """Refuse subgroups that, with the whole sample, would isolate fewer than ``k`` units in a cell.
+
+    Each subgroup's effects are published next to those of the whole sample
+    (``include_all``) and of the other subgroups, and the comparison groups'
+    cells are public as rates or means, so the subgroup and its complement
+    (all minus the subgroup) must each hold either no unit or at least ``k``
+    units in every group × period cell. Checked before anything is estimated;
+    the message gives counts only.
+    """
+    k = session.rules.min_units(stat)
+    if k <= 1:
+        return
+    unit = session.unit
+    bad_cells = 0
+    bad_groups = 0
+    for _label, mask in subgroups:
+        inside = frame.loc[mask].groupby(["_g", "_t"], sort=False)[unit].nunique()
+        outside = frame.loc[~mask].groupby(["_g", "_t"], sort=False)[unit].nunique()
+        n_bad = int(((inside > 0) & (inside < k)).sum() + ((outside > 0) & (outside < k)).sum())
+        if n_bad:
+            bad_cells += n_bad
+            bad_groups += 1
+    if bad_groups:
+        raise SpecError(
+            where,
+            f"{bad_groups} subgroup(s) have, in {bad_cells} group-period cell(s), fewer than {k} distinct "
+            f"units in the subgroup or in the rest of the cell; their effects together with the whole "
+            "sample's and the comparison groups' published cells would give those units' outcomes",
+            "merge small subgroups, or leave the subgroup split out",
+        )
 
 
 def _subgroups(
@@ -549,7 +603,7 @@ def _one_subgroup(
             f"subgroup {label}: {dropped_periods} period(s) without comparison observations "
             "were left out (their effects are not identified)."
         )
-    return rows, {"blocked": blocked, "assign": assign, "private": private, "n": fit.n_obs}
+    return rows, {"blocked": blocked, "assign": assign, "private": private, "n": fit.n_obs, "dof": fit.n_obs - fit.k}
 
 
 def _keys(spec: EventStudySpec, gname: str, label: str, pname: str, h: int) -> tuple[tuple[str, str], ...]:

@@ -4,14 +4,24 @@
 (categorical fixed effects with ``C()``), with classical, HC1 or
 cluster-robust errors, then runs the checks:
 
+* the formula is read before patsy sees the data: a name of the unit column
+  or of a key column (also inside ``I(...)``), or of a text column with more
+  than 1,000 values, is a :class:`~kit.errors.SpecError`; patsy's own messages
+  (which can quote data values) are replaced by the kit's;
 * residual degrees of freedom ``>= min_dof`` (``residual_dof``), else the
   model is blocked;
+* the design matrix, not the formula's terms (:mod:`kit.estimate.design`):
+  no column whose non-modal values are held by fewer than ``k`` units, no
+  combination of columns (with the constant) non-zero for fewer than ``k``
+  units, whatever the contrast coding, transformation, interaction or spline;
+  OLS/WLS: no group of identical regressors fitted exactly (zero variance);
 * every column of a categorical term (each dummy, each interaction cell) rests
   on at least ``min_units`` distinct units (``model_term_units``), for a 0/1
-  outcome also within each outcome class; the reference category of a
-  one-factor categorical term too (a failing reference suppresses the term
-  and the intercept). Failing coefficients are suppressed with
-  ``TERM_TOO_FEW_UNITS`` or the model is blocked, as the rule says.
+  outcome also within each outcome class, and the reference category of a
+  one-factor term too.
+
+A failing check blocks the model: a single suppressed coefficient could be
+recovered from the others together with the public total (``Σ y = Σ fitted``).
 
 The statsmodels results object is dropped once coefficients, standard errors,
 intervals and p-values are taken: no residuals, fitted values, predictions,
@@ -50,13 +60,29 @@ import pandas as pd
 
 from kit.cleared import EstimateKind, Flag
 from kit.errors import SchemaError, SpecError
-from kit.estimate.checks import count_distinct, dof_reasons, min_term_units, term_action, term_unit_reasons
+from kit.estimate.checks import (
+    count_distinct,
+    dof_reasons,
+    is_key_column,
+    key_columns_allowed,
+    min_term_units,
+    term_unit_reasons,
+)
+from kit.estimate.design import exact_fit_groups, isolated_units, sparse_columns
 from kit.estimate.prepare import MissingPolicy, check_columns, drop_missing, is_binary
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
-from kit.rules.model import TermAction
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
+from kit.estimate.weights import validate_weights
 from kit.spec import safe_name
 from kit.spec_types import Statistic
-from kit.status import Reason
+from kit.status import Reason, ReasonCode
 
 __all__ = ["MODEL_COLUMNS", "CovType", "Family", "ModelResult", "ModelSpec", "model"]
 
@@ -198,6 +224,7 @@ def model(
     )
     unit = session.unit
     check_columns(df, [unit, weights, cluster], where)
+    refuse_formula_keys(session, spec.formula, df, where)
     data = df.reset_index(drop=True)
     data, n_pre = drop_missing(data, [c for c in (unit, weights, cluster) if c], spec.missing, where)
     mod = _build(spec, data, where)
@@ -219,6 +246,7 @@ def model(
     unit_codes, unit_levels = pd.factorize(kept[unit])
     n_units = len(unit_levels)  # factorize leaves missing values out, like nunique()
     term_reasons = _term_checks(session, mod, exog, y, unit_codes, n_units, names, spec)
+    design_block, design_private = _design_checks(session, exog, unit_codes, n_units, names)
     fit_kw: dict[str, Any] = {}
     n_clusters = None
     if spec.cov is CovType.CLUSTER:
@@ -236,6 +264,17 @@ def model(
             "drop a redundant term or a reference category",
         )
     params = np.asarray(res.params, dtype=float)
+    if spec.family in (Family.OLS, Family.WLS) and exact_fit_groups(
+        exog, y - exog @ params, float(np.abs(y).max())
+    ):
+        design_block.append(
+            Reason(
+                "kit",
+                ReasonCode.GROUP_DISCLOSURE,
+                "units with identical regressors all have the same outcome (zero variance within the "
+                "group): the fitted value is each unit's value",
+            )
+        )
     bse = np.asarray(res.bse, dtype=float)
     ci = np.asarray(res.conf_int(alpha=spec.alpha), dtype=float)
     pvalues = np.asarray(res.pvalues, dtype=float)
@@ -243,11 +282,11 @@ def model(
     use_t = bool(getattr(res, "use_t", False))
     del res, mod  # nothing unit-level is kept
     rows = []
-    blocked: list[Reason] = list(dof_reasons(session.rules, df_resid))
-    block_terms = term_action(session.rules) is TermAction.BLOCK
+    blocked: list[Reason] = [*dof_reasons(session.rules, df_resid), *design_block]
     for j, nm in enumerate(names):
         reasons = term_reasons.get(j, [])
-        if reasons and block_terms:
+        if reasons:
+            # a suppressed coefficient follows from the others and the public total: block
             blocked.extend(r for r in reasons if r not in blocked)
         if spec.report_terms and not any(nm.startswith(p) for p in spec.report_terms):
             continue
@@ -264,6 +303,7 @@ def model(
         if n_dropped
         else []
     )
+    private += design_private
     return ModelResult(
         name=spec.name,
         title=spec.title or f"{spec.family.value.upper()}: {spec.formula}",
@@ -278,6 +318,7 @@ def model(
         methods=(f"statsmodels {spec.family.value}", f"covariance {spec.cov.value}"),
         blocked=blocked,
         private_notes=private,
+        checked=CheckRecord(Statistic.MODEL, check_threshold(session.rules, Statistic.MODEL), dof=df_resid),
     )
 
 
@@ -296,13 +337,11 @@ def _build(spec: ModelSpec, data: pd.DataFrame, where: str) -> Any:
     if spec.family is Family.WLS:
         assert spec.weights is not None
         w = data[spec.weights]
-        if not pd.api.types.is_numeric_dtype(w) or (w.to_numpy(dtype=float) < 0).any():
+        if not pd.api.types.is_numeric_dtype(w):
             raise SchemaError(
-                where,
-                f"the weights '{spec.weights}' are not numeric and non-negative",
-                "use a numeric weight column without negative values",
+                where, f"the weights '{spec.weights}' are not numeric", "use a numeric weight column"
             )
-        kw["weights"] = w.to_numpy(dtype=float)
+        kw["weights"] = validate_weights(w.to_numpy(dtype=float, na_value=np.nan), spec.weights, where)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -311,10 +350,12 @@ def _build(spec: ModelSpec, data: pd.DataFrame, where: str) -> Any:
             if env is not None:
                 kw["eval_env"] = env
             return makers[spec.family](spec.formula, frame, **kw)
-    except PatsyError as exc:
+    except PatsyError:
+        # patsy's own text can quote values from the data (e.g. a category): never passed on
         raise SpecError(
             where,
-            f"the formula cannot be built ({type(exc).__name__}: {exc.message})",
+            "the formula cannot be built (patsy refused it: an unknown name, a syntax error, "
+            "or a value the formula's functions cannot handle)",
             "check the column names and the formula syntax",
         ) from None
     except (KeyError, NameError, SyntaxError, ValueError, TypeError) as exc:
@@ -560,6 +601,78 @@ def categorical_terms(mod: Any, names: list[str]) -> list[tuple[list[int], bool]
             key = ":".join(part.split("[")[0] for part in nm.split(":"))
             groups.setdefault(key, []).append(j)
     return [(cols, ":" not in key) for key, cols in groups.items()]
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+#: Largest number of distinct values a text column used in a formula may have (more is an identifier).
+MAX_FORMULA_CATEGORIES = 1000
+
+
+def refuse_formula_keys(session: Any, formula: str, df: pd.DataFrame, where: str) -> None:
+    """Refuse a formula naming the unit id, a key column or an identifier-like text column, before patsy runs.
+
+    Every name in the formula text (also inside ``I(...)``, ``Q("...")`` and
+    function calls) that is a column of the data is checked: the unit column
+    always, key columns (:func:`kit.estimate.checks.is_key_column`) where the
+    rule set forbids keys, and text columns with more than
+    :data:`MAX_FORMULA_CATEGORIES` distinct values (dummies for them would be
+    one per unit). Messages name the column, never a value.
+    """
+    cols = {c for c in df.columns if isinstance(c, str)}
+    names = set(_NAME.findall(formula))
+    allowed = key_columns_allowed(session.rules)
+    for name in sorted(names & cols):
+        if name == session.unit or (not allowed and is_key_column(session, name)):
+            raise SpecError(
+                where,
+                f"the formula uses the key column '{name}' (an identifier is microdata, and a term built "
+                "from it would publish it in the coefficient names)",
+                "leave identifiers out of the formula; map them to groups first",
+            )
+        s = df[name]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            n_distinct = int(s.nunique(dropna=True))
+            if n_distinct > MAX_FORMULA_CATEGORIES:
+                raise SpecError(
+                    where,
+                    f"the text column '{name}' has {n_distinct} distinct values, more than "
+                    f"{MAX_FORMULA_CATEGORIES} (it is probably an identifier)",
+                    "group it into fewer categories first",
+                )
+
+
+def _design_checks(
+    session: Any, exog: np.ndarray, unit_codes: np.ndarray, n_units: int, names: list[str]
+) -> tuple[list[Reason], list[str]]:
+    """Blocking reasons from the design matrix (see :mod:`kit.estimate.design`) and private notes."""
+    k = check_threshold(session.rules, Statistic.MODEL)
+    if k <= 1:
+        return [], []
+    blocked: list[Reason] = []
+    private: list[str] = []
+    sparse = sparse_columns(exog, unit_codes, n_units, k)
+    if sparse:
+        blocked.append(
+            Reason(
+                "kit",
+                ReasonCode.TERM_TOO_FEW_UNITS,
+                f"{len(sparse)} design column(s) take a value other than their most common one for "
+                f"fewer than {k} distinct units",
+            )
+        )
+        private.append("Design columns held by too few units: " + ", ".join(names[j] for j in sparse) + ".")
+    if isolated_units(exog, unit_codes, n_units, k):
+        blocked.append(
+            Reason(
+                "kit",
+                ReasonCode.TERM_TOO_FEW_UNITS,
+                f"a combination of the design's columns (with the constant) is non-zero for fewer than {k} "
+                "distinct units, so the coefficients give their values (a dummy, a contrast level, an "
+                "interaction cell or a saturated transformation held by too few units)",
+            )
+        )
+    return blocked, private
+
 
 
 def _notes(spec: ModelSpec, use_t: bool, n_clusters: int | None, n_dropped: int, round_to: int) -> list[str]:

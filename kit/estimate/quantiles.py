@@ -13,7 +13,9 @@ are refused with a :class:`~kit.errors.DisclosureError` under rule sets whose
 ``extremes`` rule has ``allow = false``; where allowed they are the raw
 extremes.
 
-**Histograms.** Counts of distinct units per bin. Bins with fewer than
+**Histograms.** Counts of distinct units per bin. Edges lie on the kit's
+grid (:func:`grid_edges`: consecutive multiples of one width ``d * 10^m``,
+``d`` in 1, 2, 5), so a boundary cannot be shifted to isolate a unit. Bins with fewer than
 ``min_units`` units are merged, never dropped: from the left the first bins
 merge into an open-ended lowest bin (``< edge``) until it holds enough units,
 likewise from the right (``>= edge``), then a sparse inner bin merges with its
@@ -32,13 +34,14 @@ Examples
 Traceback (most recent call last):
 ...
 kit.errors.DisclosureError: quantiles: the rule set 'dst' forbids releasing a minimum or maximum ...
->>> h = kit.clear(histogram(s, df.assign(inc=df.inc ** 2), "inc", bins=[0, 1, 100, 1000, 10000]))
+>>> h = kit.clear(histogram(s, df.assign(inc=df.inc ** 2), "inc", bins=[0, 2000, 4000, 6000, 8000, 10000]))
 >>> [r.key("bin") for r in h.rows]
-['< 100', '[100, 1000)', '>= 1000']
+['< 2000', '[2000, 4000)', '[4000, 6000)', '[6000, 8000)', '>= 8000']
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,8 +51,17 @@ import pandas as pd
 
 from kit.cleared import EstimateKind
 from kit.errors import DisclosureError, SpecError
+from kit.estimate.checks import refuse_key_columns
 from kit.estimate.prepare import check_columns, code_text, numeric_column, one_code, sort_codes
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
 from kit.rules.model import Extremes, Quantile, RuleKind
 from kit.spec import safe_name
 from kit.spec_types import Statistic
@@ -61,8 +73,11 @@ __all__ = [
     "QUANTILE_COLUMNS",
     "QuantileResult",
     "QuantileSpec",
+    "grid_edges",
     "histogram",
+    "quantile_window",
     "safe_quantiles",
+    "segments_safe",
     "window_mean",
 ]
 
@@ -116,6 +131,16 @@ def window_mean(values: np.ndarray, units: np.ndarray, p: float, k: int) -> tupl
     >>> window_mean(np.array([0.0, 1.0, 2.0, 3.0, 9.0]), np.arange(5), 0.5, 3)
     (1.5, 4)
     """
+    mean, lo, hi = quantile_window(values, units, p, k)
+    return mean, hi - lo
+
+
+def quantile_window(values: np.ndarray, units: np.ndarray, p: float, k: int) -> tuple[float, int, int]:
+    """:func:`window_mean` with the window's bounds: ``(mean, lo, hi)``, positions ``lo:hi`` of ``values``.
+
+    >>> quantile_window(np.array([0.0, 1.0, 2.0, 3.0, 9.0]), np.arange(5), 0.5, 3)
+    (1.5, 0, 4)
+    """
     n = len(values)
     r = p * (n - 1)
     lo = int(np.clip(np.floor(r - (k - 1) / 2 + 0.5), 0, max(n - k, 0)))
@@ -136,8 +161,35 @@ def window_mean(values: np.ndarray, units: np.ndarray, p: float, k: int) -> tupl
         left = not left
         mean = float(values[lo:hi].mean())
     if _equals_a_value(mean, values):
-        return float("nan"), hi - lo
-    return mean, hi - lo
+        return float("nan"), lo, hi
+    return mean, lo, hi
+
+
+def segments_safe(values: np.ndarray, units: np.ndarray, bounds: set[int], k: int) -> bool:
+    """Whether every stretch of sorted values between consecutive window bounds is safe.
+
+    ``bounds`` holds the window bounds released so far together with ``0`` and
+    ``n`` (the cell total is public through a mean or sum table). Each released
+    number is a sum over an interval of sorted positions, and the sums an
+    attacker can form from them are exactly the step functions constant between
+    consecutive bounds. So no unit's value (nor the sum of fewer than ``k``
+    units) can be derived when every stretch between consecutive bounds holds
+    at least ``k`` distinct units and values that are not all equal.
+
+    >>> v = np.array([1.0, 2.0, 4.0, 8.0])
+    >>> segments_safe(v, np.arange(4), {0, 3, 4}, 3)   # p25 window 0:3, n = 4: 4 mean - 3 q25 = max
+    False
+    >>> v = np.arange(9.0)
+    >>> segments_safe(v, np.arange(9), {0, 3, 6, 9}, 3)
+    True
+    """
+    edges = sorted(bounds)
+    for a, b in itertools.pairwise(edges):
+        if b <= a:
+            continue
+        if len(np.unique(units[a:b])) < k or values[a] == values[b - 1]:
+            return False
+    return True
 
 
 def _equals_a_value(mean: float, values: np.ndarray) -> bool:
@@ -202,6 +254,7 @@ def safe_quantiles(
                 )
     dims = () if by is None else ((by,) if isinstance(by, str) else tuple(by))
     spec = QuantileSpec(measure=measure, probs=tuple(lab for lab, _ in ps), by=dims, name=name, title=title)
+    refuse_key_columns(session, dims, where)
     check_columns(df, [session.unit, measure, *dims], where)
     x = numeric_column(df, measure, where)
     ok_rows = ~np.isnan(x)
@@ -215,6 +268,7 @@ def safe_quantiles(
     if dims:
         groups = sorted(groups, key=lambda g: tuple(sort_codes([*g])))
     rows = []
+    published_n: list[int] = []
     for g in groups:
         m = ok_rows.copy()
         for c, code in zip(keys, g, strict=False):
@@ -222,6 +276,7 @@ def safe_quantiles(
         order = np.argsort(x[m], kind="stable")
         vals, units = x[m][order], units_all[m][order]
         n_units = len(np.unique(units))
+        bounds = {0, len(vals)}
         for label, p in ps:
             keyset = (*zip(dims, g, strict=False), ("quantile", label))
             term = " ".join([*g, label])
@@ -236,7 +291,18 @@ def safe_quantiles(
             if label in ("min", "max"):
                 v = float(vals[0] if label == "min" else vals[-1])
             else:
-                v, _ = window_mean(vals, units, p, k)
+                v, lo, hi = quantile_window(vals, units, p, k)
+                if not np.isnan(v) and not segments_safe(vals, units, bounds | {lo, hi}, k):
+                    reason = Reason(
+                        "kit",
+                        ReasonCode.GROUP_DISCLOSURE,
+                        f"with the group's total and the other quantiles this average would give the "
+                        f"values of fewer than {k} units",
+                    )
+                    rows.append(ResultRow(term, keyset, (None, None), [reason]))
+                    continue
+                if not np.isnan(v):
+                    bounds |= {lo, hi}
                 if np.isnan(v):
                     reason = Reason(
                         "kit",
@@ -246,6 +312,7 @@ def safe_quantiles(
                     rows.append(ResultRow(term, keyset, (None, None), [reason]))
                     continue
             rows.append(ResultRow(term, keyset, (v, float(round_n(n_units, round_to)))))
+            published_n.append(n_units)
     notes = [
         f"Each quantile is the mean of the values of at least {k} distinct units around it (never one "
         "unit's value); groups with fewer units are suppressed.",
@@ -265,7 +332,61 @@ def safe_quantiles(
         round_to=round_to,
         notes=notes,
         methods=(f"quantiles as means of {k} units",),
+        checked=CheckRecord(Statistic.QUANTILE, check_threshold(session.rules, Statistic.QUANTILE),
+                            min(published_n) if published_n else None),
     )
+
+
+#: Bin widths the kit accepts: these mantissas times a power of ten.
+GRID_MANTISSAS = (1.0, 2.0, 5.0)
+#: Most bins a histogram may have.
+MAX_BINS = 1000
+
+
+def grid_edges(bins: Any, where: str = "histogram") -> np.ndarray:
+    """Bin edges checked against the kit's grid: consecutive multiples of a width ``d * 10^m``, ``d`` in 1, 2, 5.
+
+    Fixed edges stop an analyst from shifting a boundary by less than a bin to
+    isolate a unit (edges 50 and 51 in two runs put one unit in ``[50, 51)``).
+
+    >>> grid_edges([0, 10, 20, 30]).tolist()
+    [0.0, 10.0, 20.0, 30.0]
+    >>> grid_edges([-0.5, 0, 0.5]).tolist()
+    [-0.5, 0.0, 0.5]
+    >>> grid_edges([0, 51, 102])
+    Traceback (most recent call last):
+    ...
+    kit.errors.SpecError: histogram: the bin edges are not on the kit's grid...
+    """
+    fix = ("pass consecutive multiples of one width from 1, 2 or 5 times a power of ten, "
+           "e.g. bins=[0, 10, 20, 30] or [0, 0.5, 1.0] (docs/estimates.md, 'Histograms')")
+    if isinstance(bins, (str, bytes)) or not isinstance(bins, Sequence | np.ndarray):
+        raise SpecError(where, "bins must be a list of numbers", fix)
+    vals: list[float] = []
+    for b in bins:
+        if isinstance(b, (bool, np.bool_)) or not isinstance(b, (int, float, np.integer, np.floating)):
+            raise SpecError(where, "bins must be a list of numbers (a non-number was given)", fix)
+        vals.append(float(b))
+    edges = np.asarray(vals, dtype=float)
+    if len(edges) < 2 or not np.isfinite(edges).all() or not np.all(np.diff(edges) > 0):
+        raise SpecError(where, "bin edges must be at least two finite, increasing numbers", fix)
+    if len(edges) - 1 > MAX_BINS:
+        raise SpecError(where, f"{len(edges) - 1} bins were asked for, more than {MAX_BINS}", fix)
+    width = float(edges[1] - edges[0])
+    exp = int(np.floor(np.log10(width)))
+    mant = width / 10.0**exp
+    nice = min((*GRID_MANTISSAS, 10.0), key=lambda d: abs(d - mant))
+    w = nice * 10.0**exp
+    tol = 1e-9
+    steps = edges / w
+    ok = (
+        abs(mant - nice) <= tol * nice
+        and np.allclose(np.diff(edges), w, rtol=tol, atol=0.0)
+        and bool(np.all(np.abs(steps - np.round(steps)) <= tol * np.maximum(1.0, np.abs(steps))))
+    )
+    if not ok:
+        raise SpecError(where, "the bin edges are not on the kit's grid", fix)
+    return np.round(steps) * w
 
 
 def histogram(
@@ -308,14 +429,7 @@ def histogram(
             )
         edges = np.linspace(np.nanmin(x), np.nanmax(x), int(bins) + 1)
     else:
-        try:
-            edges = np.asarray([float(b) for b in bins])
-        except (TypeError, ValueError):
-            raise SpecError(where, "bin edges must be numbers (a text, a dict or a nested list was given)",
-                            "pass bins=[0, 10, 20]") from None
-    if len(edges) < 2 or not np.all(np.isfinite(edges)) or not np.all(np.diff(edges) > 0):
-        raise SpecError(where, "bin edges must be at least two increasing finite numbers",
-                        "pass bins=[0, 10, 20]")
+        edges = grid_edges(bins, where)
     spec = QuantileSpec(measure=measure, bins=tuple(float(e) for e in edges), name=name, title=title)
     k = max(1, session.rules.min_units(Statistic.COUNT))
     units = pd.factorize(df[session.unit])[0][ok]
@@ -387,4 +501,6 @@ def histogram(
         spec_fp=spec_fingerprint(spec),
         notes=notes,
         methods=("histogram with merged sparse bins",),
+        checked=CheckRecord(Statistic.COUNT, max(1, session.rules.min_units(Statistic.COUNT)),
+                            min([len(s) for s in sets if s], default=None)),
     )

@@ -45,9 +45,17 @@ from scipy import stats as sps
 
 from kit.cleared import EstimateKind, Flag
 from kit.errors import SpecError
-from kit.estimate.checks import cell_reasons
+from kit.estimate.checks import cell_reasons, refuse_key_columns
 from kit.estimate.prepare import check_columns, code_text, one_code
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -143,6 +151,8 @@ def rates(
     cells = table.evidence.cells
     inner = np.flatnonzero(~cells["is_margin"].to_numpy())
     reasons = cell_reasons(table)
+    if weight:
+        _add_class_kish(reasons, df, list(spec.by), outcome, weight, session.rules)
     round_to = report_round_to(session.rules, Statistic.RATE)
     est = table.estimates
     n_eff = _n_eff(cells)
@@ -155,9 +165,13 @@ def rates(
         n = int(cells.at[i, "n_units"])
         n_total += int(cells.at[i, "n_records"])
         values = (p, float(est.at[i, "ci_low"]), float(est.at[i, "ci_high"]), se, float(round_n(n, round_to)))
+        a = int(cells.at[i, "n_positive_units"])
+        evidence = (("units", float(n)), ("numerator units", float(a)), ("complement units", float(n - a)),
+                    ("Kish effective size", float(n_eff[i])))
         rows.append(
             ResultRow(
-                " ".join(key), tuple(zip(spec.by, key, strict=False)), values, list(reasons.get(key, []))
+                " ".join(key), tuple(zip(spec.by, key, strict=False)), values, list(reasons.get(key, [])),
+                evidence=evidence,
             )
         )
     notes = [
@@ -182,7 +196,59 @@ def rates(
         notes=notes,
         methods=("Wilson score intervals",),
         blocked=blocked,
+        checked=CheckRecord(
+            Statistic.RATE,
+            check_threshold(session.rules, Statistic.RATE),
+            _min_published(cells, [int(i) for i, r in zip(inner, rows, strict=True) if not r.suppressed]),
+        ),
     )
+
+
+def _min_published(cells: pd.DataFrame, idx: Sequence[int]) -> int | None:
+    """Fewest units behind a published rate: the smaller of numerator and complement over the cells."""
+    if not len(idx):
+        return None
+    n = cells["n_units"].to_numpy()[list(idx)]
+    a = cells["n_positive_units"].to_numpy()[list(idx)]
+    return int(np.minimum(a, n - a).min())
+
+
+def _add_class_kish(
+    reasons: dict[tuple[str, ...], list[Reason]],
+    df: pd.DataFrame,
+    by: list[str],
+    outcome: str,
+    weight: str,
+    rules: Any,
+) -> None:
+    """Suppress weighted rate cells whose numerator or complement has a Kish size below the threshold.
+
+    The weighted analogue of the numerator/complement rule (dominance within an
+    outcome class): one heavy weight among the units with the attribute makes
+    the weighted rate that unit's weight share.
+    """
+    k = rules.min_units(Statistic.RATE)
+    if k <= 1:
+        return
+    y = pd.to_numeric(df[outcome], errors="coerce").to_numpy(dtype=float)
+    w = pd.to_numeric(df[weight], errors="coerce").to_numpy(dtype=float)
+    keys = [code_text(df[c]) for c in by]
+    frame = pd.DataFrame({f"k{i}": kv for i, kv in enumerate(keys)})
+    frame["cls"] = y
+    frame["w"] = w
+    frame["w2"] = w * w
+    frame = frame[~np.isnan(y)]
+    sums = frame.groupby([*(f"k{i}" for i in range(len(by))), "cls"], sort=False)[["w", "w2"]].sum()
+    for idx, row in sums.iterrows():
+        n_eff = row["w"] ** 2 / row["w2"] if row["w2"] > 0 else 0.0
+        if n_eff < k * (1 - 1e-12):
+            key = tuple(idx[:-1]) if isinstance(idx, tuple) else ()
+            have = reasons.setdefault(key, [])
+            r = Reason("kit", ReasonCode.BELOW_MIN_UNITS,
+                       f"the weights concentrate the numerator or its complement on fewer than {k} "
+                       "effective units (Kish)")
+            if r not in have:
+                have.append(r)
 
 
 def _n_eff(cells: pd.DataFrame) -> np.ndarray:
@@ -248,6 +314,7 @@ def rate_difference(
     )
     if group in spec.by:
         raise SpecError("rate difference", "the compared column is also in 'by'", "remove it from 'by'")
+    refuse_key_columns(session, [group, *spec.by], "rate difference")
     check_columns(df, [group, outcome, session.unit, *spec.by], "rate difference")
     gtext = code_text(df[group])
     absent = [v for v in (a, b) if not (gtext == v).any()]
@@ -267,6 +334,8 @@ def rate_difference(
     )
     cells = table.evidence.cells
     reasons = cell_reasons(table)
+    if weight:
+        _add_class_kish(reasons, sub, [*spec.by, group], outcome, weight, session.rules)
     n_eff = _n_eff(cells)
     est = table.estimates
     round_to = report_round_to(session.rules, Statistic.RATE)
@@ -276,6 +345,7 @@ def rate_difference(
     }
     outer = sorted({k[:-1] for k in index}) if spec.by else [()]
     rows = []
+    published_cells: list[int] = []
     for key in outer:
         ia, ib = index.get((*key, a)), index.get((*key, b))
         keys = (*zip(spec.by, key, strict=False), ("compare", f"{a} - {b}"))
@@ -309,6 +379,8 @@ def rate_difference(
             float(round_n(int(cells.at[ib, "n_units"]), round_to)),
         )
         rows.append(ResultRow(term, keys, values, deps, flags))
+        if not deps:
+            published_cells += [int(ia), int(ib)]
     units = sub[session.unit].to_numpy()
     overlap = bool(np.intersect1d(units[sub[group].to_numpy() == a], units[sub[group].to_numpy() == b]).size)
     notes = [
@@ -338,4 +410,6 @@ def rate_difference(
         round_to=round_to,
         notes=notes,
         methods=("Newcombe hybrid score interval",),
+        checked=CheckRecord(Statistic.RATE, check_threshold(session.rules, Statistic.RATE),
+                            _min_published(cells, published_cells)),
     )

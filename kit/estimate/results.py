@@ -35,7 +35,7 @@ from kit.spec_types import Statistic
 from kit.status import Reason
 from kit.table import round_n
 
-__all__ = ["Context", "EstimateResult", "ResultRow", "report_round_to", "spec_fingerprint"]
+__all__ = ["CheckRecord", "Context", "EstimateResult", "ResultRow", "report_round_to", "spec_fingerprint"]
 
 
 def spec_fingerprint(spec: Any) -> str:
@@ -105,6 +105,37 @@ class Context:
         return cls(rid, version, fingerprint, created, label)
 
 
+@dataclass(frozen=True)
+class CheckRecord:
+    """What the output checks of an estimate rested on (counts only; kept for :meth:`EstimateResult.recheck`).
+
+    ``statistic`` is the statistic whose threshold the checks used, ``k`` that
+    threshold, ``min_units`` the fewest distinct units behind any published
+    number (for rates: the smaller of numerator and complement; for quantiles:
+    the fewest units between two window bounds), ``dof`` the residual degrees
+    of freedom of a model (``None`` for other estimates).
+    """
+
+    statistic: Statistic
+    k: int
+    min_units: int | None = None
+    dof: float | None = None
+
+
+def check_threshold(rules: Any, statistic: Statistic) -> int:
+    """The threshold an estimate of ``statistic`` is checked with under ``rules``."""
+    from kit.rules.model import ModelTermUnits, Quantile
+
+    k = rules.min_units(statistic)
+    if statistic is Statistic.MODEL:
+        k = max([k, *(r.params.min_units for r in rules.of_kind(RuleKind.MODEL_TERM_UNITS, statistic)
+                      if isinstance(r.params, ModelTermUnits))])
+    if statistic is Statistic.QUANTILE:
+        k = max([k, *(r.params.min_units_around for r in rules.of_kind(RuleKind.QUANTILE)
+                      if isinstance(r.params, Quantile))])
+    return max(int(k), 1)
+
+
 @dataclass
 class ResultRow:
     """One private estimate row: values, suppression reasons and flags."""
@@ -114,6 +145,7 @@ class ResultRow:
     values: tuple[float | None, ...]
     reasons: list[Reason] = field(default_factory=list)
     flags: tuple[Flag, ...] = ()
+    evidence: tuple[tuple[str, float], ...] = ()  # private counts for the checker (units, Kish size ...)
 
     @property
     def suppressed(self) -> bool:
@@ -176,6 +208,7 @@ class EstimateResult:
         blocked: Sequence[Reason] = (),
         private_notes: Sequence[str] = (),
         n_label: str = "observations",
+        checked: CheckRecord | None = None,
     ) -> None:
         self.name = name
         self.title = title
@@ -191,6 +224,7 @@ class EstimateResult:
         self.blocked = list(blocked)
         self.private_notes = list(private_notes)
         self.n_label = n_label
+        self.checked = checked
         for r in rows:
             if len(r.values) != len(self.columns):
                 raise ValueError("row length does not match columns")  # pragma: no cover - a kit bug
@@ -255,6 +289,59 @@ class EstimateResult:
         lines.append("* not distinguishable from zero (see the notes for the test used)")
         lines.append("For the researcher on the server only: release through kit.clear().")
         return "\n".join(lines)
+
+    def checks(self) -> list[dict[str, Any]]:
+        """Per-row checks for the output checker's report (private: counts, reasons, never for release)."""
+        out: list[dict[str, Any]] = []
+        rec = self.checked
+        if rec is not None:
+            out.append({"term": "(checks)", "statistic": rec.statistic.value, "threshold": rec.k,
+                        "fewest units behind a published number": "" if rec.min_units is None else rec.min_units,
+                        "residual dof": "" if rec.dof is None else rec.dof})
+        for b in self.blocked:
+            out.append({"term": "(blocked)", "reasons": str(b)})
+        for r in self._rows:
+            row: dict[str, Any] = {"term": r.term, "suppressed": r.suppressed,
+                                   "reasons": "; ".join(str(x) for x in r.reasons)}
+            row.update(dict(r.evidence))
+            out.append(row)
+        return out
+
+    def recheck(self, rules: Any) -> None:
+        """Re-derive the output checks from the stored evidence under ``rules`` (the release writer's hook).
+
+        Raises :class:`~kit.errors.DisclosureError` when the result is blocked, or
+        when the rule set in force asks for more than the checks established: a
+        higher threshold than the one checked (the design and quantile checks
+        cannot be re-run without the data: fail closed), fewer units behind a
+        published number than the threshold, or fewer residual degrees of
+        freedom than ``residual_dof``. A result without a check record passes
+        only the blocked test.
+        """
+        where = f"estimate '{self.name}'"
+        if self.blocked:
+            raise DisclosureError(where, "the output checks block it", "see result.summary()")
+        rec = self.checked
+        if rec is None:
+            return
+        k = check_threshold(rules, rec.statistic)
+        if k > rec.k:
+            raise DisclosureError(
+                where,
+                f"it was checked with a threshold of {rec.k} units; the rule set in force asks for {k}",
+                "evaluate the estimate again in a session with the rule set in force",
+            )
+        if rec.min_units is not None and rec.min_units < k:
+            raise DisclosureError(
+                where, f"a published number rests on fewer than {k} distinct units", "suppress or re-evaluate it"
+            )
+        if rec.dof is not None:
+            from kit.estimate.checks import dof_reasons
+
+            if dof_reasons(rules, rec.dof):
+                raise DisclosureError(
+                    where, "its residual degrees of freedom are below the rule set's minimum", "re-evaluate it"
+                )
 
     # --------------------------------------------------------------- clearance
     def _build_cleared(self, gate: object, *, allow_review: bool = False) -> ClearedEstimate:

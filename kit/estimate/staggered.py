@@ -58,7 +58,7 @@ from scipy import stats as sps
 
 from kit.cleared import EstimateKind, Flag
 from kit.errors import SpecError
-from kit.estimate.checks import cell_reasons
+from kit.estimate.checks import cell_reasons, refuse_key_columns
 from kit.estimate.prepare import (
     MissingPolicy,
     check_columns,
@@ -69,7 +69,15 @@ from kit.estimate.prepare import (
     one_code,
     sort_codes,
 )
-from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.estimate.results import (
+    CheckRecord,
+    Context,
+    EstimateResult,
+    ResultRow,
+    check_threshold,
+    report_round_to,
+    spec_fingerprint,
+)
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -165,6 +173,7 @@ def staggered(
         title=title,
     )
     unit = session.unit
+    refuse_key_columns(session, [group, period], where)
     check_columns(df, [unit, outcome, group, period], where)
     data, n_dropped = drop_missing(
         df[[unit, outcome, group, period]], [unit, outcome, group, period], spec.missing, where
@@ -336,6 +345,10 @@ def staggered(
         round_to=round_to,
         notes=notes,
         methods=("Callaway-Sant'Anna group-time ATT", "analytic influence-function SE"),
+        checked=CheckRecord(
+            Statistic.RATE if binary else Statistic.MEAN,
+            check_threshold(session.rules, Statistic.RATE if binary else Statistic.MEAN),
+        ),
     )
 
 

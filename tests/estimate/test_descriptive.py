@@ -29,7 +29,9 @@ def test_rates_and_suppression(s):
 
 
 def test_weighted_rate(s):
-    df = pd.DataFrame({"PNR": range(6), "g": ["a"] * 6, "y": [1, 0, 1, 0, 0, 0], "w": [3, 1, 1, 1, 1, 1.0]})
+    # numerator 4 units (Kish 25/7), complement 5 units: weighted share (2 + 1 + 1 + 1) / (5 + 5) = 0.5
+    df = pd.DataFrame({"PNR": range(9), "g": ["a"] * 9, "y": [1, 1, 1, 1, 0, 0, 0, 0, 0],
+                       "w": [2, 1, 1, 1, 1, 1, 1, 1, 1.0]})
     c = kit.clear(rates(s, df, by="g", outcome="y", weight="w"))
     assert c.rows[0].values[0] == pytest.approx(0.5)
 
@@ -130,7 +132,7 @@ def test_histogram_merges_tails_never_drops(s):
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.uniform(10, 90, 200), [-5.0, 1.0, 95.0, 200.0]])
     df = pd.DataFrame({"PNR": range(len(x)), "x": x})
-    res = histogram(s, df, "x", bins=[0, 5, 10, 50, 90, 100])
+    res = histogram(s, df, "x", bins=list(range(0, 105, 5)))
     c = kit.clear(res)
     assert sum(r.values[0] for r in c.rows) == len(x)
     assert all(r.values[0] >= 3 for r in c.rows)
