@@ -32,6 +32,7 @@ from kit.assess import Assessment
 from kit.cleared import _GATE, ClearedRow, ClearedTable, Provenance
 from kit.errors import DisclosureError
 from kit.evidence import Evidence
+from kit.populations import TablePopulations
 from kit.rules.loader import RuleSet
 from kit.rules.model import ReportN, RuleKind
 from kit.spec import TableSpec
@@ -111,6 +112,8 @@ class Table:
     assessment: Assessment
     data_label: str
     created: str
+    #: Units behind every evidence row (:mod:`kit.populations`), for the differencing registry.
+    unit_populations: TablePopulations | None = None
 
     def __repr__(self) -> str:
         counts = {k: v for k, v in self.assessment.counts().items() if v}

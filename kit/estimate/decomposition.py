@@ -41,6 +41,7 @@ from kit.errors import SpecError
 from kit.estimate.checks import cell_reasons
 from kit.estimate.prepare import check_columns, code_text, is_binary, numeric_column, one_code, sort_codes
 from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.populations import table_population_map
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -207,7 +208,7 @@ def decomposition(
         "the base period (including those who left the population).",
         "An area's parts are shown only when its four population cells pass the table rules.",
     ]
-    return DecompositionResult(
+    result = DecompositionResult(
         name=spec.name,
         title=spec.title or f"Decomposition of the change in {outcome}",
         kind=EstimateKind.DECOMPOSITION,
@@ -220,3 +221,5 @@ def decomposition(
         notes=notes,
         methods=("stayer / mover accounting decomposition",),
     )
+    result.unit_populations = table_population_map(table)
+    return result

@@ -78,6 +78,7 @@ from kit.estimate.prepare import (
     sort_codes,
 )
 from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.populations import group_populations
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -329,7 +330,7 @@ def event_study(
         "CR1 cluster-robust errors by group, t(G-1)",
         "randomisation inference over the comparison pool" if spec.permutations else "no permutation",
     )
-    return EventStudyResult(
+    result = EventStudyResult(
         name=spec.name,
         title=spec.title or f"Event study: {outcome}",
         kind=EstimateKind.EVENT_STUDY,
@@ -345,6 +346,8 @@ def event_study(
         private_notes=private,
         n_label="person-period observations",
     )
+    result.unit_populations = group_populations(frame[unit], [frame["_g"], frame["_t"]])
+    return result
 
 
 # ---------------------------------------------------------------------- helpers

@@ -53,6 +53,7 @@ from kit.errors import SchemaError, SpecError
 from kit.estimate.checks import count_distinct, dof_reasons, min_term_units, term_action, term_unit_reasons
 from kit.estimate.prepare import MissingPolicy, check_columns, drop_missing, is_binary
 from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.populations import group_populations
 from kit.rules.model import TermAction
 from kit.spec import safe_name
 from kit.spec_types import Statistic
@@ -264,7 +265,7 @@ def model(
         if n_dropped
         else []
     )
-    return ModelResult(
+    result = ModelResult(
         name=spec.name,
         title=spec.title or f"{spec.family.value.upper()}: {spec.formula}",
         kind=EstimateKind.REGRESSION,
@@ -279,6 +280,8 @@ def model(
         blocked=blocked,
         private_notes=private,
     )
+    result.unit_populations = group_populations(kept[unit], [], prefix="estimation sample")
+    return result
 
 
 def _build(spec: ModelSpec, data: pd.DataFrame, where: str) -> Any:

@@ -48,6 +48,7 @@ from kit.errors import SpecError
 from kit.estimate.checks import cell_reasons
 from kit.estimate.prepare import check_columns, code_text, one_code
 from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.populations import table_population_map
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -169,7 +170,7 @@ def rates(
     ]
     notes += [r.detail for r in table.assessment.table_reasons]
     blocked = list(table.assessment.table_reasons) if table.verdict.value == "FAIL" else []
-    return RateResult(
+    result = RateResult(
         name=spec.name,
         title=spec.title or f"Rates of {outcome}",
         kind=EstimateKind.RATES,
@@ -183,6 +184,8 @@ def rates(
         methods=("Wilson score intervals",),
         blocked=blocked,
     )
+    result.unit_populations = table_population_map(table)
+    return result
 
 
 def _n_eff(cells: pd.DataFrame) -> np.ndarray:
@@ -326,7 +329,7 @@ def rate_difference(
         )
     if weight:
         notes.append(f"Weighted by {weight}; intervals on Kish effective sample sizes.")
-    return RateResult(
+    result = RateResult(
         name=spec.name,
         title=spec.title or f"Difference in {outcome}: {a} - {b}",
         kind=EstimateKind.RATE_DIFFERENCE,
@@ -339,3 +342,5 @@ def rate_difference(
         notes=notes,
         methods=("Newcombe hybrid score interval",),
     )
+    result.unit_populations = table_population_map(table)
+    return result

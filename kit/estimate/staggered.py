@@ -70,6 +70,7 @@ from kit.estimate.prepare import (
     sort_codes,
 )
 from kit.estimate.results import Context, EstimateResult, ResultRow, report_round_to, spec_fingerprint
+from kit.populations import group_populations
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -324,7 +325,7 @@ def staggered(
     ]
     if n_dropped:
         notes.append("Rows with missing values were left out.")
-    return StaggeredResult(
+    result = StaggeredResult(
         name=spec.name,
         title=spec.title or f"Staggered adoption: {outcome}",
         kind=EstimateKind.STAGGERED,
@@ -337,6 +338,8 @@ def staggered(
         notes=notes,
         methods=("Callaway-Sant'Anna group-time ATT", "analytic influence-function SE"),
     )
+    result.unit_populations = group_populations(data[unit], [g_txt, data[period].astype(str)])
+    return result
 
 
 def _deps(

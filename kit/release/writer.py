@@ -30,6 +30,7 @@ kit.errors.DisclosureError: release: a dict is not a cleared output. Fix: pass t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -234,6 +235,8 @@ def write_release(
     site_templates: str | Path | None = None,
     ledger: str | Path | None = None,
     created: str | None = None,
+    differencing: bool = True,
+    state_dir: str | Path | None = None,
 ) -> ReleaseResult:
     """Write one release: rendered outputs, a self-contained report and a manifest.
 
@@ -259,8 +262,9 @@ def write_release(
         The private tables behind the cleared outputs (matched by name), for the checker's
         report and the differencing registry. They are never written to the release.
     registry
-        A :class:`~kit.release.registry.ReleaseRegistry` or its folder: tables are checked
-        against earlier releases and recorded.
+        A :class:`~kit.release.registry.ReleaseRegistry` or its folder (default: the project's, in
+        ``<state folder>/differencing``): every output is checked against the others and against
+        earlier releases on the units it counts, and recorded once the release is in place.
     site_templates
         A folder whose templates override the kit's.
     ledger
@@ -268,6 +272,10 @@ def write_release(
     created
         Release time for the manifest (default: the latest creation time of the outputs, so
         the same outputs give the same release).
+    differencing
+        ``False`` turns the differencing check off (explicit opt-out; the manifest says so).
+    state_dir
+        The project state folder (default: :func:`kit.state.project_state_dir`).
 
     Raises
     ------
@@ -277,7 +285,14 @@ def write_release(
         When the release folder (or its checker folder) exists.
     """
     from kit.release.checker import write_checker_report
-    from kit.release.registry import DifferencingError, as_registry
+    from kit.release.registry import (
+        REGISTRY_FOLDER,
+        DifferencingError,
+        DifferencingGuard,
+        as_registry,
+        private_name,
+    )
+    from kit.state import project_state_dir
 
     checked = _check_outputs(outputs)
     target = Path(folder)
@@ -307,11 +322,7 @@ def write_release(
             )
     plan, skipped = _plan_formats(formats, rules)
     stamp = created or _release_created(checked)
-    privates = {getattr(getattr(p, "spec", None), "name", None): p for p in private_results}
-    reg = as_registry(registry) if registry is not None else None
-    pairs = reg.check(checked, privates, rules, target.name) if reg is not None else ()
-    blocking = tuple(p for p in pairs if p.blocking)
-
+    privates = {private_name(p): p for p in private_results}
     env = make_environment(site_templates)
     tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(6)}"
     tmp_checker = (
@@ -319,6 +330,20 @@ def write_release(
         if checker_target is not None
         else None
     )
+    # differencing registry: check here and record after the rename, under one lock (ExitStack below)
+    guard = DifferencingGuard(
+        (as_registry(registry) if registry is not None else as_registry(project_state_dir(state_dir) / REGISTRY_FOLDER))
+        if differencing else None,
+        rules, target.name, enabled=differencing,
+    )
+    held = contextlib.ExitStack()
+    held.enter_context(guard.held())
+    try:
+        pairs = guard.check(checked, privates)
+    except BaseException:
+        held.close()
+        raise
+    blocking = tuple(p for p in pairs if p.blocking)
     moved: list[Path] = []
     try:
         if blocking:
@@ -368,6 +393,7 @@ def write_release(
             "suppressed_symbol": rules.release.suppressed_symbol,
             "report": report_files[0] if report_files else None,
             "outputs": entries,
+            "differencing": guard.manifest_entry(),
             "files": [staging.files[k] for k in sorted(staging.files)],
         }
         text = manifest_text(seal(doc))
@@ -394,13 +420,14 @@ def write_release(
             checker_target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(tmp_checker, checker_target)
             moved.append(checker_target)
-        if reg is not None:
-            reg.record(checked, privates, rules, target.name, stamp)
+        guard.record(stamp)  # inside the lock, after the release is in place
     except BaseException:
         for path in (tmp, tmp_checker, *moved):
             if path is not None and path.exists():
                 shutil.rmtree(path, ignore_errors=True)
         raise
+    finally:
+        held.close()
     log.info("release %s written: %d outputs, %d files", target.name, len(checked), len(staging.files) + 1)
     return ReleaseResult(
         folder=target,
