@@ -317,7 +317,8 @@ class ReleaseRegistry:
 
     def registry_id(self) -> str:
         """A public id of this registry (a digest of its salt): releases of one project share it."""
-        return hashlib.sha256(b"kit-registry-id" + self.salt()).hexdigest()[:16]
+        digest = hashlib.sha256(b"kit-registry-id" + self.salt()).digest()
+        return "".join(chr(ord("a") + b % 26) for b in digest[:12])  # letters only: no id-like digit runs
 
     def _index(self) -> list[dict[str, Any]]:
         if not self.path.exists():
