@@ -41,11 +41,12 @@ release with :class:`PopulationsUnknownError`, unless the caller opts out explic
 
 Examples
 --------
->>> import tempfile, numpy as np
->>> from kit.populations import CellPopulations
->>> reg = ReleaseRegistry(tempfile.mkdtemp())
+>>> import tempfile, pathlib
+>>> reg = ReleaseRegistry(pathlib.Path(tempfile.mkdtemp()) / REGISTRY_FOLDER)
 >>> reg
-<ReleaseRegistry 'differencing'...: 0 output(s); units hidden>
+<ReleaseRegistry 'differencing': 0 output(s); units hidden>
+>>> reg.entries()
+[]
 """
 
 from __future__ import annotations
