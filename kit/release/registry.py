@@ -14,8 +14,9 @@ Where it lives
 
 - ``salt.bin``: 32 random bytes made on first use; unit keys are salted with it, so two projects'
   registries cannot be linked;
-- ``outputs/<release>--<output>--<id>.npz``: per output the sorted salted unit keys of every cell
-  (compressed), a published flag and a layer number per cell;
+- ``outputs/<release>--<output>--<id>.npz``: per output the salted unit keys of its cells, sorted by
+  key (delta-coded, compressed) with the cell of each, and per cell a published flag, a layer
+  number and an attribute flag;
 - ``index.json``: one entry per recorded output with the SHA-256 of its ``.npz`` (a file that does
   not match stops every later release: restore the folder from the project's backup).
 
@@ -33,6 +34,9 @@ Populations of an output
   cell, a rate's numerator and denominator, a model's estimation sample, an event study's groups.
   Each entry is one published cell in its own layer; a label ending in ``" numerator"`` marks the
   units with the attribute of a rate (compared with counts, not with other numerators).
+
+Differentially private outputs (a privacy budget in their provenance) are neither checked nor
+recorded: their noise and the budget ledger protect them against differencing.
 
 An output whose populations are unknown (a cleared object without its private result, an
 estimator that does not implement the protocol, a table checked by ``kit check``) stops the
@@ -97,7 +101,7 @@ INDEX_FILE = "index.json"
 _SALT_FILE = "salt.bin"
 #: Protocol labels ending in this are attribute cells (a rate's numerator).
 NUMERATOR_SUFFIX = " numerator"
-_FORMAT = 2
+_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,9 @@ def output_cells(
             name = source.name
         else:
             name = obj.name
+            provenance = getattr(obj, "provenance", None)
+            if provenance is not None and getattr(provenance, "privacy_budget", None):
+                continue  # differentially private: protected by its noise and the budget ledger
         private = privates.get(name)
         is_table = hasattr(private, "evidence") and getattr(private, "unit_populations", None) is not None
         if private is not None and is_table:
@@ -269,9 +276,10 @@ def output_cells(
 # ----------------------------------------------------------------- the registry on disk
 def _npz_bytes(cells: OutputCells) -> bytes:
     buf = io.BytesIO()
+    deltas = np.diff(cells.keys, prepend=np.uint64(0))  # sorted keys: small deltas compress better
     np.savez_compressed(
-        buf, values=cells.values, offsets=cells.offsets, published=cells.published, layer=cells.layer,
-        partition=cells.partition, attribute=cells.attribute,
+        buf, key_deltas=deltas, cells=cells.cells.astype(np.int32), published=cells.published,
+        layer=cells.layer, partition=cells.partition, attribute=cells.attribute,
     )
     return buf.getvalue()
 
@@ -351,8 +359,9 @@ class ReleaseRegistry:
                     "restore the registry folder from the project's backup",
                 )
             with np.load(io.BytesIO(data)) as z:
+                keys = np.cumsum(z["key_deltas"], dtype=np.uint64)
                 out.append(
-                    OutputCells(str(e["output"]), str(e["release"]), z["values"], z["offsets"], z["published"],
+                    OutputCells(str(e["output"]), str(e["release"]), keys, z["cells"], z["published"],
                                 z["layer"], z["partition"], z["attribute"])
                 )
         return out

@@ -26,7 +26,7 @@ numerator).
 Examples
 --------
 >>> import numpy as np
->>> from kit.populations import CellPopulations, sorted_unique
+>>> from kit.populations import CellPopulations
 >>> k = np.arange(10, dtype=np.uint64)
 >>> a = OutputCells.build("a", "r1", CellPopulations.from_lists([k]), [True], [0])
 >>> b = OutputCells.build("b", "r1", CellPopulations.from_lists([k[1:]]), [True], [0])
@@ -42,19 +42,23 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from kit.populations import CellPopulations, sorted_unique
+from kit.populations import CellPopulations
 
 __all__ = ["Comparison", "OutputCells", "compare"]
 
 
 @dataclass(frozen=True)
 class OutputCells:
-    """The cells of one output as the registry keeps them (private; on the server only)."""
+    """The cells of one output as the registry keeps them (private; on the server only).
+
+    Stored by unit key, not by cell: ``keys`` is sorted (a unit in several cells repeats) and
+    ``cells[k]`` is the cell of ``keys[k]``, so two outputs are joined by a sequential search.
+    """
 
     name: str
     release: str
-    values: np.ndarray
-    offsets: np.ndarray
+    keys: np.ndarray
+    cells: np.ndarray
     published: np.ndarray
     layer: np.ndarray
     partition: np.ndarray
@@ -66,11 +70,11 @@ class OutputCells:
     @property
     def n_cells(self) -> int:
         """Number of cells (published and suppressed)."""
-        return len(self.offsets) - 1
+        return len(self.published)
 
     def sizes(self) -> np.ndarray:
         """Distinct units per cell."""
-        return np.diff(self.offsets)
+        return np.bincount(self.cells, minlength=self.n_cells).astype(np.int64)
 
     @classmethod
     def build(
@@ -80,15 +84,17 @@ class OutputCells:
         """From populations, a published flag, a layer number and an attribute flag per cell."""
         lay = np.asarray(layer, dtype=np.int64)
         pub = np.asarray(published, dtype=bool)
-        cell_of = np.repeat(np.arange(pops.n_cells), pops.sizes())
+        cell_of = np.repeat(np.arange(pops.n_cells, dtype=np.int32), pops.sizes())
+        order = np.argsort(pops.values, kind="stable")
+        keys, cells = pops.values[order], cell_of[order]
         n_layers = int(lay.max()) + 1 if len(lay) else 0
         partition = np.ones(n_layers, dtype=bool)
+        cell_layer = lay[cells] if len(cells) else np.empty(0, dtype=np.int64)
         for L in range(n_layers):
-            in_layer = lay[cell_of] == L
-            vals = pops.values[in_layer]
-            partition[L] = len(sorted_unique(vals)) == len(vals)
+            k = keys[cell_layer == L]
+            partition[L] = not bool(np.any(k[1:] == k[:-1]))
         attr = np.zeros(len(pub), dtype=bool) if attribute is None else np.asarray(attribute, dtype=bool)
-        return cls(name, release, pops.values, pops.offsets, pub, lay, partition, attr)
+        return cls(name, release, keys, cells, pub, lay, partition, attr)
 
 
 @dataclass(frozen=True)
@@ -100,43 +106,41 @@ class Comparison:
     smallest: int
 
 
-def _incidence(out: OutputCells, unit_index: np.ndarray, n_units: int, rows: np.ndarray) -> sp.csr_matrix:
-    """Cells x units incidence of the keys that were found among the other output's units."""
-    cell_of = np.repeat(np.arange(out.n_cells), out.sizes())
-    keep = unit_index >= 0
-    return sp.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.int64), (cell_of[keep], unit_index[keep])),
-        shape=(out.n_cells, n_units),
-    )
-
-
 def _intersections(a: OutputCells, b: OutputCells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, |A_i ∩ B_j|) for every pair of cells that share a unit."""
-    ua = sorted_unique(a.values)
-    if len(ua) == 0 or len(b.values) == 0:
-        empty = np.empty(0, dtype=np.int64)
+    empty = np.empty(0, dtype=np.int64)
+    if len(a.keys) == 0 or len(b.keys) == 0:
         return empty, empty, empty
-    ia = np.searchsorted(ua, a.values)
-    pos = np.minimum(np.searchsorted(ua, b.values), len(ua) - 1)
-    ib = np.where(ua[pos] == b.values, pos, -1)
-    if not (ib >= 0).any():
-        empty = np.empty(0, dtype=np.int64)
+    start = np.empty(len(a.keys), dtype=bool)
+    start[0] = True
+    np.not_equal(a.keys[1:], a.keys[:-1], out=start[1:])
+    ua = a.keys[start]
+    ia = np.cumsum(start) - 1
+    pos = np.minimum(np.searchsorted(ua, b.keys), len(ua) - 1)  # both sorted: a sequential search
+    found = ua[pos] == b.keys
+    if not found.any():
         return empty, empty, empty
-    ma = _incidence(a, ia, len(ua), np.arange(a.n_cells))
-    mb = _incidence(b, ib, len(ua), np.arange(b.n_cells))
+    ma = sp.csr_matrix((np.ones(len(ia), dtype=np.int64), (a.cells, ia)), shape=(a.n_cells, len(ua)))
+    mb = sp.csr_matrix(
+        (np.ones(int(found.sum()), dtype=np.int64), (b.cells[found], pos[found])), shape=(b.n_cells, len(ua))
+    )
     prod = (ma @ mb.T).tocoo()
     return prod.row.astype(np.int64), prod.col.astype(np.int64), prod.data.astype(np.int64)
 
 
 def _unique_inverse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(x, return_inverse=True)`` through one sort."""
-    order = np.argsort(x, kind="stable")
-    s = x[order]
+    """``np.unique(x, return_inverse=True)`` through one sort (none when ``x`` is already sorted)."""
+    ordered = bool(np.all(x[1:] >= x[:-1]))
+    order = None if ordered else np.argsort(x, kind="stable")
+    s = x if order is None else x[order]
     start = np.empty(len(s), dtype=bool)
     start[:1] = True
     np.not_equal(s[1:], s[:-1], out=start[1:])
+    rank = np.cumsum(start) - 1
+    if order is None:
+        return s[start], rank
     inv = np.empty(len(s), dtype=np.int64)
-    inv[order] = np.cumsum(start) - 1
+    inv[order] = rank
     return s[start], inv
 
 
