@@ -342,6 +342,7 @@ def write_checker_report(
     created: str,
     env: Any,
     blocked: bool,
+    differencing: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Write the checker's report of one release into ``folder`` (created; must not exist)."""
     folder.mkdir(parents=True)
@@ -395,6 +396,7 @@ def write_checker_report(
         "outputs": entries,
         "pairs": pair_table,
         "unmatched": unmatched,
+        "differencing": dict(differencing or {}),
         "ledger": _ledger(ledger),
         "kit_version": __version__,
     }
@@ -411,6 +413,7 @@ def write_checker_report(
         "rule_set": context["rule_set"],
         "outputs": facts,
         "differencing_pairs": [dict(zip(pair_table.columns, r, strict=True)) for r in pair_rows],
+        "differencing": dict(differencing or {}),
     }
     paths = [folder / name for name in CHECKER_FILES]
     paths[0].write_text(html, encoding="utf-8")

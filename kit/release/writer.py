@@ -361,6 +361,7 @@ def write_release(
                     created=stamp,
                     env=env,
                     blocked=True,
+                    differencing=guard.manifest_entry(),
                 )
                 checker_target.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(tmp_checker, checker_target)
@@ -413,6 +414,7 @@ def write_release(
                 created=stamp,
                 env=env,
                 blocked=False,
+                differencing=guard.manifest_entry(),
             )
         os.rename(tmp, target)
         moved.append(target)

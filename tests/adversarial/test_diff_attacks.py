@@ -239,9 +239,24 @@ def test_separate_registries_are_visible_in_the_manifests(tmp_path):
 def test_opt_out_is_explicit_and_recorded(tmp_path):
     s, df = session(), planted_frame()
     s.release(tmp_path / "r1", [s.table(df, rows="KOM", name="a")], title="t", formats=("html",),
-              differencing=False)
+              differencing=False, checker_dir=tmp_path / "chk")
     doc = json.loads((tmp_path / "r1" / "manifest.txt").read_text())
     assert doc["differencing"]["checked"] is False
+    assert "DIFFERENCING CHECK TURNED OFF" in (tmp_path / "chk" / "r1" / "checker_report.txt").read_text()
+    assert json.loads((tmp_path / "chk" / "r1" / "checker.json").read_text())["differencing"]["checked"] is False
+    s.release(tmp_path / "r2", [s.table(df, rows="KOM", name="a")], title="t", formats=("html",),
+              checker_dir=tmp_path / "chk")
+    assert json.loads((tmp_path / "r2" / "manifest.txt").read_text())["differencing"]["checked"] is True
+    assert "TURNED OFF" not in (tmp_path / "chk" / "r2" / "checker_report.txt").read_text()
+
+
+def test_kit_check_release_refuses_a_table_without_units(tmp_path):
+    from kit.cli import main
+
+    table = tmp_path / "t.csv"
+    table.write_text("KOM,n\n101,10\n147,12\n", encoding="utf-8")
+    assert main(["check", str(table), "--dims", "KOM", "--count", "n", "--release", str(tmp_path / "rel")]) == 3
+    assert not (tmp_path / "rel").exists()
 
 
 def test_a_failed_release_records_nothing(tmp_path):
