@@ -356,10 +356,12 @@ def group_populations(unit_ids: np.ndarray | pd.Series, groups: Sequence[np.ndar
 
 
 def table_population_map(table: Any) -> dict[str, np.ndarray] | None:
-    """Label -> unit keys of the published cells of a private table (and, for rates, their numerators).
+    """Label -> unit keys of the cells of a private table (and, for rates, their numerators).
 
     For estimators built on :meth:`kit.Session.table` (rates, means by group): the populations
-    protocol in one call. ``None`` when the table carries no populations.
+    protocol in one call. Numerators of suppressed rate cells are included with labels ending in
+    ``" suppressed"`` (the registry then knows what must not be published elsewhere). ``None``
+    when the table carries no populations.
     """
     pops = getattr(table, "unit_populations", None)
     if pops is None:
@@ -367,9 +369,11 @@ def table_population_map(table: Any) -> dict[str, np.ndarray] | None:
     assessment = table.assessment
     out: dict[str, np.ndarray] = {}
     for i in range(pops.cells.n_cells):
-        if not bool(assessment.published[i]) or assessment.statuses[i].suppressed:
+        if not bool(assessment.published[i]):
             continue
-        out[f"cell {i}"] = pops.cells.cell(i)
+        tail = " suppressed" if assessment.statuses[i].suppressed else ""
+        if not tail:  # a suppressed rate or mean hides its value, not its number of units
+            out[f"cell {i}"] = pops.cells.cell(i)
         if pops.positive is not None:
-            out[f"cell {i} numerator"] = pops.positive.cell(i)
+            out[f"cell {i} numerator{tail}"] = pops.positive.cell(i)
     return out

@@ -32,8 +32,10 @@ Populations of an output
   ``populations(self) -> Mapping[str, numpy.ndarray]`` giving, for every published statistic, the
   unit keys (:func:`kit.populations.unit_keys` of the unit ids) of the units behind it: a mean's
   cell, a rate's numerator and denominator, a model's estimation sample, an event study's groups.
-  Each entry is one published cell in its own layer; a label ending in ``" numerator"`` marks the
-  units with the attribute of a rate (compared with counts, not with other numerators).
+  Each entry is one cell in its own layer; a label ending in ``" numerator"`` marks the units with
+  the attribute of a rate (compared with counts, not with other numerators), a label ending in
+  ``" suppressed"`` a statistic the estimator suppressed (recorded, so that no other output
+  publishes its population).
 
 Differentially private outputs (a privacy budget in their provenance) are neither checked nor
 recorded: their noise and the budget ledger protect them against differencing.
@@ -75,6 +77,7 @@ from kit.populations import CellPopulations, salted
 from kit.release.set_compare import OutputCells, compare
 from kit.rules.loader import RuleSet
 from kit.rules.model import RuleKind
+from kit.spec_types import Statistic
 from kit.state import atomic_write_bytes, atomic_write_text, locked, project_state_dir
 from kit.status import ReasonCode
 
@@ -101,6 +104,8 @@ INDEX_FILE = "index.json"
 _SALT_FILE = "salt.bin"
 #: Protocol labels ending in this are attribute cells (a rate's numerator).
 NUMERATOR_SUFFIX = " numerator"
+#: Protocol labels ending in this are suppressed cells (recorded, so that they are not published elsewhere).
+SUPPRESSED_SUFFIX = " suppressed"
 _FORMAT = 3
 
 
@@ -194,20 +199,21 @@ def _table_cells(table: Any, release: str, salt: bytes) -> OutputCells:
 
     patterns = [tuple(bool(margin[i] and labels[d][i] == TOTAL) for d in dims) for i in range(len(cells))]
     pattern_ids = {p: k for k, p in enumerate(sorted(set(patterns)))}
-    keep, pub, layer, attr = [], [], [], []
-    for i in range(len(cells)):
-        if not bool(assessment.published[i]):
-            continue  # evidence rows that are not part of the output (bounded margins)
-        keep.append(i)
-        pub.append(not assessment.statuses[i].suppressed)
-        layer.append(pattern_ids[patterns[i]])
-        attr.append(False)
+    counts = table.spec.statistic is Statistic.COUNT
+    rows = [i for i in range(len(cells)) if bool(assessment.published[i])]  # not: bounded margins
+    suppressed = {i: bool(assessment.statuses[i].suppressed) for i in rows}
+    # a suppressed count is secret; a suppressed rate, mean or sum hides its value, not how many
+    # units the cell has: those cells are recorded through their numerators (rates) only
+    keep = [i for i in rows if counts or not suppressed[i]]
+    pub = [not suppressed[i] for i in keep]
+    layer = [pattern_ids[patterns[i]] for i in keep]
+    attr = [False] * len(keep)
     parts = [pops.cells.cell(i) for i in keep]
     if pops.positive is not None:
-        parts += [pops.positive.cell(i) for i in keep]
-        pub += pub[: len(keep)]
-        layer += [len(pattern_ids) + x for x in layer[: len(keep)]]
-        attr += [True] * len(keep)
+        parts += [pops.positive.cell(i) for i in rows]
+        pub += [not suppressed[i] for i in rows]
+        layer += [len(pattern_ids) + pattern_ids[patterns[i]] for i in rows]
+        attr += [True] * len(rows)
     cp = CellPopulations.from_lists([salted(p, salt) for p in parts])
     return OutputCells.build(table.spec.name, release, cp, pub, layer, attr)
 
@@ -224,8 +230,11 @@ def _protocol_cells(private: Any, name: str, release: str, salt: bytes) -> Outpu
     items = sorted(mapping.items())
     parts = [salted(np.asarray(v, dtype=np.uint64), salt) for _, v in items]
     cp = CellPopulations.from_lists(parts)
-    attr = [str(k).endswith(NUMERATOR_SUFFIX) for k, _ in items]
-    return OutputCells.build(name, release, cp, [True] * len(parts), list(range(len(parts))), attr)
+    suppressed = [str(k).endswith(SUPPRESSED_SUFFIX) for k, _ in items]
+    bare = [str(k).removesuffix(SUPPRESSED_SUFFIX) for k, _ in items]
+    attr = [k.endswith(NUMERATOR_SUFFIX) for k in bare]
+    pub = [not s for s in suppressed]
+    return OutputCells.build(name, release, cp, pub, list(range(len(parts))), attr)
 
 
 def output_cells(

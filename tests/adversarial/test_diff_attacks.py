@@ -266,3 +266,28 @@ def test_a_failed_release_records_nothing(tmp_path):
     assert try_release(s, tmp_path / "r1", [everyone, working]) == []
     # nothing was recorded: each table alone can still be released
     assert try_release(s, tmp_path / "r2", [working])
+
+
+def _all_employed_in_k0() -> pd.DataFrame:
+    rows = []
+    for k in range(4):
+        for j in range(30):
+            rows.append({"PNR": 100 * k + j, "KOM": f"K{k}", "emp": 1 if k == 0 else int(j % 3 == 0)})
+    return pd.DataFrame(rows)
+
+
+def test_suppressed_rate_recovered_from_two_counts(tmp_path):
+    # K0's rate (everyone employed) is suppressed; a count of employed persons by KOM next to a
+    # count of all persons by KOM gives it back: employed / all = 1 in K0
+    s, df = session(), _all_employed_in_k0()
+    rates = s.rates(df, by="KOM", outcome="emp", name="rates")
+    everyone = s.table(df, rows="KOM", name="persons")
+    employed = s.table(df[df["emp"] == 1], rows="KOM", name="employed")
+    landed = [o for i, o in enumerate([rates, everyone, employed])
+              for o in try_release(s, tmp_path / f"r{i}", [o])]
+    got = {o.name: o for o in landed}
+    assert "rates" in got
+    if {"persons", "employed"} <= set(got):
+        a, e = values(got["persons"], "KOM"), values(got["employed"], "KOM")
+        assert not ("K0" in a and "K0" in e and a["K0"] == e["K0"]), "K0's suppressed rate is recovered"
+    assert "employed" not in got
