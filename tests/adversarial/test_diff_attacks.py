@@ -291,3 +291,17 @@ def test_suppressed_rate_recovered_from_two_counts(tmp_path):
         a, e = values(got["persons"], "KOM"), values(got["employed"], "KOM")
         assert not ("K0" in a and "K0" in e and a["K0"] == e["K0"]), "K0's suppressed rate is recovered"
     assert "employed" not in got
+
+
+def test_an_edited_registry_stops_every_release(tmp_path):
+    from kit.release.registry import RegistryDamagedError
+
+    s, df = session(), planted_frame()
+    s.release(tmp_path / "r1", [s.table(df, rows="KOM", name="a")], title="t", formats=("html",),
+              state_dir=tmp_path / "state")
+    (data,) = (tmp_path / "state" / "differencing" / "outputs").iterdir()
+    data.write_bytes(b"")  # the attacker empties what the project released
+    with pytest.raises(RegistryDamagedError) as err:
+        s.release(tmp_path / "r2", [s.table(df, rows="KOM", name="b")], title="t", formats=("html",),
+                  state_dir=tmp_path / "state")
+    assert err.value.exit_code == 4 and not (tmp_path / "r2").exists()
