@@ -11,7 +11,8 @@ For two outputs ``a`` and ``b`` and the threshold ``t``, a cell pair or union is
    ``1 <= d <= t-1`` with both published, or ``d <= t-1`` with one published and one suppressed
    (the published cell then reveals the suppressed one, exactly when ``d = 0``);
 2. *union*: ``A`` is compared with ``U``, the union of the cells of one partition layer of ``b``
-   that share a unit with ``A``: ``d = |A Δ U| = |U| + |A| - 2 |A ∩ U|``. With ``A`` published it is
+   that share a unit with ``A`` and have fewer than ``t`` units outside ``A`` (the cells an attacker
+   would add up to rebuild ``A``): ``d = |A Δ U| = |U| + |A| - 2 |A ∩ U|``. With ``A`` published it is
    risky when ``d <= t-1`` and (``d >= 1``, or ``U`` holds a suppressed cell and ``b`` does not
    itself publish a cell equal to ``A``); with ``A`` suppressed, when every cell of ``U`` is
    published and ``d <= t-1``;
@@ -148,11 +149,13 @@ def _union_risk(
     i: np.ndarray, j: np.ndarray, n: np.ndarray, sa: np.ndarray, pa: np.ndarray, sb: np.ndarray,
     pb: np.ndarray, layer_b: np.ndarray, partition_b: np.ndarray, exact_pub: np.ndarray, threshold: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cells of ``a`` risky against a union of one partition layer of ``b``, and their differences."""
+    """Cells of ``a`` risky against the union of the cells of one partition layer of ``b`` that lie
+    (nearly) inside them, and their differences."""
     if len(i) == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     n_layers = len(partition_b)
-    keep = partition_b[layer_b[j]]
+    # cells of one partition layer of b nearly inside A: fewer than t of their units outside A
+    keep = partition_b[layer_b[j]] & (sb[j] - n <= threshold - 1)
     i, j, n = i[keep], j[keep], n[keep]
     if len(i) == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)

@@ -105,7 +105,7 @@ def _reference(a: list[tuple[set[int], bool, int]], b: list[tuple[set[int], bool
             for layer in {L for _, _, L in y}:
                 if not partition(y, layer):
                     continue
-                hit = [(B, pb) for B, pb, lay in y if lay == layer and A & B]
+                hit = [(B, pb) for B, pb, lay in y if lay == layer and A & B and len(B - A) < T]
                 if not hit:
                     continue
                 U = set().union(*[B for B, _ in hit])
