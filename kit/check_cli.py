@@ -46,6 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "manifest to DIR; the exit code is then 0 when the release was written")
     parser.add_argument("--checker-dir", metavar="DIR",
                         help="with --release: folder for the checker's report (never inside the release)")
+    parser.add_argument("--no-differencing-check", action="store_true",
+                        help="with --release: do not check the table against the project's differencing "
+                        "registry (a table made elsewhere carries no unit populations, so the check refuses "
+                        "it); the manifest records the opt-out")
+    parser.add_argument("--state-dir", metavar="DIR",
+                        help="with --release: the project state folder (default: KIT_STATE_DIR, the nearest "
+                        ".kit-state folder, ~/.kit-state)")
     parser.add_argument("--name", default="checked_table", help="output name in the release")
     parser.add_argument("--title", default="", help="title of the table and the report")
     parser.set_defaults(handler=_run)
@@ -83,13 +90,16 @@ def _run(args: argparse.Namespace) -> int:
             with native_stdout_silenced():
                 release = write_release(args.release, [clear(result.table)], result.rules,
                                         title=args.title or args.name, checker_dir=args.checker_dir,
-                                        private_results=[result.table])
+                                        private_results=[result.table],
+                                        differencing=not args.no_differencing_check, state_dir=args.state_dir)
         except BaseException:
             target.unlink(missing_ok=True)  # failclosed: a failed command leaves no file behind
             raise
         print(f"written: {target}")
         for note in release.notes:
             print(f"note: {note}")
+        if args.no_differencing_check:
+            print("differencing check: turned off (--no-differencing-check); recorded in the manifest")
         print(f"release: {release.folder}")
         return 0
     print(f"written: {target}")

@@ -33,7 +33,8 @@ import pandas as pd
 from kit.assess import assess, needs_absolute, top_k_needed
 from kit.cleared import utc_now
 from kit.errors import SchemaError, SpecError
-from kit.evidence import MISSING, build_evidence
+from kit.evidence import MISSING, TOTAL, build_evidence
+from kit.populations import table_populations
 from kit.rules.loader import RuleSet, load_rule_set
 from kit.rules.model import Differencing, KeyColumns, RuleKind
 from kit.schema import ColumnRole, DatasetSchema, looks_like_key
@@ -175,9 +176,12 @@ class Session:
         )
         assessment = assess(evidence, spec, self.rules, self.unit_type)
         estimates = cell_estimates(evidence.cells, stat, weighted=w is not None)
+        populations = table_populations(
+            df[self.unit], dim_codes, dim_labels, [evidence.cells[d].astype(str).tolist() for d in spec.dims],
+            x, w, total_label=TOTAL, rate=stat is Statistic.RATE)
         table = Table(spec=spec, rules=self.rules, unit_type=self.unit_type, evidence=evidence,
                       estimates=estimates, assessment=assessment, data_label=self.data_label,
-                      created=self.created)
+                      created=self.created, unit_populations=populations)
         if spec.margins:
             from kit.protect_bridge import protect_table
 
@@ -267,6 +271,8 @@ class Session:
         site_templates: str | Path | None = None,
         allow_review: bool = False,
         mixed_rule_sets: bool = False,
+        differencing: bool = True,
+        state_dir: str | Path | None = None,
     ) -> Any:
         """Write one transfer: the cleared outputs, a report, the manifest and the checker's report.
 
@@ -274,6 +280,9 @@ class Session:
         session: they are cleared here with :func:`kit.clear`, and their evidence goes
         to the checker's report only), cleared objects and figures. Anything else,
         and any result that does not clear, stops the release before a file is written.
+        Every output is checked against the others and against the project's earlier releases
+        in the differencing registry (``<state folder>/differencing``) on the units it counts;
+        ``differencing=False`` turns that off explicitly (the manifest records it).
         See :func:`kit.release.write_release` for the other options.
         """
         from kit.clearance import clear
@@ -293,6 +302,7 @@ class Session:
             checker_dir=checker_dir, private_results=private, registry=registry,
             site_templates=site_templates, ledger=ledger, created=self.created,
             mixed_rule_sets=mixed_rule_sets,
+            differencing=differencing, state_dir=state_dir,
         )
 
     # ------------------------------------------------------------- validation

@@ -34,6 +34,7 @@ from kit.assess import Assessment
 from kit.cleared import _GATE, ClearedRow, ClearedTable, Provenance, _mac
 from kit.errors import DisclosureError
 from kit.evidence import Evidence
+from kit.populations import TablePopulations
 from kit.rules.loader import RuleSet
 from kit.rules.model import ReportN, RuleKind
 from kit.spec import TableSpec
@@ -127,6 +128,8 @@ class Table:
     assessment: Assessment
     data_label: str
     created: str
+    #: Units behind every evidence row (:mod:`kit.populations`), for the differencing registry.
+    unit_populations: TablePopulations | None = None
     _evidence_seal: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -13,7 +13,7 @@
 Layout of ``OUT``::
 
     OUT/project/    the synthetic "server" project folder (microdata: never transferred)
-    OUT/work/       the project's work folder (differencing registry)
+    OUT/work/       the project's state folder (differencing registry: on, as in every release)
     OUT/release/    the cleared release: the only folder to transfer
     OUT/checker/    the checker's report (stays on the server)
     OUT/truth_comparison.txt  estimates against the planted truth (synthetic data only)
@@ -119,7 +119,7 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     release = session.release(
         out / "release", [results.e0, results.e1, figure, results.e2, results.e3],
         title="The Aalborg model: employment in Kildeparken and Sundparken (synthetic data)",
-        checker_dir=out / "checker", registry=out / "work" / "release-registry",
+        checker_dir=out / "checker", state_dir=out / "work",
     )
 
     step("5/5 comparing with the planted truth")

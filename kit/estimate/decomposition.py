@@ -49,6 +49,7 @@ from kit.estimate.results import (
     report_round_to,
     spec_fingerprint,
 )
+from kit.populations import table_population_map
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -216,7 +217,7 @@ def decomposition(
         "the base period (including those who left the population).",
         "An area's parts are shown only when its four population cells pass the table rules.",
     ]
-    return DecompositionResult(
+    result = DecompositionResult(
         name=spec.name,
         title=spec.title or f"Decomposition of the change in {outcome}",
         kind=EstimateKind.DECOMPOSITION,
@@ -233,3 +234,5 @@ def decomposition(
             check_threshold(session.rules, Statistic.RATE if binary else Statistic.MEAN),
         ),
     )
+    result.unit_populations = table_population_map(table)
+    return result

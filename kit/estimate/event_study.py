@@ -86,6 +86,7 @@ from kit.estimate.results import (
     report_round_to,
     spec_fingerprint,
 )
+from kit.populations import group_populations
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -342,7 +343,7 @@ def event_study(
         "CR1 cluster-robust errors by group, t(G-1)",
         "randomisation inference over the comparison pool" if spec.permutations else "no permutation",
     )
-    return EventStudyResult(
+    result = EventStudyResult(
         name=spec.name,
         title=spec.title or f"Event study: {outcome}",
         kind=EstimateKind.EVENT_STUDY,
@@ -359,6 +360,8 @@ def event_study(
         n_label="person-period observations",
         checked=CheckRecord(stat, check_threshold(session.rules, stat), dof=min(dofs) if dofs else None),
     )
+    result.unit_populations = group_populations(frame[unit], [frame["_g"], frame["_t"]])
+    return result
 
 
 # ---------------------------------------------------------------------- helpers

@@ -80,6 +80,7 @@ from kit.estimate.results import (
     spec_fingerprint,
 )
 from kit.estimate.weights import validate_weights
+from kit.populations import group_populations
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -304,7 +305,7 @@ def model(
         else []
     )
     private += design_private
-    return ModelResult(
+    result = ModelResult(
         name=spec.name,
         title=spec.title or f"{spec.family.value.upper()}: {spec.formula}",
         kind=EstimateKind.REGRESSION,
@@ -320,6 +321,8 @@ def model(
         private_notes=private,
         checked=CheckRecord(Statistic.MODEL, check_threshold(session.rules, Statistic.MODEL), dof=df_resid),
     )
+    result.unit_populations = group_populations(kept[unit], [], prefix="estimation sample")
+    return result
 
 
 def _build(spec: ModelSpec, data: pd.DataFrame, where: str) -> Any:

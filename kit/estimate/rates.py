@@ -56,6 +56,7 @@ from kit.estimate.results import (
     report_round_to,
     spec_fingerprint,
 )
+from kit.populations import table_population_map
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -183,7 +184,7 @@ def rates(
     ]
     notes += [r.detail for r in table.assessment.table_reasons]
     blocked = list(table.assessment.table_reasons) if table.verdict.value == "FAIL" else []
-    return RateResult(
+    result = RateResult(
         name=spec.name,
         title=spec.title or f"Rates of {outcome}",
         kind=EstimateKind.RATES,
@@ -202,6 +203,8 @@ def rates(
             _min_published(cells, [int(i) for i, r in zip(inner, rows, strict=True) if not r.suppressed]),
         ),
     )
+    result.unit_populations = table_population_map(table)
+    return result
 
 
 def _min_published(cells: pd.DataFrame, idx: Sequence[int]) -> int | None:
@@ -398,7 +401,7 @@ def rate_difference(
         )
     if weight:
         notes.append(f"Weighted by {weight}; intervals on Kish effective sample sizes.")
-    return RateResult(
+    result = RateResult(
         name=spec.name,
         title=spec.title or f"Difference in {outcome}: {a} - {b}",
         kind=EstimateKind.RATE_DIFFERENCE,
@@ -413,3 +416,5 @@ def rate_difference(
         checked=CheckRecord(Statistic.RATE, check_threshold(session.rules, Statistic.RATE),
                             _min_published(cells, published_cells)),
     )
+    result.unit_populations = table_population_map(table)
+    return result

@@ -24,9 +24,11 @@ import enum
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from kit.cleared import ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance
 from kit.errors import DisclosureError
@@ -225,9 +227,17 @@ class EstimateResult:
         self.private_notes = list(private_notes)
         self.n_label = n_label
         self.checked = checked
+        #: Unit keys behind the published statistics (see :meth:`populations`); set by the estimator.
+        self.unit_populations: Mapping[str, np.ndarray] | None = None
         for r in rows:
             if len(r.values) != len(self.columns):
                 raise ValueError("row length does not match columns")  # pragma: no cover - a kit bug
+
+    def populations(self) -> Mapping[str, np.ndarray] | None:
+        """The populations protocol of :mod:`kit.release.registry`: label -> unit keys of the units
+        behind each published statistic (:func:`kit.populations.unit_keys`), or ``None`` when the
+        estimator does not record them (the registry then refuses the release)."""
+        return self.unit_populations
 
     # -------------------------------------------------------------- inspection
     def __repr__(self) -> str:

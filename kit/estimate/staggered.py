@@ -78,6 +78,7 @@ from kit.estimate.results import (
     report_round_to,
     spec_fingerprint,
 )
+from kit.populations import group_populations
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -333,7 +334,7 @@ def staggered(
     ]
     if n_dropped:
         notes.append("Rows with missing values were left out.")
-    return StaggeredResult(
+    result = StaggeredResult(
         name=spec.name,
         title=spec.title or f"Staggered adoption: {outcome}",
         kind=EstimateKind.STAGGERED,
@@ -350,6 +351,8 @@ def staggered(
             check_threshold(session.rules, Statistic.RATE if binary else Statistic.MEAN),
         ),
     )
+    result.unit_populations = group_populations(data[unit], [g_txt, data[period].astype(str)])
+    return result
 
 
 def _deps(

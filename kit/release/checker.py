@@ -344,6 +344,7 @@ def write_checker_report(
     blocked: bool,
     rederived: Mapping[str, Mapping[str, Any]] | None = None,
     mixed_rule_sets: bool = False,
+    differencing: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Write the checker's report of one release into ``folder`` (created; must not exist).
 
@@ -413,6 +414,7 @@ def write_checker_report(
         "outputs": entries,
         "pairs": pair_table,
         "unmatched": unmatched,
+        "differencing": dict(differencing or {}),
         "ledger": _ledger(ledger),
         "kit_version": __version__,
     }
@@ -430,6 +432,7 @@ def write_checker_report(
         "mixed_rule_sets": bool(mixed_rule_sets),
         "outputs": facts,
         "differencing_pairs": [dict(zip(pair_table.columns, r, strict=True)) for r in pair_rows],
+        "differencing": dict(differencing or {}),
     }
     paths = [folder / name for name in CHECKER_FILES]
     paths[0].write_text(html, encoding="utf-8")

@@ -1,71 +1,117 @@
-"""The differencing registry: what earlier releases published, with unit counts per cell.
+"""The project-wide disclosure registry: which units every released number counted.
 
-Publishing the same table for "all residents" and for "all residents except
-one small group" discloses the small group by subtraction. The registry,
-kept in the project's work folder on the server (it holds unit counts per
-cell and is never part of a release), records for every released table its
-cell definitions (dimensions, population label, spec fingerprint) and the
-number of distinct units of every published cell, inner and margin.
+Publishing the same table for "all residents" and for "all residents except one person", or a
+region total next to the municipalities it covers for a slightly different population, discloses
+the difference by subtraction. The registry keeps, for every cell (published or suppressed, margins
+included) of every output a project has released, **the set of units it counts**, and refuses a
+release whose cells can be differenced against each other or against anything released before
+(the rule: :mod:`kit.release.set_compare`; the threshold: :func:`threshold_of`).
 
-A new release is checked against every earlier entry and against its own
-tables: two cells that describe the same group (the same dimension codes,
-margins matched to the inner cells of a coarser table) and are published in
-both tables must not differ by a positive number of units below the
-threshold (the rule set's differencing ``min_units``, else its minimum cell
-size). A pair that does is blocking: :func:`kit.release.write_release` raises
-:class:`DifferencingError` (reason ``DIFFERENCING``) and the checker's report
-shows the pair.
+Where it lives
+--------------
+``<project state folder>/differencing/`` (:func:`kit.state.project_state_dir`: ``state_dir=``,
+``KIT_STATE_DIR``, the nearest ``.kit-state`` folder, ``~/.kit-state``), never in a release:
 
-Layout: ``<registry folder>/registry.jsonl``, one JSON object per released
-table, appended after each successful release.
+- ``salt.bin``: 32 random bytes made on first use; unit keys are salted with it, so two projects'
+  registries cannot be linked;
+- ``outputs/<release>--<output>--<id>.npz``: per output the salted unit keys of its cells, sorted by
+  key (delta-coded, compressed) with the cell of each, and per cell a published flag, a layer
+  number and an attribute flag;
+- ``index.json``: one entry per recorded output with the SHA-256 of its ``.npz`` (a file that does
+  not match stops every later release: restore the folder from the project's backup).
+
+Check and record run under one inter-process lock (:func:`kit.state.locked` on ``index.json``); the
+release writer records only after the release folder is in place, still inside the lock, so a
+failed release records nothing and two concurrent releases are checked one after the other.
+
+Populations of an output
+------------------------
+- a private :class:`~kit.table.Table` carries ``unit_populations`` (:mod:`kit.populations`), one
+  layer per margin pattern, plus the numerators of rate tables;
+- any other private result implements the **populations protocol**: a method
+  ``populations(self) -> Mapping[str, numpy.ndarray]`` giving, for every published statistic, the
+  unit keys (:func:`kit.populations.unit_keys` of the unit ids) of the units behind it: a mean's
+  cell, a rate's numerator and denominator, a model's estimation sample, an event study's groups.
+  Each entry is one cell in its own layer; a label ending in ``" numerator"`` marks the units with
+  the attribute of a rate (compared with counts, not with other numerators), a label ending in
+  ``" suppressed"`` a statistic the estimator suppressed (recorded, so that no other output
+  publishes its population).
+
+Differentially private outputs (a privacy budget in their provenance) are neither checked nor
+recorded: their noise and the budget ledger protect them against differencing.
+
+An output whose populations are unknown (a cleared object without its private result, an
+estimator that does not implement the protocol, a table checked by ``kit check``) stops the
+release with :class:`PopulationsUnknownError`, unless the caller opts out explicitly
+(``differencing=False``, ``--no-differencing-check``), which the manifest records.
 
 Examples
 --------
->>> cells_a = {(("area", "A"),): (40, True)}
->>> cells_b = {(("area", "A"),): (39, True)}
->>> compare_cells(cells_a, cells_b, threshold=3)
-(1, 1, 1)
+>>> import tempfile, pathlib
+>>> reg = ReleaseRegistry(pathlib.Path(tempfile.mkdtemp()) / REGISTRY_FOLDER)
+>>> reg
+<ReleaseRegistry 'differencing': 0 output(s); units hidden>
+>>> reg.entries()
+[]
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import secrets
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kit.cleared import ClearedTable
-from kit.errors import DisclosureError, SpecError
-from kit.evidence import TOTAL
+import numpy as np
+
+from kit.cleared import ClearedEstimate, ClearedTable
+from kit.errors import DisclosureError, KitError, SpecError
+from kit.populations import CellPopulations, salted
+from kit.release.set_compare import OutputCells, compare
 from kit.rules.loader import RuleSet
 from kit.rules.model import RuleKind
+from kit.spec_types import Statistic
+from kit.state import atomic_write_bytes, atomic_write_text, locked, project_state_dir
 from kit.status import ReasonCode
 
 __all__ = [
-    "REGISTRY_FILE",
-    "CellKey",
+    "INDEX_FILE",
+    "REGISTRY_FOLDER",
     "DifferencingError",
     "DifferencingPair",
+    "PopulationsUnknownError",
+    "RegistryDamagedError",
     "ReleaseRegistry",
     "as_registry",
-    "compare_cells",
-    "table_cells",
+    "output_cells",
+    "private_name",
+    "threshold_of",
 ]
 
 log = logging.getLogger(__name__)
 
-#: File name of the registry inside its folder.
-REGISTRY_FILE = "registry.jsonl"
-
-CellKey = tuple[tuple[str, str], ...]
-CellMap = Mapping[CellKey, tuple[int, bool]]
+#: Folder of the registry inside the project state folder.
+REGISTRY_FOLDER = "differencing"
+#: The index file (also the lock target).
+INDEX_FILE = "index.json"
+_SALT_FILE = "salt.bin"
+#: Protocol labels ending in this are attribute cells (a rate's numerator).
+NUMERATOR_SUFFIX = " numerator"
+#: Protocol labels ending in this are suppressed cells (recorded, so that they are not published elsewhere).
+SUPPRESSED_SUFFIX = " suppressed"
+_FORMAT = 3
 
 
 @dataclass(frozen=True)
 class DifferencingPair:
-    """Two tables whose common cells differ by too few units (private: for the checker)."""
+    """Two outputs whose cells can be differenced (private: for the checker's report)."""
 
     table: str
     release: str
@@ -95,75 +141,156 @@ class DifferencingPair:
 
 
 class DifferencingError(DisclosureError):
-    """A release is blocked because tables can be differenced against each other or earlier releases."""
+    """A release is blocked: its outputs can be differenced against each other or earlier releases."""
 
     def __init__(self, pairs: Sequence[DifferencingPair]) -> None:
         self.pairs = tuple(pairs)
         names = "; ".join(p.describe() for p in self.pairs[:5])
         more = f" and {len(self.pairs) - 5} more" if len(self.pairs) > 5 else ""
+        n_cells = sum(p.n_risky_cells for p in self.pairs)
         super().__init__(
             "release",
-            f"{ReasonCode.DIFFERENCING.value}: {len(self.pairs)} table pair(s) describe groups that "
-            f"differ by fewer units than the rule set allows ({names}{more})",
-            "publish only one of each pair, or coarsen the populations so they differ by more units; the "
-            "checker's report lists the pairs",
+            f"{ReasonCode.DIFFERENCING.value}: {len(self.pairs)} output pair(s) count populations that "
+            f"differ by fewer units than the rule set allows, or publish a population another output "
+            f"suppresses ({n_cells} cell(s) involved: {names}{more})",
+            "publish only one of each pair, suppress the linked cells in both, or change the populations "
+            "so they differ by at least the threshold; the checker's report lists the pairs",
         )
 
 
-def table_cells(table: Any) -> dict[CellKey, tuple[int, bool]]:
-    """Cell key -> (distinct units, published and not suppressed) from a private table.
-
-    Margins are keyed by the dimensions they keep, so a margin of one table
-    matches the inner cells of a coarser table over the same groups.
-    """
-    cells = table.evidence.cells
-    dims = list(table.spec.dims)
-    assessment = table.assessment
-    out: dict[CellKey, tuple[int, bool]] = {}
-    codes = {d: cells[d].astype(str).tolist() for d in dims}
-    n_units = cells["n_units"].astype(int).tolist()
-    margin = cells["is_margin"].astype(bool).tolist()
-    for i in range(len(cells)):
-        key = tuple(sorted((d, codes[d][i]) for d in dims if not (margin[i] and codes[d][i] == TOTAL)))
-        released = bool(assessment.published[i]) and not assessment.statuses[i].suppressed
-        out[key] = (int(n_units[i]), released)
-    return out
+class PopulationsUnknownError(DisclosureError):
+    """An output's units are unknown, so the registry cannot check it."""
 
 
-def compare_cells(a: CellMap, b: CellMap, threshold: int) -> tuple[int, int, int]:
-    """(common released cells, risky cells, smallest positive difference or 0).
+class RegistryDamagedError(KitError):
+    """The registry's files do not match its index (edited or damaged)."""
 
-    A cell is risky when both tables publish it and their unit counts differ
-    by more than 0 and fewer than ``threshold``.
-    """
-    common = risky = 0
-    smallest = 0
-    for key, (n_a, pub_a) in a.items():
-        other = b.get(key)
-        if other is None or not pub_a or not other[1]:
-            continue
-        common += 1
-        diff = abs(n_a - other[0])
-        if 0 < diff < threshold:
-            risky += 1
-            smallest = diff if smallest == 0 else min(smallest, diff)
-    return common, risky, smallest
+    exit_code = 4
 
 
 def threshold_of(rules: RuleSet) -> int:
-    """The differencing threshold: the differencing rule's ``min_units``, else the minimum cell size."""
+    """The differencing threshold: the rule set's ``differencing`` rule ``min_units``, else its minimum
+    cell size.
+
+    >>> from kit.rules import load_rule_set
+    >>> threshold_of(load_rule_set("dst"))
+    3
+    """
     values = [int(getattr(r.params, "min_units", 0)) for r in rules.of_kind(RuleKind.DIFFERENCING)]
-    return max(values) if values else rules.min_units()
+    return max([*values, rules.min_units()])
 
 
-@dataclass(frozen=True)
-class _Entry:
-    release: str
-    table: str
-    population: str
-    dims: tuple[str, ...]
-    spec_fingerprint: str
-    cells: dict[CellKey, tuple[int, bool]]
+# ----------------------------------------------------------------- populations of outputs
+def private_name(p: Any) -> str | None:
+    """The output name of a private result (its spec's name, else its ``name``)."""
+    spec = getattr(p, "spec", None)
+    name = getattr(spec, "name", None) if spec is not None else None
+    return name if isinstance(name, str) else getattr(p, "name", None)
+
+
+def _table_cells(table: Any, release: str, salt: bytes) -> OutputCells:
+    pops = table.unit_populations
+    cells = table.evidence.cells
+    dims = list(table.spec.dims)
+    assessment = table.assessment
+    margin = cells["is_margin"].to_numpy(dtype=bool)
+    labels = {d: cells[d].astype(str).to_numpy() for d in dims}
+    from kit.evidence import TOTAL
+
+    patterns = [tuple(bool(margin[i] and labels[d][i] == TOTAL) for d in dims) for i in range(len(cells))]
+    pattern_ids = {p: k for k, p in enumerate(sorted(set(patterns)))}
+    counts = table.spec.statistic is Statistic.COUNT
+    rows = [i for i in range(len(cells)) if bool(assessment.published[i])]  # not: bounded margins
+    suppressed = {i: bool(assessment.statuses[i].suppressed) for i in rows}
+    # a suppressed count is secret; a suppressed rate, mean or sum hides its value, not how many
+    # units the cell has: those cells are recorded through their numerators (rates) only
+    keep = [i for i in rows if counts or not suppressed[i]]
+    pub = [not suppressed[i] for i in keep]
+    layer = [pattern_ids[patterns[i]] for i in keep]
+    attr = [False] * len(keep)
+    parts = [pops.cells.cell(i) for i in keep]
+    if pops.positive is not None:
+        parts += [pops.positive.cell(i) for i in rows]
+        pub += [not suppressed[i] for i in rows]
+        layer += [len(pattern_ids) + pattern_ids[patterns[i]] for i in rows]
+        attr += [True] * len(rows)
+    cp = CellPopulations.from_lists([salted(p, salt) for p in parts])
+    return OutputCells.build(table.spec.name, release, cp, pub, layer, attr)
+
+
+def _protocol_cells(private: Any, name: str, release: str, salt: bytes) -> OutputCells | None:
+    mapping = private.populations()
+    if mapping is None:
+        return None
+    if not isinstance(mapping, Mapping):
+        raise PopulationsUnknownError(
+            f"output '{name}'", "its populations() did not return a mapping of label to unit keys",
+            "this is a bug in the estimator; release with differencing=False only after a manual check",
+        )
+    items = sorted(mapping.items())
+    parts = [salted(np.asarray(v, dtype=np.uint64), salt) for _, v in items]
+    cp = CellPopulations.from_lists(parts)
+    suppressed = [str(k).endswith(SUPPRESSED_SUFFIX) for k, _ in items]
+    bare = [str(k).removesuffix(SUPPRESSED_SUFFIX) for k, _ in items]
+    attr = [k.endswith(NUMERATOR_SUFFIX) for k in bare]
+    pub = [not s for s in suppressed]
+    return OutputCells.build(name, release, cp, pub, list(range(len(parts))), attr)
+
+
+def output_cells(
+    outputs: Iterable[object], privates: Mapping[Any, Any], release: str, salt: bytes
+) -> list[OutputCells]:
+    """The registry cells of every output of a release (fail closed when an output's units are unknown)."""
+    out: list[OutputCells] = []
+    names = {getattr(o, "name", None) for o in outputs}
+    missing: list[str] = []
+    for obj in outputs:
+        if not isinstance(obj, (ClearedTable, ClearedEstimate)):
+            source = getattr(obj, "source", None)  # a figure: checked through its source
+            if source is None or source.name in names:
+                continue
+            name = source.name
+        else:
+            name = obj.name
+            provenance = getattr(obj, "provenance", None)
+            if provenance is not None and getattr(provenance, "privacy_budget", None):
+                continue  # differentially private: protected by its noise and the budget ledger
+        private = privates.get(name)
+        is_table = hasattr(private, "evidence") and getattr(private, "unit_populations", None) is not None
+        if private is not None and is_table:
+            out.append(_table_cells(private, release, salt))
+        else:
+            cells = (
+                _protocol_cells(private, name, release, salt)
+                if private is not None and callable(getattr(private, "populations", None))
+                else None
+            )
+            if cells is None:
+                missing.append(name)
+            else:
+                out.append(cells)
+    if missing:
+        shown = ", ".join(f"'{m}'" for m in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise PopulationsUnknownError(
+            "release",
+            f"the units counted by {len(missing)} output(s) are unknown ({shown}), so the differencing "
+            "registry cannot compare them with the project's other outputs",
+            "pass the private results (Session.release clears them itself), or, after an output checker "
+            "compared them by hand, release with differencing=False (--no-differencing-check), which the "
+            "manifest records",
+        )
+    return out
+
+
+# ----------------------------------------------------------------- the registry on disk
+def _npz_bytes(cells: OutputCells) -> bytes:
+    buf = io.BytesIO()
+    deltas = np.diff(cells.keys, prepend=np.uint64(0))  # sorted keys: small deltas compress better
+    np.savez_compressed(
+        buf, key_deltas=deltas, cells=cells.cells.astype(np.int32), published=cells.published,
+        layer=cells.layer, partition=cells.partition, attribute=cells.attribute,
+    )
+    return buf.getvalue()
 
 
 class ReleaseRegistry:
@@ -172,139 +299,189 @@ class ReleaseRegistry:
     Parameters
     ----------
     folder
-        The registry folder, inside the project's work folder (created on first record).
+        The registry folder (default: ``differencing/`` in :func:`kit.state.project_state_dir`).
     """
 
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
+    def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else project_state_dir() / REGISTRY_FOLDER
 
     def __repr__(self) -> str:
-        return f"<ReleaseRegistry {self.folder.name!r}: {len(self.entries())} table(s); counts hidden>"
+        return f"<ReleaseRegistry {self.folder.name!r}: {len(self._index())} output(s); units hidden>"
 
     @property
     def path(self) -> Path:
-        """The registry file."""
-        return self.folder / REGISTRY_FILE
+        """The index file."""
+        return self.folder / INDEX_FILE
 
-    def entries(self) -> list[_Entry]:
-        """Every recorded table."""
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the registry's inter-process lock (check and record must both run inside)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with locked(self.path):
+            yield
+
+    def salt(self) -> bytes:
+        """The project's salt (made on first use; call inside :meth:`held`)."""
+        path = self.folder / _SALT_FILE
+        if not path.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(path, secrets.token_bytes(32))
+        data = path.read_bytes()
+        if len(data) != 32:
+            raise RegistryDamagedError(
+                f"registry salt '{_SALT_FILE}'", "it is damaged", "restore the registry folder from the backup"
+            )
+        return data
+
+    def registry_id(self) -> str:
+        """A public id of this registry (a digest of its salt): releases of one project share it."""
+        digest = hashlib.sha256(b"kit-registry-id" + self.salt()).digest()
+        return "".join(chr(ord("a") + b % 26) for b in digest[:12])  # letters only: no id-like digit runs
+
+    def _index(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+            entries = doc["outputs"]
+            if doc.get("format") != _FORMAT or not isinstance(entries, list):
+                raise ValueError
+            return [dict(e) for e in entries]
+        except (ValueError, KeyError, TypeError):
+            raise RegistryDamagedError(
+                f"registry index '{INDEX_FILE}'", "it cannot be read (damaged or of another kit version)",
+                "restore the registry folder from the project's backup; the kit never edits it by hand",
+            ) from None
+
+    def entries(self) -> list[OutputCells]:
+        """Every recorded output (checked against its index digest)."""
         out = []
-        for lineno, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
+        for e in self._index():
+            path = self.folder / "outputs" / str(e["file"])
             try:
-                doc = json.loads(line)
-                cells = {
-                    tuple((str(d), str(c)) for d, c in key): (int(n), bool(p)) for key, n, p in doc["cells"]
-                }
-                out.append(
-                    _Entry(
-                        doc["release"],
-                        doc["table"],
-                        doc.get("population", ""),
-                        tuple(doc.get("dims", ())),
-                        doc.get("spec_fingerprint", ""),
-                        cells,
-                    )
+                data = path.read_bytes()
+            except OSError:
+                data = b""
+            if hashlib.sha256(data).hexdigest() != e.get("sha256"):
+                raise RegistryDamagedError(
+                    f"registry file for output '{e.get('output')}'", "it is missing or does not match the index",
+                    "restore the registry folder from the project's backup",
                 )
-            except (ValueError, KeyError, TypeError):
-                raise SpecError(
-                    f"release registry {REGISTRY_FILE}",
-                    f"line {lineno} is damaged",
-                    "restore the file from the project's backup; the kit never edits it",
-                ) from None
+            with np.load(io.BytesIO(data)) as z:
+                keys = np.cumsum(z["key_deltas"], dtype=np.uint64)
+                out.append(
+                    OutputCells(str(e["output"]), str(e["release"]), keys, z["cells"], z["published"],
+                                z["layer"], z["partition"], z["attribute"])
+                )
         return out
 
-    def _new(self, outputs: Iterable[object], privates: Mapping[Any, Any], release: str) -> list[_Entry]:
-        new = []
-        for obj in outputs:
-            if not isinstance(obj, ClearedTable):
-                continue
-            table = privates.get(obj.name)
-            if table is None or not hasattr(table, "evidence"):
-                log.info("table %s: no private result given; not checked for differencing", obj.name)
-                continue
-            spec = table.spec
-            new.append(
-                _Entry(
-                    release,
-                    obj.name,
-                    getattr(spec, "population", ""),
-                    tuple(spec.dims),
-                    getattr(spec, "fingerprint", ""),
-                    table_cells(table),
-                )
-            )
-        return new
-
-    def check(
-        self, outputs: Iterable[object], privates: Mapping[Any, Any], rules: RuleSet, release: str
-    ) -> tuple[DifferencingPair, ...]:
-        """Pairs of a new release's tables with each other and with earlier releases (blocking or not)."""
-        threshold = threshold_of(rules)
-        new = self._new(outputs, privates, release)
-        earlier = self.entries()
+    def check_cells(self, new: Sequence[OutputCells], threshold: int) -> tuple[DifferencingPair, ...]:
+        """Pairs of new outputs with each other and with recorded outputs (blocking ones first)."""
         pairs: list[DifferencingPair] = []
-        for i, entry in enumerate(new):
-            for other in [*new[i + 1 :], *earlier]:
-                common, risky, smallest = compare_cells(entry.cells, other.cells, threshold)
-                if common == 0:
+        earlier = self.entries()
+        for k, a in enumerate(new):
+            for b in [*new[k + 1 :], *earlier]:
+                found = compare(a, b, threshold)
+                if found.n_common == 0:
                     continue
                 pairs.append(
-                    DifferencingPair(
-                        entry.table,
-                        release,
-                        other.table,
-                        other.release,
-                        entry.population,
-                        other.population,
-                        common,
-                        risky,
-                        smallest,
-                        threshold,
-                    )
+                    DifferencingPair(a.name, a.release, b.name, b.release, "", "", found.n_common, found.n_risky,
+                                     found.smallest, threshold)
                 )
         return tuple(p for p in pairs if p.blocking) + tuple(p for p in pairs if not p.blocking)
 
-    def record(
-        self,
-        outputs: Iterable[object],
-        privates: Mapping[Any, Any],
-        rules: RuleSet,
-        release: str,
-        created: str,
-    ) -> int:
-        """Append the release's tables to the registry; returns the number recorded."""
-        new = self._new(outputs, privates, release)
+    def record_cells(self, new: Sequence[OutputCells], rules: RuleSet, created: str) -> int:
+        """Append outputs to the registry (data files first, then the index, each atomically)."""
         if not new:
             return 0
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as handle:
-            for e in new:
-                doc = {
-                    "release": e.release,
-                    "table": e.table,
-                    "created": created,
-                    "population": e.population,
-                    "dims": list(e.dims),
-                    "spec_fingerprint": e.spec_fingerprint,
-                    "rule_set": rules.id,
-                    "cells": [[list(map(list, k)), n, p] for k, (n, p) in sorted(e.cells.items())],
-                }
-                handle.write(json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n")
+        index = self._index()
+        (self.folder / "outputs").mkdir(parents=True, exist_ok=True)
+        for cells in new:
+            data = _npz_bytes(cells)
+            file = f"{cells.release}--{cells.name}--{secrets.token_hex(4)}.npz"
+            atomic_write_bytes(self.folder / "outputs" / file, data)
+            index.append({
+                "release": cells.release, "output": cells.name, "file": file, "created": created,
+                "rule_set": rules.id, "threshold": threshold_of(rules), "n_cells": cells.n_cells,
+                "sha256": hashlib.sha256(data).hexdigest(),
+            })
+        atomic_write_text(self.path, json.dumps({"format": _FORMAT, "outputs": index}, indent=1, sort_keys=True))
         return len(new)
 
+    # convenience wrappers (lock held by the caller or taken here)
+    def check(
+        self, outputs: Iterable[object], privates: Mapping[Any, Any], rules: RuleSet, release: str
+    ) -> tuple[DifferencingPair, ...]:
+        """Check a release's outputs (under the lock); see :meth:`check_cells`."""
+        with self.held():
+            return self.check_cells(output_cells(list(outputs), privates, release, self.salt()), threshold_of(rules))
 
-def as_registry(obj: ReleaseRegistry | str | Path) -> ReleaseRegistry:
-    """A registry from a registry object or its folder."""
+    def record(
+        self, outputs: Iterable[object], privates: Mapping[Any, Any], rules: RuleSet, release: str, created: str
+    ) -> int:
+        """Record a release's outputs (under the lock); returns the number recorded."""
+        with self.held():
+            return self.record_cells(output_cells(list(outputs), privates, release, self.salt()), rules, created)
+
+
+def as_registry(obj: ReleaseRegistry | str | os.PathLike[str] | None) -> ReleaseRegistry:
+    """A registry from a registry object, its folder, or ``None`` (the project's)."""
+    if obj is None:
+        return ReleaseRegistry()
     if isinstance(obj, ReleaseRegistry):
         return obj
-    if isinstance(obj, (str, Path)):
+    if isinstance(obj, (str, os.PathLike)):
         return ReleaseRegistry(obj)
     raise SpecError(
         "registry",
         f"a {type(obj).__name__} is not a release registry",
         "pass a kit.release.ReleaseRegistry or the path of its folder",
     )
+
+
+@dataclass
+class DifferencingGuard:
+    """One release's use of the registry: check and record under one lock (used by the writer).
+
+    With ``enabled=False`` nothing is checked or recorded and :meth:`manifest_entry` says so.
+    """
+
+    registry: ReleaseRegistry | None
+    rules: RuleSet
+    release: str
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        self._cells: list[OutputCells] = []
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """The registry lock (no lock when disabled)."""
+        if not self.enabled or self.registry is None:
+            yield
+            return
+        with self.registry.held():
+            yield
+
+    def check(self, outputs: Sequence[object], privates: Mapping[Any, Any]) -> tuple[DifferencingPair, ...]:
+        """Compute the release's cells and compare them (call inside :meth:`held`)."""
+        if not self.enabled or self.registry is None:
+            log.warning("release %s: differencing check turned off by the caller", self.release)
+            return ()
+        self._cells = output_cells(outputs, privates, self.release, self.registry.salt())
+        return self.registry.check_cells(self._cells, threshold_of(self.rules))
+
+    def record(self, created: str) -> int:
+        """Record the checked cells (call inside :meth:`held`, after the release folder is in place)."""
+        if not self.enabled or self.registry is None:
+            return 0
+        return self.registry.record_cells(self._cells, self.rules, created)
+
+    def manifest_entry(self) -> dict[str, Any]:
+        """What the manifest says about the check (no counts of units)."""
+        if not self.enabled:
+            return {"checked": False, "note": "the differencing check was turned off by the caller "
+                    "(differencing=False); an output checker must compare these outputs by hand"}
+        assert self.registry is not None
+        return {"checked": True, "threshold": threshold_of(self.rules), "outputs_checked": len(self._cells),
+                "registry_id": self.registry.registry_id()}

@@ -238,6 +238,8 @@ def write_release(
     ledger: str | Path | None = None,
     created: str | None = None,
     mixed_rule_sets: bool = False,
+    differencing: bool = True,
+    state_dir: str | Path | None = None,
 ) -> ReleaseResult:
     """Write one release: rendered outputs, a self-contained report and a manifest.
 
@@ -263,8 +265,9 @@ def write_release(
         The private tables behind the cleared outputs (matched by name), for the checker's
         report and the differencing registry. They are never written to the release.
     registry
-        A :class:`~kit.release.registry.ReleaseRegistry` or its folder: tables are checked
-        against earlier releases and recorded.
+        A :class:`~kit.release.registry.ReleaseRegistry` or its folder (default: the project's, in
+        ``<state folder>/differencing``): every output is checked against the others and against
+        earlier releases on the units it counts, and recorded once the release is in place.
     site_templates
         A folder whose templates override the kit's.
     ledger
@@ -276,6 +279,11 @@ def write_release(
         Accept outputs cleared under another rule set than ``rules`` even when it is not at
         least as strict on every parameter; the manifest (``mixed_rule_sets``) and the
         checker's report show it prominently.
+
+    differencing
+        ``False`` turns the differencing check off (explicit opt-out; the manifest says so).
+    state_dir
+        The project state folder (default: :func:`kit.state.project_state_dir`).
 
     Before anything is written every output is verified and re-derived from its private
     evidence (:func:`kit.release.rederive.rederive_outputs`).
@@ -289,7 +297,14 @@ def write_release(
         When the release folder (or its checker folder) exists.
     """
     from kit.release.checker import write_checker_report
-    from kit.release.registry import DifferencingError, as_registry
+    from kit.release.registry import (
+        REGISTRY_FOLDER,
+        DifferencingError,
+        DifferencingGuard,
+        as_registry,
+        private_name,
+    )
+    from kit.state import project_state_dir
 
     checked = _check_outputs(outputs)
     rederived = _rederive(checked, rules, mixed_rule_sets)
@@ -304,12 +319,23 @@ def write_release(
     plan, skipped = _plan_formats(formats, rules)
     stamp = created or _release_created(checked)
     privates: dict[Any, Any] = dict(_sealed_privates(checked))
-    privates.update({getattr(getattr(p, "spec", None), "name", None): p for p in private_results})
-    reg = as_registry(registry) if registry is not None else None
-    pairs = reg.check(checked, privates, rules, target.name) if reg is not None else ()
+    privates.update({private_name(p): p for p in private_results})
+    env = make_environment(site_templates)
+    # differencing registry: check here and record after the rename, under one lock (`held` below)
+    guard = DifferencingGuard(
+        (as_registry(registry) if registry is not None else as_registry(project_state_dir(state_dir) / REGISTRY_FOLDER))
+        if differencing else None,
+        rules, target.name, enabled=differencing,
+    )
+    held = contextlib.ExitStack()
+    held.enter_context(guard.held())
+    try:
+        pairs = guard.check(checked, privates)
+    except BaseException:
+        held.close()
+        raise
     blocking = tuple(p for p in pairs if p.blocking)
 
-    env = make_environment(site_templates)
     created_dirs = make_folders(target.parent)
     if checker_target is not None:
         created_dirs += make_folders(checker_target.parent)
@@ -339,6 +365,7 @@ def write_release(
                     env=env,
                     blocked=True,
                     **_checker_extras(rederived, mixed_rule_sets),
+                    differencing=guard.manifest_entry(),
                 )
                 checker_target.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(tmp_checker, checker_target)
@@ -371,6 +398,7 @@ def write_release(
             "suppressed_symbol": rules.release.suppressed_symbol,
             "report": report_files[0] if report_files else None,
             "outputs": entries,
+            "differencing": guard.manifest_entry(),
             "files": [staging.files[k] for k in sorted(staging.files)],
             **_manifest_extras(rederived, mixed_rule_sets),
         }
@@ -392,6 +420,7 @@ def write_release(
                 env=env,
                 blocked=False,
                 **_checker_extras(rederived, mixed_rule_sets),
+                differencing=guard.manifest_entry(),
             )
         os.rename(tmp, target)
         moved.append(target)
@@ -399,8 +428,7 @@ def write_release(
             checker_target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(tmp_checker, checker_target)
             moved.append(checker_target)
-        if reg is not None:
-            reg.record(checked, privates, rules, target.name, stamp)
+        guard.record(stamp)  # inside the lock, after the release is in place
     except BaseException:
         for path in (tmp, tmp_checker, *moved):
             if path is not None and path.exists():
@@ -410,6 +438,8 @@ def write_release(
             with contextlib.suppress(OSError):
                 made.rmdir()  # only when still empty
         raise
+    finally:
+        held.close()
     stack.close()
     log.info("release %s written: %d outputs, %d files", target.name, len(checked), len(staging.files) + 1)
     return ReleaseResult(

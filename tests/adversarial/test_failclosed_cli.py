@@ -328,11 +328,12 @@ def test_solver_prints_nothing_on_stdout(tmp_path: Path, monkeypatch: pytest.Mon
     """Secondary suppression and the LP audit run; stdout (file descriptor 1) holds only the kit's lines."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "t.csv").write_text(CHATTY, encoding="utf-8")
-    code = main(["check", "t.csv", "--dims", "R,C", "--count", "n", "--release", "rel", "--checker-dir", "chk"])
+    code = main(["check", "t.csv", "--dims", "R,C", "--count", "n", "--release", "rel", "--checker-dir", "chk",
+                 "--no-differencing-check"])
     sys.stdout.flush()
     out, err = capfd.readouterr()
     assert code == 0, err
     lines = out.strip().splitlines()
     assert lines[0].startswith("25 cells checked") and lines[1].startswith("audit "), out
     assert "highs" not in out.lower() and "tmpSolver" not in out
-    assert [line.split(":")[0] for line in lines[2:]] == ["written", "release"], out
+    assert [line.split(":")[0] for line in lines[2:]] == ["written", "differencing check", "release"], out

@@ -61,6 +61,7 @@ def test_report_renders_in_chromium(tmp_path, count_table, rate_table, estimate,
         count_table.rules,
         title="Aalborg East: employment",
         formats=("html", "svg"),
+        differencing=False,
     )
     url = (res.folder / "report.html").resolve().as_uri()
     dom = _chromium("--dump-dom", url, profile=tmp_path / "profile-dom")

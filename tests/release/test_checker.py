@@ -21,6 +21,7 @@ def test_checker_report_contents(tmp_path, count_table, rate_table, estimate, bl
         checker_dir=tmp_path / "checker",
         private_results=[count_table, rate_table],
         ledger=ledger,
+        differencing=False,
     )
     folder = res.checker_folder
     assert folder == (tmp_path / "checker" / "rel").resolve()

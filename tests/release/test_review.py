@@ -40,6 +40,7 @@ def master(tmp_path_factory):
         title="Aalborg",
         checker_dir=root / "checker",
         private_results=[count, rate],
+        differencing=False,
     )
     return root
 

@@ -27,7 +27,7 @@ def _siblings(folder: Path) -> list[str]:
 def test_writer_refuses_anything_not_cleared(tmp_path, count_table, bad):
     obj = {"table": count_table, "frame": pd.DataFrame({"a": [1]}), "dict": {"a": 1}}[bad]
     with pytest.raises(DisclosureError, match="not a cleared output"):
-        write_release(tmp_path / "rel", [obj], count_table.rules, title="t")
+        write_release(tmp_path / "rel", [obj], count_table.rules, title="t", differencing=False)
     assert _siblings(tmp_path) == []
 
 
@@ -44,7 +44,7 @@ def test_context_figure_and_chart_refuse_anything_not_cleared(count_table, bad):
 
 def test_refusal_message_shows_no_values(tmp_path, count_table):
     with pytest.raises(DisclosureError) as err:
-        write_release(tmp_path / "rel", [count_table], count_table.rules, title="t")
+        write_release(tmp_path / "rel", [count_table], count_table.rules, title="t", differencing=False)
     assert "Kildeparken" not in str(err.value) and "1001" not in str(err.value)
 
 
@@ -55,6 +55,7 @@ def test_dst_release_writes_only_allowed_types(tmp_path, count_table, rate_table
         [kit.clear(count_table), kit.clear(rate_table), estimate, bl_figure],
         rules,
         title="Aalborg",
+        differencing=False,
     )
     exts = {Path(f).suffix.lstrip(".") for f in res.files}
     assert exts <= set(rules.release.file_types)
@@ -70,7 +71,7 @@ def test_sacro_release_writes_every_format(tmp_path, sacro_session, frame):
     t = sacro_session.table(frame, rows="area", stat="count", name="by_area")
     cleared = kit.clear(t)
     estimate = cleared_estimate_fixture_factory(cleared.provenance)  # cleared under sacro too
-    res = write_release(tmp_path / "rel", [cleared, estimate], sacro_session.rules, title="t")
+    res = write_release(tmp_path / "rel", [cleared, estimate], sacro_session.rules, title="t", differencing=False)
     names = set(res.files)
     for ext in ("html", "md", "tex", "csv", "xlsx"):
         assert f"tables/by_area.{ext}" in names
@@ -80,7 +81,7 @@ def test_sacro_release_writes_every_format(tmp_path, sacro_session, frame):
 def test_manifest_lists_every_file_with_checksums(tmp_path, count_table, estimate, bl_figure):
     res = write_release(
         tmp_path / "rel", [kit.clear(count_table), estimate, bl_figure], count_table.rules, title="t"
-    )
+    , differencing=False)
     doc = json.loads(res.manifest_path.read_text())
     assert verify_seal(doc)
     on_disk = sorted(p.relative_to(res.folder).as_posix() for p in res.folder.rglob("*") if p.is_file())
@@ -100,7 +101,7 @@ def test_manifest_lists_every_file_with_checksums(tmp_path, count_table, estimat
 def test_refuses_to_overwrite(tmp_path, count_table):
     (tmp_path / "rel").mkdir()
     with pytest.raises(OutputExistsError):
-        write_release(tmp_path / "rel", [kit.clear(count_table)], count_table.rules, title="t")
+        write_release(tmp_path / "rel", [kit.clear(count_table)], count_table.rules, title="t", differencing=False)
     assert list((tmp_path / "rel").iterdir()) == []
 
 
@@ -119,6 +120,7 @@ def test_failure_half_way_leaves_nothing(tmp_path, monkeypatch, count_table, bl_
             title="t",
             checker_dir=tmp_path / "checker",
             private_results=[count_table],
+            differencing=False,
         )
     assert _siblings(tmp_path) == []
 
@@ -131,6 +133,7 @@ def test_checker_dir_inside_release_is_refused(tmp_path, count_table):
             count_table.rules,
             title="t",
             checker_dir=tmp_path / "rel" / "checker",
+            differencing=False,
         )
     assert _siblings(tmp_path) == []
 
@@ -138,19 +141,19 @@ def test_checker_dir_inside_release_is_refused(tmp_path, count_table):
 def test_unsafe_and_register_like_names_are_refused(tmp_path, session, frame):
     t = session.table(frame, rows="area", stat="count", name="bef2018")
     with pytest.raises(SpecError, match="register file"):
-        write_release(tmp_path / "rel", [kit.clear(t)], session.rules, title="t")
+        write_release(tmp_path / "rel", [kit.clear(t)], session.rules, title="t", differencing=False)
 
 
 def test_duplicate_names_are_refused(tmp_path, count_table):
     c = kit.clear(count_table)
     with pytest.raises(SpecError, match="two outputs"):
-        write_release(tmp_path / "rel", [c, c], count_table.rules, title="t")
+        write_release(tmp_path / "rel", [c, c], count_table.rules, title="t", differencing=False)
 
 
 def test_same_outputs_give_identical_files(tmp_path, count_table, rate_table, estimate, bl_figure):
     outs = [kit.clear(count_table), kit.clear(rate_table), estimate, bl_figure]
-    a = write_release(tmp_path / "a", outs, count_table.rules, title="t")
-    b = write_release(tmp_path / "b", outs, count_table.rules, title="t")
+    a = write_release(tmp_path / "a", outs, count_table.rules, title="t", differencing=False)
+    b = write_release(tmp_path / "b", outs, count_table.rules, title="t", differencing=False)
     da, db = (json.loads(r.manifest_path.read_text()) for r in (a, b))
     assert da["files"] == db["files"]
 
@@ -160,7 +163,7 @@ def test_xlsx_without_openpyxl_names_the_extra(tmp_path, monkeypatch, count_tabl
     with pytest.raises(OptionalDependencyError, match="sdc-kit"):
         write_release(
             tmp_path / "rel", [kit.clear(count_table)], count_table.rules, title="t", formats=("html", "xlsx")
-        )
+        , differencing=False)
     assert _siblings(tmp_path) == []
 
 
@@ -169,7 +172,7 @@ def test_xlsx_values_are_rounded_and_symbol_kept(tmp_path, rate_table):
 
     res = write_release(
         tmp_path / "rel", [kit.clear(rate_table)], rate_table.rules, title="t", formats=("xlsx",)
-    )
+    , differencing=False)
     ws = load_workbook(res.folder / "tables" / "employment.xlsx").active
     values = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, float)]
     assert values and all(round(v, 3) == v for v in values)
@@ -180,7 +183,7 @@ def test_unknown_format_is_an_error(tmp_path, count_table):
     with pytest.raises(SpecError, match="unknown format"):
         write_release(
             tmp_path / "rel", [kit.clear(count_table)], count_table.rules, title="t", formats=("pdf",)
-        )
+        , differencing=False)
 
 
 def test_site_template_overrides_a_block(tmp_path, count_table):
@@ -197,6 +200,7 @@ def test_site_template_overrides_a_block(tmp_path, count_table):
         title="t",
         site_templates=tmp_path / "site",
         formats=("html",),
+        differencing=False,
     )
     text = (res.folder / "report.html").read_text()
     assert "SITE PROVENANCE" in text and "Provenance of residents" not in text
@@ -208,6 +212,7 @@ def test_report_is_self_contained(tmp_path, count_table, estimate, bl_figure):
         [kit.clear(count_table), estimate, bl_figure],
         count_table.rules,
         title="Aalborg <model>",
+        differencing=False,
     )
     html = (res.folder / "report.html").read_text()
     assert "Aalborg &lt;model&gt;" in html
@@ -220,5 +225,5 @@ def test_report_is_self_contained(tmp_path, count_table, estimate, bl_figure):
 
 
 def test_find_manifest(tmp_path, count_table):
-    res = write_release(tmp_path / "rel", [kit.clear(count_table)], count_table.rules, title="t")
+    res = write_release(tmp_path / "rel", [kit.clear(count_table)], count_table.rules, title="t", differencing=False)
     assert find_manifest(res.folder) == res.manifest_path

@@ -83,7 +83,11 @@ def test_check_with_margins_writes_a_protected_release(tmp_path: Path, monkeypat
                      "147,Total,2\n851,Total,18\nTotal,1,20\nTotal,2,20\nTotal,Total,40\n", encoding="utf-8")
     release, checker = tmp_path / "release", tmp_path / "checker"
     assert main(["check", str(table), "--dims", "KOM,S", "--count", "n", "--release", str(release),
-                 "--checker-dir", str(checker)]) == 0
+                 "--checker-dir", str(checker)]) == 3  # a table made elsewhere has no unit populations
+    assert not release.exists() and not checker.exists()
+    assert not (tmp_path / "t.checked.csv").exists()  # a failed command leaves no file behind
+    assert main(["check", str(table), "--dims", "KOM,S", "--count", "n", "--release", str(release),
+                 "--checker-dir", str(checker), "--no-differencing-check"]) == 0
     checked = (tmp_path / "t.checked.csv").read_text(encoding="utf-8")
     assert checked.count(",SECONDARY,x,") >= 2  # the margins give the primaries away otherwise
     published = (release / "tables" / "checked_table.tab").read_text(encoding="utf-8")
