@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--permutations", type=int, default=999,
                         help="largest number of placebo assignments (default 999)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--record", action="append", default=[], metavar="FILE",
+                        help="rewrite the kit-demo blocks of this markdown file with the run's numbers "
+                        "(repeatable; the docs are recorded with --record docs/aalborg.md --record README.md)")
     parser.set_defaults(handler=_run)
 
 
@@ -33,5 +36,5 @@ def _run(args: argparse.Namespace) -> int:
     from kit.demo.pipeline import run_demo
 
     run_demo(args.out, persons=args.persons, seed=args.seed, permutations=args.permutations,
-             progress=not args.no_progress)
+             progress=not args.no_progress, record=tuple(args.record))
     return EXIT_OK

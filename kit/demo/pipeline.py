@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from kit.demo.analysis import (
 )
 from kit.demo.figures import demo_figures
 from kit.demo.truth_report import format_rows, movers_vs_truth, newcomer_share_vs_truth, outcomes_vs_truth
-from kit.errors import OptionalDependencyError, OutputExistsError
+from kit.errors import OptionalDependencyError, OutputExistsError, SpecError
 
 __all__ = ["DemoResult", "format_comparison", "run_demo"]
 
@@ -61,14 +61,27 @@ class DemoResult:
 
 def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = None,
              permutations: int = 999, progress: bool = True,
-             echo: Callable[[str], None] = print, created: str | None = None) -> DemoResult:
-    """Run the whole demo into the folder ``out`` (which must not exist or be empty)."""
+             echo: Callable[[str], None] = print, created: str | None = None,
+             record: Sequence[str | Path] = ()) -> DemoResult:
+    """Run the whole demo into the folder ``out`` (which must not exist or be empty).
+
+    ``record``: markdown files whose ``kit-demo`` blocks are rewritten with this run's
+    numbers (:mod:`kit.demo.record`); checked before the run starts.
+    """
     try:
         import synthetic
     except ModuleNotFoundError:  # pragma: no cover - the wheel ships it
         raise OptionalDependencyError("kit demo", "demo", "synthetic") from None
     from kit import registers
+    from kit.demo.record import BLOCKS, read_block
+    from kit.demo.record import record as record_blocks
 
+    for file in record:  # fail before the run, not after it
+        path = Path(file)
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if not any(read_block(text, name) is not None for name in BLOCKS):
+            raise SpecError("kit demo --record", f"the file {path.name} is missing or has no kit-demo block",
+                            "pass a markdown file with <!-- kit-demo:NAME:start --> ... end markers")
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise OutputExistsError("kit demo", f"the folder {out.name} exists and is not empty",
@@ -147,12 +160,28 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     (out / "truth_comparison.txt").write_text(text + "\n", encoding="utf-8")
     echo(text)
     elapsed = time.perf_counter() - start
+    if record:
+        from kit.demo.record import blocks
+
+        for path in record_blocks(record, blocks(_Partial(text, rows, outcome_rows, newcomer_rows),
+                                                 config.seed, config.persons)):
+            echo(f"recorded this run's numbers in {path}")
     echo(f"release: {release.folder} (transfer this folder only)")
     echo(f"checker's report: {release.checker_folder} (stays on the server)")
     echo(f"done in {elapsed:.0f} s")
     return DemoResult(out=out, release=Path(release.folder), checker=Path(release.checker_folder),
                       comparison=tuple(rows), seconds=elapsed, outcomes=tuple(outcome_rows),
                       movers=tuple(mover_rows), newcomers=tuple(newcomer_rows), text=text)
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """The parts of a demo result the recorded blocks need (before the result is complete)."""
+
+    text: str
+    comparison: list[dict[str, Any]]
+    outcomes: list[dict[str, Any]]
+    newcomers: list[dict[str, Any]]
 
 
 def format_comparison(rows: list[dict[str, Any]], year: int, base: int) -> str:
