@@ -86,8 +86,10 @@ class AnalysisConfig:
     outcomes
         Outcomes beside employment (:data:`kit.demo.outcomes.OUTCOMES`: ``education``,
         ``in_education``, ``support``); they need the panel's ``HFAUDD`` and ``SOCIO13``.
+        Default none (employment only); the demo and examples/aalborg name all three.
     movers_out
-        Run the movers-out follow-up (needs the whole panel, see :func:`prepare_movers`).
+        Run the movers-out follow-up (needs the whole panel, see :func:`prepare_movers`);
+        off by default, on in the demo and examples/aalborg.
     """
 
     treated: tuple[tuple[str, int], ...] = (("Sundparken", 2012), ("Kildeparken", 2014))
@@ -102,8 +104,8 @@ class AnalysisConfig:
     data_label: str = ""
     created: str | None = None
     covariates: tuple[str, ...] = ()
-    outcomes: tuple[str, ...] = ("education", "in_education", "support")
-    movers_out: bool = True
+    outcomes: tuple[str, ...] = ()
+    movers_out: bool = False
 
     def __post_init__(self) -> None:
         for name in self.outcomes:

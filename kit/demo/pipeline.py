@@ -3,12 +3,13 @@
 1. Generate a synthetic DST-shaped project folder with the default planted
    effects (:mod:`synthetic`).
 2. Open it with :mod:`kit.registers` exactly as a project folder on the
-   server, and build the persons x years panel with RAS status and the
-   project's area key.
-3. Run E0-E3 (:mod:`kit.demo.analysis`) through a :class:`kit.Session`.
-4. Release the cleared results (report with the BL bar chart, tables,
+   server, and build the persons x years panel with RAS status, AKM SOCIO13,
+   UDDA education and the project's area key.
+3. Run E0-E7 (:mod:`kit.demo.analysis`) through a :class:`kit.Session`.
+4. Release the cleared results (report with the BL bar charts, tables,
    manifest) and write the checker's report to its own folder.
-5. Compare the headline estimates with the planted truth.
+5. Compare the estimates with the planted truth (and, with ``record``, write
+   the numbers into the docs' ``kit-demo`` blocks, :mod:`kit.demo.record`).
 
 Layout of ``OUT``::
 
@@ -114,6 +115,8 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
         base_year=int(truth["base_year"]),
         permutations=permutations,
         seed=config.seed,
+        outcomes=("education", "in_education", "support"),
+        movers_out=True,
         data_label=f"synthetic BEF/RAS {config.years[0]}-{config.years[1]} (kit demo, seed {config.seed})",
         created=created,
     )
@@ -152,7 +155,7 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     text = "\n\n".join([
         format_comparison(rows, year, base),
         format_rows(outcome_rows, f"Effects {year} vs {base} on education, in education and public support "
-                                  "(pp), 95% randomisation-inference intervals"),
+                                  "(pp), 95% randomisation-inference intervals, p = permutation p-value"),
         format_rows(mover_rows, f"Movers-out {year}: employment of the treated area's movers minus the "
                                 "comparison areas' movers (pp), 95% Newcombe intervals"),
         format_rows(newcomer_rows, f"Newcomer share {year} (% of residents aged 16-64)"),

@@ -9,8 +9,8 @@ Examples
 ...                     "ci_low": 4.0, "ci_high": 15.0, "planted": 10.0, "covered": True, "flag": "significant"}],
 ...                   "Effects 2017"))
 Effects 2017
-area         what                        estimate      95% interval  planted  covered  note
-Sundparken   education                        9.5  [   4.0,   15.0]     10.0      yes  significant
+area         what                        estimate      95% interval       p  planted  covered  note
+Sundparken   education                        9.5  [   4.0,   15.0]             10.0      yes  significant
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def outcomes_vs_truth(cleared: Mapping[str, Any], truth: Mapping[str, Any], year
             rows.append({
                 "what": name, "area": area, "suppressed": row.suppressed,
                 "estimate": None if row.suppressed else values.get("estimate"), "ci_low": low, "ci_high": high,
-                "planted": planted, "covered": _covered(low, high, planted),
+                "p_perm": None if row.suppressed else values.get("p_perm"), "planted": planted,
+                "covered": _covered(low, high, planted),
                 "flag": "not distinguishable from zero" if _NDZ in [f.value for f in row.flags] else "significant",
             })
     return rows
@@ -99,7 +100,7 @@ def newcomer_share_vs_truth(cleared: Any, truth: Mapping[str, Any], year: int) -
 
 def format_rows(rows: Sequence[Mapping[str, Any]], heading: str) -> str:
     """A small fixed-width text table of estimates, intervals and planted values."""
-    lines = [heading, f"{'area':<12} {'what':<26} {'estimate':>9} {'95% interval':>17} {'planted':>8} "
+    lines = [heading, f"{'area':<12} {'what':<26} {'estimate':>9} {'95% interval':>17} {'p':>7} {'planted':>8} "
                       f"{'covered':>8}  note"]
     for r in rows:
         if r["suppressed"] or r["estimate"] is None:
@@ -108,6 +109,7 @@ def format_rows(rows: Sequence[Mapping[str, Any]], heading: str) -> str:
         interval = "" if r["ci_low"] is None else f"[{r['ci_low']:6.1f}, {r['ci_high']:6.1f}]"
         planted = "" if r["planted"] is None else f"{r['planted']:8.1f}"
         covered = "" if r["covered"] is None else ("yes" if r["covered"] else "no")
-        lines.append(f"{r['area']:<12} {r['what']:<26} {r['estimate']:9.1f} {interval:>17} {planted:>8} "
+        p = "" if r.get("p_perm") is None else f"{r['p_perm']:7.3f}"
+        lines.append(f"{r['area']:<12} {r['what']:<26} {r['estimate']:9.1f} {interval:>17} {p:>7} {planted:>8} "
                      f"{covered:>8}  {r['flag']}")
     return "\n".join(lines)
