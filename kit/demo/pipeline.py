@@ -117,7 +117,7 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
         seed=config.seed,
         outcomes=("education", "in_education", "support"),
         movers_out=True,
-        data_label=f"synthetic BEF/RAS {config.years[0]}-{config.years[1]} (kit demo, seed {config.seed})",
+        data_label=f"synthetic BEF/RAS/AKM/UDDA {config.years[0]}-{config.years[1]} (kit demo, seed {config.seed})",
         created=created,
     )
     frame = prepare_panel(panel, analysis_config)
