@@ -253,8 +253,9 @@ def _run(
         if left_year.shape[0] < state.n_persons:
             left_year = np.concatenate([left_year, np.zeros(state.n_persons - left_year.shape[0], dtype=np.int16)])
         area_base = p["area_base"][idx]
-        destination = mover_destination(parea, area_base, state.person_kom()[idx], area_kom)
-        newly_left = (destination >= 0) & (left_year[idx] == 0) & (year > config.base_year)
+        destination = mover_destination(parea, area_base, state.person_kom()[idx], area_kom, ~untreated)
+        away = (area_base >= 0) & (parea != area_base)
+        newly_left = away & (left_year[idx] == 0) & (year > config.base_year)
         left_year[idx[newly_left]] = year
         mean = (
             p["alpha"][idx]

@@ -18,7 +18,8 @@ states supplies the rest, so composition + within = planted in expectation:
   effect), or the reverse.
 
 Movers-out: base-year residents of a named area who live elsewhere in Denmark
-in year t, by destination (same municipality as the area, elsewhere). Those
+in year t, outside every treated area, by destination (same municipality as
+the area, elsewhere). Those
 who left a treated area in one of its renovation years are *rehoused*; their
 employment changes by ``mover_effect`` pp in every later year. The recorded
 difference between the treated area's movers and the comparison areas' movers
@@ -190,19 +191,28 @@ def apply_status_channels(
 
 
 def mover_destination(person_area: npt.NDArray[np.int16], area_base: npt.NDArray[np.int16],
-                      person_kom: npt.NDArray[np.int16], area_kom: npt.NDArray[np.int64]) -> npt.NDArray[np.int8]:
+                      person_kom: npt.NDArray[np.int16], area_kom: npt.NDArray[np.int64],
+                      treated_area: npt.NDArray[np.bool_]) -> npt.NDArray[np.int8]:
     """Destination code per person: -1 not a mover, 0 same municipality, 1 elsewhere.
 
-    A mover is a base-year resident of a named area who now lives outside that area.
+    A mover is a base-year resident of a named area who now lives outside that area and
+    outside every treated area (a mover into a treated area is exposed to its plan: not a
+    control, and not followed as a mover-out).
 
     Examples
     --------
-    >>> mover_destination(np.array([-1, -1, 0, 1], dtype=np.int16), np.array([0, 0, 0, -1], dtype=np.int16),
-    ...                   np.array([851, 101, 851, 851], dtype=np.int16), np.array([851, 851])).tolist()
-    [0, 1, -1, -1]
+    >>> mover_destination(np.array([-1, -1, 0, 1, 2], dtype=np.int16), np.array([0, 0, 0, -1, 1], dtype=np.int16),
+    ...                   np.array([851, 101, 851, 851, 851], dtype=np.int16), np.array([851, 851, 851]),
+    ...                   np.array([True, True, False])).tolist()
+    [0, 1, -1, -1, 0]
+    >>> mover_destination(np.array([1], dtype=np.int16), np.array([2], dtype=np.int16),
+    ...                   np.array([851], dtype=np.int16), np.array([851, 851, 851]),
+    ...                   np.array([True, True, False])).tolist()
+    [-1]
     """
     base = np.maximum(area_base, 0)
-    mover = (area_base >= 0) & (person_area != area_base)
+    into_treated = (person_area >= 0) & treated_area[np.maximum(person_area, 0)]
+    mover = (area_base >= 0) & (person_area != area_base) & ~into_treated
     same = person_kom.astype(np.int64) == area_kom[base]
     return np.where(mover, np.where(same, 0, 1), -1).astype(np.int8)
 
@@ -215,7 +225,8 @@ def apply_mover_channel(
 ) -> list[MoverRecord]:
     """Employment of rehoused movers-out (in place in ``employed``); the movers' accounting.
 
-    ``left_year`` is the first year a person was seen outside their base-year area (0: never).
+    ``left_year`` is the first year a person was seen outside their base-year area (0: never),
+    wherever they went.
     """
     from synthetic.treatment import _flip
 

@@ -22,9 +22,11 @@ Definitions (``docs/aalborg.md`` walks through them; all from the registers):
   :func:`kit.demo.analysis.prepare_panel`) among the residents of the age band;
 * **movers-out** (:func:`movers_frame`): persons living in a treated or
   comparison area in the base year who, in a later year t, live in Denmark
-  outside it (``same_municipality`` when their KOM is the area's, else
-  ``elsewhere``), or live there again after having lived outside it in a year
-  between (``back``); aged in the analysis band in t.
+  outside it and outside every treated area (``same_municipality`` when their
+  KOM is the area's, else ``elsewhere``), or live there again after having
+  lived outside it in a year between (``back``); aged in the analysis band in
+  t. Those living in a treated area other than their own are exposed to its
+  plan and left out (for a comparison area's movers: they are not controls).
 
 Examples
 --------
@@ -211,7 +213,10 @@ def movers_frame(panel: pd.DataFrame, base_year: int, treated: Sequence[str], co
     later = panel.loc[year > base_year, cols]
     later = later.assign(PNR=later["PNR"].astype(str)).merge(origin, on="PNR", how="inner")
     later = later.sort_values(["PNR", "YEAR"], kind="stable")
-    here = (later["AREA_NAME"].astype(object) == later["origin"]).to_numpy()
+    now = later["AREA_NAME"].astype(object)
+    here = (now == later["origin"]).to_numpy()
+    # a mover into a treated area is exposed to its plan: neither a control nor a mover-out
+    exposed = (now.isin(list(treated)).to_numpy() & ~here)
     away = pd.Series(~here, index=later.index)
     been_away = away.groupby(later["PNR"].to_numpy()).cummax().to_numpy()
     same_kom = _numeric(later["KOM"]) == later["origin_kom"].to_numpy()
@@ -229,5 +234,6 @@ def movers_frame(panel: pd.DataFrame, base_year: int, treated: Sequence[str], co
     })
     if "SOCIO13" in later.columns:
         out["support"] = np.isin(_numeric(later["SOCIO13"]), SUPPORT_CODES).astype(np.int8)
-    keep = (out["destination"] != Destination.STAYED.value) & (out["age"] >= age[0]) & (out["age"] <= age[1])
+    keep = ((out["destination"] != Destination.STAYED.value) & ~exposed
+            & (out["age"] >= age[0]) & (out["age"] <= age[1]))
     return out.loc[keep.to_numpy()].drop(columns="age").reset_index(drop=True)

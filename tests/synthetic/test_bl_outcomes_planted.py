@@ -74,7 +74,7 @@ def test_outcome_level_difference_is_the_planted_effect(years: dict[int, pd.Data
 
 
 def _movers(run: Path, year: int) -> pd.DataFrame:
-    """Base-year residents of named areas living outside their area in ``year``, with destination."""
+    """Base-year residents of named areas living outside their area and outside every treated area."""
     key = pd.read_csv(run / "area_key.csv")
     area_kom = key.drop_duplicates("AREA_NAME").set_index("AREA_NAME")["KOM"]
     area_type = key.drop_duplicates("AREA_NAME").set_index("AREA_NAME")["AREA_TYPE"]
@@ -86,7 +86,9 @@ def _movers(run: Path, year: int) -> pd.DataFrame:
     ras = pd.read_parquet(run / f"ras{year}.parquet")
     ras = ras.loc[ras["PRIMAER_STATUS_KODE"] == 1, ["PNR", "SOC_STATUS_KODE"]]
     d = now.merge(base, on="PNR").merge(ras, on="PNR", how="left")
-    d = d[(d["AREA_NAME"] != d["origin"]) & d["ALDER"].between(16, 64)].copy()
+    treated = set(area_type[area_type == "treated"].index)
+    into_treated = d["AREA_NAME"].isin(treated) & (d["AREA_NAME"] != d["origin"])
+    d = d[(d["AREA_NAME"] != d["origin"]) & ~into_treated & d["ALDER"].between(16, 64)].copy()
     d["destination"] = np.where(d["KOM"].to_numpy() == area_kom.loc[d["origin"]].to_numpy(),
                                 "same_municipality", "elsewhere")
     d["untreated"] = area_type.loc[d["origin"]].isin(["comparison", "placebo"]).to_numpy()

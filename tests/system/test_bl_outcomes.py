@@ -89,6 +89,8 @@ def _panel_rows() -> Any:
         ("p3", 2011, 50, 851, "A", 131, 131), ("p3", 2012, 51, 851, "A", 131, 131),    # stayer: not a mover
         ("p4", 2011, 64, 851, "C", 200, 210), ("p4", 2012, 65, 851, None, 413, 322),   # too old in 2012
         ("p5", 2012, 30, 851, None, 131, 131),                                         # not a 2011 resident
+        ("p6", 2011, 30, 851, "C", 131, 131), ("p6", 2012, 31, 851, "A", 131, 131),    # into a treated area:
+        ("p6", 2013, 32, 101, None, 131, 131),                                         # exposed, then elsewhere
     ]
     return pd.DataFrame(rows, columns=["PNR", "YEAR", "ALDER", "KOM", "AREA_NAME", "SOC_STATUS_KODE", "SOCIO13"])
 
@@ -104,8 +106,8 @@ def test_movers_frame_classifies_destinations_by_hand() -> None:
         ("p1", 2014): ("A", "back", 0, 1),
         ("p2", 2012): ("A", "elsewhere", 0, 1),
         ("p2", 2013): ("A", "elsewhere", 1, 0),
-    }
-    assert COMPARISON_LABEL not in set(out["area"])  # p4 is 65 in 2012: not followed
+        ("p6", 2013): (COMPARISON_LABEL, "elsewhere", 1, 0),  # 2012 in treated A: left out that year
+    }  # p4 is 65 in 2012: not followed
 
 
 def test_outcome_codes_follow_the_registers() -> None:
