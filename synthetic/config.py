@@ -102,6 +102,19 @@ class TreatedArea:
     effect_all, effect_newcomers
         Planted effect in percentage points on the employment rate of residents aged 16-64, per year
         (years missing from the schedule have zero effect). See docs/synthetic.md for the estimand.
+    effect_education
+        Planted effect (pp) on the share of residents aged 25-64 with at least an upper-secondary or
+        vocational qualification (HFAUDD level 20 or higher), per year; reached by adult vocational
+        qualifications of residents (permanent), never by removing one.
+    effect_in_education
+        Planted effect (pp) on the share of residents aged 16-24 in education (SOCIO13 310), per year.
+    effect_support
+        Planted effect (pp) on the share of residents aged 16-64 on cash benefit or other public
+        support (SOCIO13 220, 321, 323, 330), per year (negative: fewer on support).
+    mover_effect
+        Planted within-person effect (pp) on the employment of *rehoused* movers-out: residents of the
+        base year who left the area in one of its renovation years, in every later year they live
+        outside it.
     """
 
     name: str
@@ -113,6 +126,10 @@ class TreatedArea:
     extra_move_out: float
     effect_all: tuple[tuple[int, float], ...]
     effect_newcomers: tuple[tuple[int, float], ...]
+    effect_education: tuple[tuple[int, float], ...] = ()
+    effect_in_education: tuple[tuple[int, float], ...] = ()
+    effect_support: tuple[tuple[int, float], ...] = ()
+    mover_effect: float = 0.0
 
     def __post_init__(self) -> None:
         where = f"{_WHERE}, treated area '{self.name}'"
@@ -132,7 +149,12 @@ class TreatedArea:
                 "key 'selection_shift' must lie in [-2, 2]",
                 "give a shift of the latent index in standard-deviation units, e.g. 0.4",
             )
-        for key, sched in (("effect_all", self.effect_all), ("effect_newcomers", self.effect_newcomers)):
+        if not -40.0 <= self.mover_effect <= 40.0 or math.isnan(self.mover_effect):
+            raise SpecError(where, "key 'mover_effect' is outside [-40, 40] pp", "give the effect in percentage points")
+        for key, sched in (("effect_all", self.effect_all), ("effect_newcomers", self.effect_newcomers),
+                           ("effect_education", self.effect_education),
+                           ("effect_in_education", self.effect_in_education),
+                           ("effect_support", self.effect_support)):
             for year, pp in sched:
                 if year < self.start and pp != 0.0:
                     raise SpecError(
@@ -158,6 +180,18 @@ class TreatedArea:
         sched = dict(self.effect_all if group == "all" else self.effect_newcomers)
         return sched.get(year, 0.0)
 
+    def outcome_effect(self, outcome: str, year: int) -> float:
+        """Planted effect (pp) on ``outcome`` ('education', 'in_education' or 'support') in ``year``.
+
+        Examples
+        --------
+        >>> SynthConfig.default(persons=200_000).treated[1].outcome_effect("education", 2017)
+        10.0
+        """
+        sched = {"education": self.effect_education, "in_education": self.effect_in_education,
+                 "support": self.effect_support}[outcome]
+        return dict(sched).get(year, 0.0)
+
 
 def default_treated_areas() -> tuple[TreatedArea, ...]:
     """Kildeparken and Sundparken with the default schedules (aalborg-analysis.md)."""
@@ -165,19 +199,25 @@ def default_treated_areas() -> tuple[TreatedArea, ...]:
     kilde_new = {2014: 2.5, 2015: 4.5, 2016: 6.0, 2017: 7.6, 2018: 7.6, 2019: 7.6}
     sund_all = {2012: 2.0, 2013: 4.0, 2014: 6.0, 2015: 8.0, 2016: 9.5, 2017: 11.0, 2018: 11.0, 2019: 11.0}
     sund_new = {2012: 2.5, 2013: 3.5, 2014: 4.5, 2015: 5.5, 2016: 6.5, 2017: 7.6, 2018: 7.6, 2019: 7.6}
+    # education, in education, public support (issue 25): BL saw "progress" without figures; these
+    # magnitudes are a synthetic choice (documented in docs/synthetic.md)
+    kilde_edu = {2015: 2.0, 2016: 4.0, 2017: 6.0, 2018: 6.0, 2019: 6.0}
+    kilde_ine = {2014: 1.0, 2015: 2.0, 2016: 3.0, 2017: 4.0, 2018: 4.0, 2019: 4.0}
+    kilde_sup = {2014: -0.5, 2015: -1.0, 2016: -1.5, 2017: -2.0, 2018: -2.0, 2019: -2.0}
+    sund_edu = {2013: 2.0, 2014: 4.0, 2015: 6.0, 2016: 8.0, 2017: 10.0, 2018: 10.0, 2019: 10.0}
+    sund_ine = {2012: 1.0, 2013: 2.0, 2014: 3.0, 2015: 4.0, 2016: 5.0, 2017: 6.0, 2018: 6.0, 2019: 6.0}
+    sund_sup = {2012: -1.0, 2013: -2.0, 2014: -3.0, 2015: -4.0, 2016: -5.0, 2017: -6.0, 2018: -6.0, 2019: -6.0}
     return (
         TreatedArea(
-            "Kildeparken",
-            851,
-            2000,
-            2014,
-            (2014, 2019),
-            0.19,
-            0.05,
-            _schedule(kilde_all),
-            _schedule(kilde_new),
+            "Kildeparken", 851, 2000, 2014, (2014, 2019), 0.19, 0.05, _schedule(kilde_all), _schedule(kilde_new),
+            effect_education=_schedule(kilde_edu), effect_in_education=_schedule(kilde_ine),
+            effect_support=_schedule(kilde_sup), mover_effect=-4.0,
         ),
-        TreatedArea("Sundparken", 851, 750, 2012, (2012, 2016), 0.10, 0.25, _schedule(sund_all), _schedule(sund_new)),
+        TreatedArea(
+            "Sundparken", 851, 750, 2012, (2012, 2016), 0.10, 0.25, _schedule(sund_all), _schedule(sund_new),
+            effect_education=_schedule(sund_edu), effect_in_education=_schedule(sund_ine),
+            effect_support=_schedule(sund_sup), mover_effect=-8.0,
+        ),
     )
 
 
@@ -453,6 +493,11 @@ class SynthConfig:
                 f"extra_move_out = {area.extra_move_out!r}",
                 "effect_all = {" + ", ".join(f'"{y}" = {v!r}' for y, v in area.effect_all) + "}",
                 "effect_newcomers = {" + ", ".join(f'"{y}" = {v!r}' for y, v in area.effect_newcomers) + "}",
+                "effect_education = {" + ", ".join(f'"{y}" = {v!r}' for y, v in area.effect_education) + "}",
+                "effect_in_education = {"
+                + ", ".join(f'"{y}" = {v!r}' for y, v in area.effect_in_education) + "}",
+                "effect_support = {" + ", ".join(f'"{y}" = {v!r}' for y, v in area.effect_support) + "}",
+                f"mover_effect = {area.mover_effect!r}",
             ]
         return "\n".join(lines) + "\n"
 
@@ -468,6 +513,8 @@ def _q(text: str) -> str:
 # ---------------------------------------------------------------------- parsing
 _TOP_KEYS = {f.name for f in fields(SynthConfig)}
 _AREA_KEYS = {f.name for f in fields(TreatedArea)}
+#: Keys of a treated area that may be left out (no planted effect on the outcome).
+_AREA_OPTIONAL = {"effect_education", "effect_in_education", "effect_support", "mover_effect"}
 _LAYOUT_KEYS = {f.name for f in fields(Layout)}
 
 
@@ -544,11 +591,14 @@ def _from_mapping(raw: Mapping[str, Any], where: str) -> SynthConfig:
 
 def _area(raw: Mapping[str, Any], where: str, prefix: str) -> TreatedArea:
     _check_keys(raw, _AREA_KEYS, where, prefix)
-    missing = sorted(_AREA_KEYS - set(raw))
+    missing = sorted(_AREA_KEYS - _AREA_OPTIONAL - set(raw))
     if missing:
         raise SpecError(where, f"key '{prefix}{missing[0]}' is missing", "give every key of a treated area")
-    scheds = {}
-    for key in ("effect_all", "effect_newcomers"):
+    scheds: dict[str, tuple[tuple[int, float], ...]] = {}
+    for key in ("effect_all", "effect_newcomers", "effect_education", "effect_in_education", "effect_support"):
+        if key not in raw:
+            scheds[key] = ()
+            continue
         table = _get(raw, key, dict, where, prefix)
         try:
             scheds[key] = _schedule({int(k): float(v) for k, v in table.items()})
@@ -564,6 +614,10 @@ def _area(raw: Mapping[str, Any], where: str, prefix: str) -> TreatedArea:
         extra_move_out=float(_get(raw, "extra_move_out", (int, float), where, prefix)),
         effect_all=scheds["effect_all"],
         effect_newcomers=scheds["effect_newcomers"],
+        effect_education=scheds["effect_education"],
+        effect_in_education=scheds["effect_in_education"],
+        effect_support=scheds["effect_support"],
+        mover_effect=float(_get(raw, "mover_effect", (int, float), where, prefix)) if "mover_effect" in raw else 0.0,
     )
 
 

@@ -40,6 +40,14 @@ from synthetic.labour import (
     year_effect,
 )
 from synthetic.moves import AreaPlan, advance_moves
+from synthetic.outcomes import (
+    MoverRecord,
+    OutcomeRecord,
+    apply_education_channel,
+    apply_mover_channel,
+    apply_status_channels,
+    mover_destination,
+)
 from synthetic.population import (
     AREA_NONWESTERN,
     Calibration,
@@ -58,7 +66,7 @@ __all__ = ["GenerationResult", "build_areas", "generate"]
 log = logging.getLogger(__name__)
 
 # stream tags for seeded_rng
-_INIT, _DEMOG, _MOVES, _LABOUR, _STATUS, _TREAT, _INCOME, _RAS, _RERUN = range(9)
+_INIT, _DEMOG, _MOVES, _LABOUR, _STATUS, _TREAT, _INCOME, _RAS, _RERUN, _EDU_UP, _STATUS_UP, _MOVERS = range(12)
 
 
 @dataclass(frozen=True)
@@ -213,6 +221,10 @@ def _run(
     codec = IdCodec(seed)
     written: list[Path] = []
     records: list[ChannelRecord] = []
+    outcome_records: list[OutcomeRecord] = []
+    mover_records: list[MoverRecord] = []
+    area_kom = np.array([a.kom for a in areas], dtype=np.int64)
+    left_year = np.zeros(state.n_persons, dtype=np.int16)
     for year in tqdm(config.year_range(), desc="kit synth", unit="year", disable=not progress):
         events = advance_demography_year(state, year, config, cal)
         advance_moves(
@@ -233,6 +245,18 @@ def _run(
         edu_old = p["edu"][idx].copy()
         p["edu"][idx] = edu
         parea = state.person_area()[idx]
+        edu_target = p["edu_target"][idx]
+        outcome_records.extend(apply_education_channel(
+            year, config.treated, parea, untreated, age, edu, edu_target, seeded_rng(seed, _EDU_UP, year)))
+        p["edu_target"][idx] = edu_target
+        p["edu"][idx] = edu
+        if left_year.shape[0] < state.n_persons:
+            left_year = np.concatenate([left_year, np.zeros(state.n_persons - left_year.shape[0], dtype=np.int16)])
+        area_base = p["area_base"][idx]
+        destination = mover_destination(parea, area_base, state.person_kom()[idx], area_kom, ~untreated)
+        away = (area_base >= 0) & (parea != area_base)
+        newly_left = away & (left_year[idx] == 0) & (year > config.base_year)
+        left_year[idx[newly_left]] = year
         mean = (
             p["alpha"][idx]
             + AGE_EFFECT[np.clip(age, 0, 120)]
@@ -262,7 +286,13 @@ def _run(
             seeded_rng(seed, _TREAT, year),
         )
         records.extend(recs)
-        p["status"][idx] = assign_status(employed, age, edu, p["status"][idx], seeded_rng(seed, _STATUS, year))
+        mover_records.extend(apply_mover_channel(
+            year, config.base_year, config.treated, destination, area_base, left_year[idx], untreated, working,
+            prob, employed, seeded_rng(seed, _MOVERS, year)))
+        status = assign_status(employed, age, edu, p["status"][idx], seeded_rng(seed, _STATUS, year))
+        outcome_records.extend(apply_status_channels(
+            year, config.treated, parea, untreated, age, status, seeded_rng(seed, _STATUS_UP, year)))
+        p["status"][idx] = status
         if year == config.base_year:
             p["area_base"][idx] = parea
         alpha_dev = (p["alpha"][idx] - cal.nat_shift).astype(np.float64)
@@ -286,7 +316,7 @@ def _run(
     key_path = staging / "area_key.csv"
     _write_area_key(areas, key_path)
     truth_path = staging / "truth.json"
-    truth = build_truth(config, areas, records)
+    truth = build_truth(config, areas, records, outcome_records, mover_records)
     truth_path.write_text(json.dumps(truth, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     cfg_path = staging / "synth_config.toml"
     cfg_path.write_text(config.to_toml(), encoding="utf-8")

@@ -19,11 +19,36 @@ from typing import Any
 
 from synthetic.config import SynthConfig
 from synthetic.geography import Area, AreaType
+from synthetic.outcomes import MOVER_DESTINATIONS, MoverRecord, OutcomeRecord
 from synthetic.treatment import ChannelRecord
 
-__all__ = ["ESTIMAND", "build_truth"]
+__all__ = ["ESTIMAND", "MOVERS_ESTIMAND", "OUTCOMES_ESTIMAND", "build_truth"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+OUTCOMES_ESTIMAND = (
+    "outcomes_pp[outcome][year] is the planted effect, in percentage points, on the share of the area's "
+    "residents (as for effect_pp, group 'all') who have the outcome, against the pooled comparison/placebo "
+    "areas, estimated like effect_pp by an event study relative to the base year: 'education' = residents "
+    "aged 25-64 whose latest UDDA row on or before year t has HFAUDD level (first two digits) 20 or higher "
+    "(upper secondary, vocational or tertiary; 90 or missing excluded); 'in_education' = residents aged "
+    "16-24 with AKM SOCIO13 310; 'support' = residents aged 16-64 with AKM SOCIO13 220, 321, 323 or 330 "
+    "(sickness benefit and leave, disability pension, early retirement, cash benefit). The value is the "
+    "realised composition difference plus the within change applied (education: adult vocational "
+    "qualifications, never removed, so the value can exceed the schedule 'planted_pp')."
+)
+
+MOVERS_ESTIMAND = (
+    "movers_out[area][destination][year]['difference_pp'] is the expected difference, in percentage "
+    "points, between the employment rate (RAS 1xx, as effect_pp) of the treated area's movers-out and that "
+    "of the comparison/placebo areas' movers-out in year t, both aged 16-64 in t. Movers-out: persons "
+    "living in the area in BEF of the base year who live in Denmark in BEF of year t outside that area and "
+    "outside every treated area (those who moved into a treated area are exposed to its plan); "
+    "destination 'same_municipality' when their KOM in t is the area's KOM, else 'elsewhere'. It is the "
+    "composition (difference of mean untreated employment probabilities) plus the within part: "
+    "mover_effect (pp, planted on the *rehoused* movers, those who left in a renovation year of the area) "
+    "times the rehoused share. Estimated by the difference of the two observed rates."
+)
 
 ESTIMAND = (
     "effect_pp[group][year] is the planted average effect of the treatment on the employment rate, in "
@@ -55,10 +80,39 @@ def _r(x: float) -> float:
     return round(float(x), 4)
 
 
-def build_truth(config: SynthConfig, areas: Sequence[Area], records: Sequence[ChannelRecord]) -> dict[str, Any]:
+def _outcomes(i: int, years: list[str], outcome_records: Sequence[OutcomeRecord]) -> dict[str, Any]:
+    names = ("education", "in_education", "support")
+    effect: dict[str, dict[str, float]] = {o: dict.fromkeys(years, 0.0) for o in names}
+    planted: dict[str, dict[str, float]] = {o: dict.fromkeys(years, 0.0) for o in names}
+    channels: dict[str, dict[str, dict[str, float]]] = {o: {} for o in names}
+    for rec in outcome_records:
+        if rec.area == i:
+            effect[rec.outcome][str(rec.year)] = _r(rec.effect)
+            planted[rec.outcome][str(rec.year)] = _r(rec.planted)
+            channels[rec.outcome][str(rec.year)] = {"composition": _r(rec.composition), "within": _r(rec.within),
+                                                    "residents": rec.residents}
+    return {"outcomes_pp": effect, "outcomes_planted_pp": planted, "outcomes_channels_pp": channels}
+
+
+def _movers(i: int, mover_records: Sequence[MoverRecord]) -> dict[str, Any]:
+    out: dict[str, Any] = {d: {} for d in MOVER_DESTINATIONS}
+    for rec in mover_records:
+        if rec.area == i:
+            out[rec.destination][str(rec.year)] = {
+                "difference_pp": _r(rec.composition + rec.within), "composition": _r(rec.composition),
+                "within": _r(rec.within), "movers": rec.movers, "comparison_movers": rec.comparison_movers,
+                "rehoused": rec.rehoused,
+            }
+    return out
+
+
+def build_truth(config: SynthConfig, areas: Sequence[Area], records: Sequence[ChannelRecord],
+                outcome_records: Sequence[OutcomeRecord] = (),
+                mover_records: Sequence[MoverRecord] = ()) -> dict[str, Any]:
     """The truth.json document (plain JSON types, deterministic)."""
     years = [str(y) for y in config.year_range()]
     out_areas: dict[str, Any] = {}
+    movers_out: dict[str, Any] = {}
     for i, spec in enumerate(config.treated):
         area = areas[i]
         effect = {
@@ -81,7 +135,10 @@ def build_truth(config: SynthConfig, areas: Sequence[Area], records: Sequence[Ch
             "channel_parameters": {"selection_shift": spec.selection_shift,
                                    "extra_move_out": spec.extra_move_out},
             "effect_pp": effect, "channels_pp": channels, "residents_16_64": residents,
+            "mover_effect_pp": spec.mover_effect,
+            **_outcomes(i, years, outcome_records),
         }  # fmt: skip
+        movers_out[area.name] = _movers(i, mover_records)
     placebo_names, comparison_names = [], []
     pseudo_starts = sorted({a.start for a in config.treated}) or [config.base_year + 1]
     for k, area in enumerate(a for a in areas if a.area_type is not AreaType.TREATED):
@@ -94,6 +151,7 @@ def build_truth(config: SynthConfig, areas: Sequence[Area], records: Sequence[Ch
                 "target_residents": area.residents,
                 "start": pseudo_starts[k % len(pseudo_starts)],
                 "effect_pp": {g: dict.fromkeys(years, 0.0) for g in ("all", "newcomers")},
+                "outcomes_pp": {o: dict.fromkeys(years, 0.0) for o in ("education", "in_education", "support")},
             }
         else:
             comparison_names.append(area.name)
@@ -103,6 +161,9 @@ def build_truth(config: SynthConfig, areas: Sequence[Area], records: Sequence[Ch
         "years": [config.years[0], config.years[1]],
         "estimand": ESTIMAND,
         "channels": CHANNELS,
+        "outcomes_estimand": OUTCOMES_ESTIMAND,
+        "movers_estimand": MOVERS_ESTIMAND,
+        "movers_out": movers_out,
         "treated_areas": [a.name for a in config.treated],
         "comparison_areas": comparison_names,
         "placebo_areas": placebo_names,

@@ -21,6 +21,14 @@ Definitions (``docs/aalborg.md`` walks through them):
   did (there are no newcomers in the base year); E2: staggered adoption
   (Callaway-Sant'Anna, not-yet-treated controls); E3: stayers versus
   composition from the base year to the target year.
+
+Beside employment (issue 25, :mod:`kit.demo.outcomes`): E4 newcomer share by
+area and year; E5 event studies of education, in education and public support
+(the configured ``outcomes``); E6 labour-market attachment shares (SOCIO13
+groups) by area and year; E7 the movers-out follow-up: employment and public
+support of the base-year residents who moved away, by destination and year,
+and the difference between each treated area's movers and the comparison
+areas' movers.
 """
 
 from __future__ import annotations
@@ -34,9 +42,11 @@ import numpy as np
 import pandas as pd
 
 import kit
+from kit.demo.extended import attachment_shares, movers_outputs, newcomer_share, outcome_studies
+from kit.demo.outcomes import add_outcomes, movers_frame, outcome
 from kit.errors import SchemaError, SpecError
 
-__all__ = ["GROUP_LABELS", "AnalysisConfig", "AnalysisResults", "prepare_panel", "run_analysis"]
+__all__ = ["GROUP_LABELS", "AnalysisConfig", "AnalysisResults", "prepare_movers", "prepare_panel", "run_analysis"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +83,13 @@ class AnalysisConfig:
         default: when in-movers are selected on characteristics that the covariates
         measure, adjusting for them removes part of the selection channel, and BL's
         headline effect is the unadjusted change (the synthetic truth is defined that way).
+    outcomes
+        Outcomes beside employment (:data:`kit.demo.outcomes.OUTCOMES`: ``education``,
+        ``in_education``, ``support``); they need the panel's ``HFAUDD`` and ``SOCIO13``.
+        Default none (employment only); the demo and examples/aalborg name all three.
+    movers_out
+        Run the movers-out follow-up (needs the whole panel, see :func:`prepare_movers`);
+        off by default, on in the demo and examples/aalborg.
     """
 
     treated: tuple[tuple[str, int], ...] = (("Sundparken", 2012), ("Kildeparken", 2014))
@@ -87,8 +104,12 @@ class AnalysisConfig:
     data_label: str = ""
     created: str | None = None
     covariates: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    movers_out: bool = False
 
     def __post_init__(self) -> None:
+        for name in self.outcomes:
+            outcome(name)
         if not self.years[0] <= self.base_year < self.target_year <= self.years[1]:
             raise SpecError("analysis config", "the base year must come before the target year, both "
                             "inside the panel years", "check years, base_year and target_year")
@@ -115,10 +136,17 @@ class AnalysisResults:
     comparison: tuple[str, ...]
     n_rows: int
     notes: list[str] = field(default_factory=list)
+    e4: Any = None
+    e5: dict[str, Any] = field(default_factory=dict)
+    e6: Any = None
+    e7_employment: Any = None
+    e7_support: Any = None
+    e7_difference: Any = None
 
     def outputs(self) -> list[Any]:
         """Private results in release order."""
-        return [self.e0, self.e1, self.e2, self.e3]
+        extra = [self.e4, *self.e5.values(), self.e6, self.e7_employment, self.e7_support, self.e7_difference]
+        return [self.e0, self.e1, self.e2, self.e3, *(o for o in extra if o is not None)]
 
 
 def prepare_panel(panel: pd.DataFrame, config: AnalysisConfig) -> pd.DataFrame:
@@ -128,13 +156,18 @@ def prepare_panel(panel: pd.DataFrame, config: AnalysisConfig) -> pd.DataFrame:
     ``YEAR``, ``PNR``, ``ALDER``, ``KOEN``, ``IE_TYPE``, ``SOC_STATUS_KODE`` and
     ``AREA_NAME``. Returns one row per resident and year with ``area``,
     ``year``, ``employed`` (0/1), ``newcomer`` and ``stayer`` flags, ``age_band``,
-    ``sex`` and ``origin``.
+    ``sex`` and ``origin``; with ``SOCIO13`` and ``HFAUDD`` in the panel also the
+    outcomes of :func:`kit.demo.outcomes.add_outcomes`.
     """
     needed = ["YEAR", "PNR", "ALDER", "KOEN", "IE_TYPE", "SOC_STATUS_KODE", "AREA_NAME"]
+    needed += ["SOCIO13"] if {"support", "in_education"} & {outcome(o).column for o in config.outcomes} else []
+    needed += ["HFAUDD"] if "education" in config.outcomes else []
     missing = [c for c in needed if c not in panel.columns]
     if missing:
         raise SchemaError("analysis panel", f"column(s) {missing} are missing",
-                          "build the panel with status='ras' and an area key (kit.registers.build_panel)")
+                          "build the panel with status='ras', education='udda', "
+                          "extra_registers={'akm': ('SOCIO13',)} and an area key (kit.registers.build_panel), "
+                          "or leave the outcomes that need them out of the configuration")
     in_area = panel[panel["AREA_NAME"].notna()]
     frame = pd.DataFrame({
         "PNR": in_area["PNR"].to_numpy(),
@@ -145,6 +178,8 @@ def prepare_panel(panel: pd.DataFrame, config: AnalysisConfig) -> pd.DataFrame:
         "origin": in_area["IE_TYPE"].astype(str).to_numpy(),
         "status": pd.to_numeric(in_area["SOC_STATUS_KODE"], errors="coerce").to_numpy(dtype=float),
     })
+    add_outcomes(frame, in_area["SOCIO13"] if "SOCIO13" in in_area.columns else None,
+                 in_area["HFAUDD"] if "HFAUDD" in in_area.columns else None)
     base = frame[frame["year"] == config.base_year]
     base_key = set(zip(base["PNR"], base["area"]))
     lo, hi = config.age
@@ -157,6 +192,25 @@ def prepare_panel(panel: pd.DataFrame, config: AnalysisConfig) -> pd.DataFrame:
     frame["stayer"] = lived & (frame["year"] >= config.base_year)
     frame["age_band"] = pd.cut(frame["age"], bins=[15, 24, 34, 44, 54, 64], labels=False).astype(str)
     return frame.reset_index(drop=True)
+
+
+def prepare_movers(panel: pd.DataFrame, config: AnalysisConfig,
+                   comparison: Sequence[str] | None = None) -> pd.DataFrame:
+    """Movers-out rows from the whole panel (see :func:`kit.demo.outcomes.movers_frame`).
+
+    ``comparison`` defaults to the configured comparison areas, or every area of the
+    key that is not treated.
+    """
+    needed = ["YEAR", "PNR", "ALDER", "KOM", "SOC_STATUS_KODE", "AREA_NAME"]
+    missing = [c for c in needed if c not in panel.columns]
+    if missing:
+        raise SchemaError("movers panel", f"column(s) {missing} are missing",
+                          "build the whole panel (not only the areas) with KOM, status='ras' and an area key")
+    treated = list(config.treated_map)
+    if comparison is None:
+        comparison = config.comparison or tuple(
+            a for a in pd.unique(panel["AREA_NAME"].dropna().astype(str)) if a not in treated)
+    return movers_frame(panel, config.base_year, treated, list(comparison), config.age)
 
 
 def _groups_frame(frame: pd.DataFrame, base_year: int) -> pd.DataFrame:
@@ -173,8 +227,13 @@ def _groups_frame(frame: pd.DataFrame, base_year: int) -> pd.DataFrame:
 
 
 def run_analysis(frame: pd.DataFrame, config: AnalysisConfig, *,
-                 step: Callable[[str], None] | None = None) -> AnalysisResults:
-    """Run E0-E3 on prepared analysis rows (see :func:`prepare_panel`)."""
+                 step: Callable[[str], None] | None = None,
+                 movers: pd.DataFrame | None = None) -> AnalysisResults:
+    """Run E0-E7 on prepared analysis rows (see :func:`prepare_panel`).
+
+    ``movers`` are the rows of :func:`prepare_movers`; without them (or with
+    ``config.movers_out`` off) E7 is left out.
+    """
     say = step or (lambda _text: None)
     treated = config.treated_map
     areas = sorted(frame["area"].unique())
@@ -227,8 +286,22 @@ def run_analysis(frame: pd.DataFrame, config: AnalysisConfig, *,
         title=f"Change in the employment rate {config.base_year}-{config.target_year}: "
               "within stayers and composition",
     )
-    return AnalysisResults(session=session, e0=e0, e1=e1, e2=e2, e3=e3, comparison=comparison,
-                           n_rows=len(frame))
+    results = AnalysisResults(session=session, e0=e0, e1=e1, e2=e2, e3=e3, comparison=comparison,
+                              n_rows=len(frame))
+    say("E4: newcomer share by area and year")
+    results.e4 = newcomer_share(session, frame[frame["area"].isin(keep_areas)], list(treated), config.base_year,
+                                years, config.age)
+    results.e5 = outcome_studies(session, frame, config.outcomes, treated, comparison, config.base_year,
+                                 config.permutations, config.seed, say)
+    if "attachment" in frame.columns:
+        say("E6: labour-market attachment (SOCIO13 groups) by area and year")
+        results.e6 = attachment_shares(session, frame[frame["area"].isin(keep_areas)], list(treated), years,
+                                       config.age)
+    if config.movers_out and movers is not None:
+        say("E7: movers-out by destination, against the comparison areas' movers")
+        results.e7_employment, results.e7_support, results.e7_difference = movers_outputs(
+            session, movers, list(treated), config.base_year, years, config.age)
+    return results
 
 
 def headline(cleared_e1: Any, config: AnalysisConfig) -> list[dict[str, Any]]:

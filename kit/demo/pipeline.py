@@ -3,12 +3,13 @@
 1. Generate a synthetic DST-shaped project folder with the default planted
    effects (:mod:`synthetic`).
 2. Open it with :mod:`kit.registers` exactly as a project folder on the
-   server, and build the persons x years panel with RAS status and the
-   project's area key.
-3. Run E0-E3 (:mod:`kit.demo.analysis`) through a :class:`kit.Session`.
-4. Release the cleared results (report with the BL bar chart, tables,
+   server, and build the persons x years panel with RAS status, AKM SOCIO13,
+   UDDA education and the project's area key.
+3. Run E0-E7 (:mod:`kit.demo.analysis`) through a :class:`kit.Session`.
+4. Release the cleared results (report with the BL bar charts, tables,
    manifest) and write the checker's report to its own folder.
-5. Compare the headline estimates with the planted truth.
+5. Compare the estimates with the planted truth (and, with ``record``, write
+   the numbers into the docs' ``kit-demo`` blocks, :mod:`kit.demo.record`).
 
 Layout of ``OUT``::
 
@@ -23,21 +24,23 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import kit
 from kit.demo.analysis import (
-    GROUP_LABELS,
     AnalysisConfig,
     comparison_with_truth,
     headline,
+    prepare_movers,
     prepare_panel,
     run_analysis,
 )
-from kit.errors import OptionalDependencyError, OutputExistsError
+from kit.demo.figures import demo_figures
+from kit.demo.truth_report import format_rows, movers_vs_truth, newcomer_share_vs_truth, outcomes_vs_truth
+from kit.errors import OptionalDependencyError, OutputExistsError, SpecError
 
 __all__ = ["DemoResult", "format_comparison", "run_demo"]
 
@@ -51,19 +54,35 @@ class DemoResult:
     checker: Path
     comparison: tuple[dict[str, Any], ...]
     seconds: float
+    outcomes: tuple[dict[str, Any], ...] = ()
+    movers: tuple[dict[str, Any], ...] = ()
+    newcomers: tuple[dict[str, Any], ...] = ()
+    text: str = ""
 
 
 def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = None,
              permutations: int = 999, progress: bool = True,
-             echo: Callable[[str], None] = print, created: str | None = None) -> DemoResult:
-    """Run the whole demo into the folder ``out`` (which must not exist or be empty)."""
+             echo: Callable[[str], None] = print, created: str | None = None,
+             record: Sequence[str | Path] = ()) -> DemoResult:
+    """Run the whole demo into the folder ``out`` (which must not exist or be empty).
+
+    ``record``: markdown files whose ``kit-demo`` blocks are rewritten with this run's
+    numbers (:mod:`kit.demo.record`); checked before the run starts.
+    """
     try:
         import synthetic
     except ModuleNotFoundError:  # pragma: no cover - the wheel ships it
         raise OptionalDependencyError("kit demo", "demo", "synthetic") from None
     from kit import registers
-    from kit.release import Figure
+    from kit.demo.record import BLOCKS, read_block
+    from kit.demo.record import record as record_blocks
 
+    for file in record:  # fail before the run, not after it
+        path = Path(file)
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if not any(read_block(text, name) is not None for name in BLOCKS):
+            raise SpecError("kit demo --record", f"the file {path.name} is missing or has no kit-demo block",
+                            "pass a markdown file with <!-- kit-demo:NAME:start --> ... end markers")
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise OutputExistsError("kit demo", f"the folder {out.name} exists and is not empty",
@@ -85,8 +104,8 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     step("2/5 loading the project folder with kit.registers and building the panel")
     project = registers.open(project_dir)
     years = range(config.years[0], config.years[1] + 1)
-    panel = registers.build_panel(project, years, status="ras", income=None, education=None,
-                                  area_key=project.area_key_path(),
+    panel = registers.build_panel(project, years, status="ras", income=None, education="udda",
+                                  extra_registers={"akm": ("SOCIO13",)}, area_key=project.area_key_path(),
                                   columns=("KOEN", "ALDER", "IE_TYPE", "KOM")).data
     truth = json.loads((project_dir / "truth.json").read_text(encoding="utf-8"))
     analysis_config = AnalysisConfig(
@@ -96,43 +115,76 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
         base_year=int(truth["base_year"]),
         permutations=permutations,
         seed=config.seed,
-        data_label=f"synthetic BEF/RAS {config.years[0]}-{config.years[1]} (kit demo, seed {config.seed})",
+        outcomes=("education", "in_education", "support"),
+        movers_out=True,
+        data_label=f"synthetic BEF/RAS/AKM/UDDA {config.years[0]}-{config.years[1]} (kit demo, seed {config.seed})",
         created=created,
     )
     frame = prepare_panel(panel, analysis_config)
+    movers = prepare_movers(panel, analysis_config)
     del panel
-    step(f"   {len(frame):,} resident-years aged 16-64 in {frame['area'].nunique()} areas")
+    step(f"   {len(frame):,} resident-years aged 16-64 in {frame['area'].nunique()} areas; "
+         f"{movers['PNR'].nunique():,} movers-out followed")
 
-    step("3/5 running E0-E3 under the dst rule set")
-    results = run_analysis(frame, analysis_config, step=lambda text: step("   " + text))
+    step("3/5 running E0-E7 under the dst rule set")
+    results = run_analysis(frame, analysis_config, step=lambda text: step("   " + text), movers=movers)
 
     step("4/5 clearing and releasing")
     session = results.session
     e1 = kit.clear(results.e1)
-    figure = Figure.bar(
-        e1, name="bl_figure", x="area", group="group", value="pct_of_base", low="pct_ri_low",
-        high="pct_ri_high", where={"year": str(analysis_config.target_year)},
-        title=f"Effect on the employment rate {analysis_config.target_year} relative to "
-              f"{analysis_config.base_year} (% of the {analysis_config.base_year} level)",
-        y_label=f"% of the {analysis_config.base_year} employment rate", labels=GROUP_LABELS,
-    )
+    e5 = {name: kit.clear(est) for name, est in results.e5.items()}
+    e7_difference = None if results.e7_difference is None else kit.clear(results.e7_difference)
+    e4 = kit.clear(results.e4)
+    figures = demo_figures(e1, e5, e7_difference, analysis_config)
+    outputs = [results.e0, results.e1, figures[0], results.e2, results.e3, e4, *e5.values(), *figures[1:],
+               *(o for o in (results.e6, results.e7_employment, results.e7_support) if o is not None),
+               *([e7_difference] if e7_difference is not None else [])]
     release = session.release(
-        out / "release", [results.e0, results.e1, figure, results.e2, results.e3],
-        title="The Aalborg model: employment in Kildeparken and Sundparken (synthetic data)",
+        out / "release", outputs,
+        title="The Aalborg model: employment, education, attachment and movers-out in Kildeparken and "
+              "Sundparken (synthetic data)",
         checker_dir=out / "checker", state_dir=out / "work",
     )
 
     step("5/5 comparing with the planted truth")
-    rows = comparison_with_truth(headline(e1, analysis_config), truth, analysis_config.target_year)
-    text = format_comparison(rows, analysis_config.target_year, analysis_config.base_year)
+    year, base = analysis_config.target_year, analysis_config.base_year
+    rows = comparison_with_truth(headline(e1, analysis_config), truth, year)
+    outcome_rows = outcomes_vs_truth(e5, truth, year)
+    mover_rows = [] if e7_difference is None else movers_vs_truth(e7_difference, truth, year)
+    newcomer_rows = newcomer_share_vs_truth(e4, truth, year)
+    text = "\n\n".join([
+        format_comparison(rows, year, base),
+        format_rows(outcome_rows, f"Effects {year} vs {base} on education, in education and public support "
+                                  "(pp), 95% randomisation-inference intervals, p = permutation p-value"),
+        format_rows(mover_rows, f"Movers-out {year}: employment of the treated area's movers minus the "
+                                "comparison areas' movers (pp), 95% Newcombe intervals"),
+        format_rows(newcomer_rows, f"Newcomer share {year} (% of residents aged 16-64)"),
+    ])
     (out / "truth_comparison.txt").write_text(text + "\n", encoding="utf-8")
     echo(text)
     elapsed = time.perf_counter() - start
+    if record:
+        from kit.demo.record import blocks
+
+        for path in record_blocks(record, blocks(_Partial(text, rows, outcome_rows, newcomer_rows),
+                                                 config.seed, config.persons)):
+            echo(f"recorded this run's numbers in {path}")
     echo(f"release: {release.folder} (transfer this folder only)")
     echo(f"checker's report: {release.checker_folder} (stays on the server)")
     echo(f"done in {elapsed:.0f} s")
     return DemoResult(out=out, release=Path(release.folder), checker=Path(release.checker_folder),
-                      comparison=tuple(rows), seconds=elapsed)
+                      comparison=tuple(rows), seconds=elapsed, outcomes=tuple(outcome_rows),
+                      movers=tuple(mover_rows), newcomers=tuple(newcomer_rows), text=text)
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """The parts of a demo result the recorded blocks need (before the result is complete)."""
+
+    text: str
+    comparison: list[dict[str, Any]]
+    outcomes: list[dict[str, Any]]
+    newcomers: list[dict[str, Any]]
 
 
 def format_comparison(rows: list[dict[str, Any]], year: int, base: int) -> str:

@@ -266,6 +266,7 @@ def build_panel(
     columns: Sequence[str] = DEFAULT_POPULATION_COLUMNS,
     allow_missing: bool = False,
     compact: bool = True,
+    extra_registers: Mapping[str, Sequence[str]] | None = None,
 ) -> RegisterFrame:
     """Build a persons x years panel (see the module docs for reference times).
 
@@ -297,6 +298,9 @@ def build_panel(
         missing values (with a warning in the log) instead of an error.
     compact
         Text as categoricals, codes as small integers, ``YEAR`` as int16.
+    extra_registers
+        Further yearly registers joined like income, e.g. ``{"akm": ("SOCIO13",)}`` beside
+        ``status="ras"`` (one row per person and year; ``allow_missing`` applies).
 
     Returns
     -------
@@ -356,6 +360,9 @@ def build_panel(
         if income is not None:
             data = _read_year(project, income_register, year, income, allow_missing, sources)
             panel = _join(panel, data, income, f"register {income_register} {year}")
+        for register, extra_columns in (extra_registers or {}).items():
+            data = _read_year(project, register, year, extra_columns, allow_missing, sources)
+            panel = _join(panel, data, extra_columns, f"register {register} {year}")
         if education is not None:
             while next_edu < len(edu_years) and edu_years[next_edu] <= year:
                 edu_state = _advance_education(

@@ -83,3 +83,76 @@ def test_released_rates_rest_on_enough_units(demo) -> None:  # type: ignore[no-u
         fields = line.split("\t")
         if fields[n_col] not in ("x", "", ".", "0"):
             assert float(fields[n_col].replace(",", "")) >= 3
+
+
+def test_outcomes_and_movers_recover_the_planted_truth(demo) -> None:  # type: ignore[no-untyped-def]
+    """Issue 25, fast recovery at the default seed: every interval covers its planted value."""
+    result, _ = demo
+    assert {(r["area"], r["what"]) for r in result.outcomes} == {
+        (a, o) for a in ("Sundparken", "Kildeparken") for o in ("education", "in_education", "support")}
+    for row in result.outcomes:
+        assert not row["suppressed"] and row["covered"], row
+    # the education effect is BL's "progress": clearly positive in Sundparken
+    (sund_edu,) = [r for r in result.outcomes if r["area"] == "Sundparken" and r["what"] == "education"]
+    assert sund_edu["ci_low"] > 0
+    assert len(result.movers) == 4
+    for row in result.movers:
+        assert not row["suppressed"] and row["covered"], row
+    # the newcomer share is the generator's own count (up to the rounding of the display)
+    for row in result.newcomers:
+        if row["planted"] is not None:
+            assert row["covered"], row
+            assert row["estimate"] > 60  # BL: more than three out of five
+
+
+def test_the_docs_quote_this_run(demo) -> None:  # type: ignore[no-untyped-def]
+    """docs/aalborg.md and README.md hold the blocks `kit demo --record` writes for the default run."""
+    from pathlib import Path
+
+    import synthetic
+    from kit.demo.record import blocks, read_block
+
+    result, _ = demo
+    recorded = blocks(result, synthetic.DEFAULT_SEED, synthetic.DEFAULT_DEMO_PERSONS)
+    root = Path(__file__).resolve().parents[2]
+    docs = (root / "docs" / "aalborg.md").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    fix = "python -m kit demo --out DIR --record docs/aalborg.md --record README.md"
+    assert read_block(docs, "estimates") == recorded["estimates"], f"regenerate with: {fix}"
+    assert read_block(readme, "headline") == recorded["headline"], f"regenerate with: {fix}"
+
+
+def test_movers_cells_rest_on_enough_persons(demo) -> None:  # type: ignore[no-untyped-def]
+    """Every released movers-out cell counts at least 3 persons (counted here from the register files)."""
+    import pandas as pd
+
+    result, _ = demo
+    project = result.out / "project"
+    key = pd.read_csv(project / "area_key.csv")
+    treated = set(key.loc[key["AREA_TYPE"] == "treated", "AREA_NAME"])
+    base = pd.read_parquet(project / "bef2011.parquet", columns=["PNR", "KOM", "BOPIKOM"]).merge(
+        key[["KOM", "BOPIKOM", "AREA_NAME"]], on=["KOM", "BOPIKOM"])[["PNR", "AREA_NAME"]]
+    base = base.rename(columns={"AREA_NAME": "origin"})
+    seen_away: set[str] = set()
+    counts: dict[tuple[str, str, str], int] = {}
+    for year in range(2012, 2020):
+        bef = pd.read_parquet(project / f"bef{year}.parquet", columns=["PNR", "KOM", "BOPIKOM", "ALDER"]).merge(
+            key[["KOM", "BOPIKOM", "AREA_NAME"]], on=["KOM", "BOPIKOM"], how="left").merge(base, on="PNR")
+        here = bef["AREA_NAME"] == bef["origin"]
+        back = here & bef["PNR"].isin(seen_away)
+        seen_away |= set(bef.loc[~here, "PNR"])
+        keep = bef[(~here | back) & bef["ALDER"].between(16, 64)]
+        keep = keep.assign(back=back[keep.index])
+        for (origin, is_back), n in keep.groupby(["origin", "back"])["PNR"].nunique().items():
+            if origin in treated and is_back:
+                counts[(origin, "back", str(year))] = int(n)
+    tab = (result.release / "tables" / "e7_movers_employment.tab").read_text(encoding="utf-8").splitlines()
+    header = tab[0].split("\t")
+    released = {}
+    for line in tab[1:]:
+        f = dict(zip(header, line.split("\t")))
+        released[(f["area"], f["destination"], f["year"])] = f["estimate"]
+    for (area, dest, year), n in counts.items():
+        if n < 3:  # a small group is never published
+            assert released.get((area, dest, year), "x") == "x", (area, dest, year)
+    assert counts  # some movers came back: the check above ran on real cells
