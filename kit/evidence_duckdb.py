@@ -229,15 +229,17 @@ def _cell_stats(con: Any, pair_source: str, n_cells: int, q: EvidenceQuery) -> d
             cols += ["sum(sabs) AS abs_total", "sum(nneg) AS n_neg"]
     elif q.has_weight:
         cols += ["sum(sw) AS sw", "sum(sw2) AS sw2"]
-    got = con.execute(f"SELECT {', '.join(cols)} FROM ({pair_source}) GROUP BY cell").fetchnumpy()
-    at = np.asarray(got["cell"], dtype=np.int64)
+    import pyarrow.compute as pc
+
+    got = _arrow(con, f"SELECT {', '.join(cols)} FROM ({pair_source}) GROUP BY cell")
+    at = got.column("cell").to_numpy().astype(np.int64)
 
     def put(name: str, dtype: type) -> np.ndarray:
         out: np.ndarray = np.zeros(n_cells, dtype=dtype)
-        values = got[name]
-        if isinstance(values, np.ma.MaskedArray):  # NULL sums (no row with a measure) are zeros
-            values = values.filled(0)
-        out[at] = np.asarray(values, dtype=dtype)
+        values = got.column(name)
+        if values.null_count:  # NULL sums (no row with a measure) are zeros
+            values = pc.fill_null(values, 0)
+        out[at] = values.to_numpy().astype(dtype, copy=False)
         return out
 
     n_records = put("n_records", np.int64)
@@ -275,17 +277,25 @@ def _cell_stats(con: Any, pair_source: str, n_cells: int, q: EvidenceQuery) -> d
     stats["abs_total"] = put("abs_total", float)
     stats["n_negative_units"] = put("n_neg", np.int64)
     if not q.contributions:
+        if not n_ok.any():  # as the reference: a bincount of no rows is an integer array
+            stats["abs_total"] = stats["abs_total"].astype(np.int64)
         stats["n_positive_units"] = np.zeros(n_cells, dtype=np.int64)
         return stats
     stats["n_positive_units"] = put("n_pos", np.int64)
     if q.top_k:
         tops = np.zeros((n_cells, q.top_k))
-        for row, values in zip(at, got["tops"]):
-            if values is not None and len(values):
+        for row, values in zip(at, got.column("tops").to_pylist()):
+            if values:
                 tops[row, :len(values)] = values
         for i in range(q.top_k):
             stats[f"top_{i + 1}"] = tops[:, i].copy()
     return stats
+
+
+def _arrow(con: Any, sql: str) -> Any:
+    """The result of a query as an Arrow table (duckdb 2 ``to_arrow_table``, 1.x ``fetch_arrow_table``)."""
+    rel = con.sql(sql)
+    return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
 
 
 def _bounded(stats: dict[str, np.ndarray], inner: dict[str, np.ndarray], sizes: list[int],

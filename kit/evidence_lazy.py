@@ -25,7 +25,7 @@ from kit.engine import EngineOptions, connect
 from kit.errors import SchemaError, SpecError
 from kit.evidence import MISSING, Evidence
 from kit.evidence_duckdb import EvidenceQuery, evidence_from_relation
-from kit.registers.scan import Relation, _ident
+from kit.registers.lazy import Relation, _ident
 from kit.spec import TableSpec
 from kit.spec_types import Statistic
 

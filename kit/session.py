@@ -148,7 +148,7 @@ class Session:
     def evaluate(self, spec: TableSpec, df: pd.DataFrame | Any, engine: Engine | str | None = None) -> Table:
         """Evaluate a table spec on microdata (a DataFrame, a lazy relation or a Parquet path)."""
         where = f"table '{spec.name}'"
-        from kit.registers.scan import is_lazy
+        from kit.registers.lazy import is_lazy
 
         if is_lazy(df):
             return self._evaluate_lazy(spec, df, engine, where)
@@ -198,7 +198,7 @@ class Session:
     def _evaluate_lazy(self, spec: TableSpec, data: Any, engine: Engine | str | None, where: str) -> Table:
         """A table over a lazy relation or Parquet path: validated and computed in DuckDB."""
         from kit.evidence_lazy import lazy_table_evidence
-        from kit.registers.scan import as_relation
+        from kit.registers.lazy import as_relation
 
         choose_engine(self.engine if engine is None else engine, n_rows=0, lazy=True)
         rel = as_relation(data, self.engine_options)

@@ -125,7 +125,7 @@ class Relation:
         """Materialise the relation as a DataFrame (on purpose: for small extracts)."""
         con = connect(self.options)
         try:
-            return con.execute(self.sql).df()
+            return con.sql(self.sql).df()
         finally:
             con.close()
 
