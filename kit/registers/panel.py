@@ -47,6 +47,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from kit.engine import Engine, choose_engine
 from kit.errors import DataReadError, SchemaError
 from kit.registers import readers
 from kit.registers.discover import FileFormat
@@ -266,6 +267,7 @@ def build_panel(
     columns: Sequence[str] = DEFAULT_POPULATION_COLUMNS,
     allow_missing: bool = False,
     compact: bool = True,
+    engine: Engine | str = Engine.PANDAS,
 ) -> RegisterFrame:
     """Build a persons x years panel (see the module docs for reference times).
 
@@ -297,6 +299,10 @@ def build_panel(
         missing values (with a warning in the log) instead of an error.
     compact
         Text as categoricals, codes as small integers, ``YEAR`` as int16.
+    engine
+        ``"pandas"`` (default) or ``"duckdb"``: the same rows and values built in one
+        DuckDB query over the Parquet files (:func:`kit.registers.panel_duckdb.build_panel_duckdb`,
+        DuckDB's column types); ``"auto"`` takes DuckDB when it is installed.
 
     Returns
     -------
@@ -304,6 +310,15 @@ def build_panel(
         ``YEAR``, ``PNR``, the population columns, status, income, education
         and area columns; key columns marked in the schema.
     """
+    if choose_engine(engine, n_rows=0, lazy=False, auto_rows=0) is Engine.DUCKDB:
+        from kit.registers.panel_duckdb import build_panel_duckdb
+
+        out = build_panel_duckdb(project, years, population=population, status=status, status_columns=status_columns,
+                                 status_filters=status_filters, income=income, income_register=income_register,
+                                 education=education, education_columns=education_columns, area_key=area_key,
+                                 columns=columns, allow_missing=allow_missing)
+        assert isinstance(out, RegisterFrame)
+        return out
     years = sorted(set(years))
     if not years:
         raise SchemaError("panel", "no years were asked for", "pass at least one year")
