@@ -35,11 +35,13 @@ from __future__ import annotations
 import enum
 import importlib.util
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kit.errors import OptionalDependencyError, SpecError
+from kit.errors import DataReadError, KitError, OptionalDependencyError, SpecError
 
 __all__ = [
     "AUTO_DUCKDB_ROWS",
@@ -49,6 +51,7 @@ __all__ = [
     "choose_engine",
     "connect",
     "duckdb_available",
+    "engine_errors",
     "require_duckdb",
 ]
 
@@ -208,3 +211,33 @@ def _usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return os.cpu_count() or 1
+
+
+@contextmanager
+def engine_errors(where: str, options: EngineOptions | None = None) -> Iterator[None]:
+    """Turn DuckDB's errors into a :class:`~kit.errors.KitError` that names no value.
+
+    DuckDB's messages can quote a row (a failed conversion prints the value), so
+    only the error's class is kept; running out of memory names the limit and
+    the fix. Kit errors pass through.
+
+    >>> with engine_errors("table 't'"):  # doctest: +ELLIPSIS
+    ...     raise RuntimeError("Could not convert string '0101701234' to INT64")
+    Traceback (most recent call last):
+    ...
+    kit.errors.DataReadError: table 't': DuckDB failed (RuntimeError) ...
+    """
+    try:
+        yield
+    except KitError:
+        raise
+    except Exception as exc:
+        kind = type(exc).__name__
+        if "OutOfMemory" in kind:
+            limit = options.memory_limit if options is not None else DEFAULT_MEMORY_LIMIT
+            raise DataReadError(where, f"DuckDB ran out of memory under the limit {limit}",
+                                "raise EngineOptions(memory_limit=...) or give a temp_directory with free "
+                                "space for spilling") from None
+        raise DataReadError(where, f"DuckDB failed ({kind}); its message is withheld because it can quote data",
+                            "check the column types of the input (a text column compared with a number, "
+                            "for instance)") from None

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kit.engine import EngineOptions, connect
+from kit.engine import EngineOptions, connect, engine_errors
 from kit.evidence import Evidence, _columns, _decompose, margin_subsets
 
 __all__ = ["EvidenceQuery", "evidence_from_arrays", "evidence_from_relation"]
@@ -117,14 +117,16 @@ def evidence_from_arrays(
     arrow = pa.table(columns)
     query = EvidenceQuery(tuple(dims), tuple(tuple(str(v) for v in lab) for lab in dim_labels), x is not None,
                           w is not None, margins, differencing_min_units, top_k, absolute, contributions)
-    con = connect(options)
+    with engine_errors(f"evidence over {', '.join(dims)}", options):
+        con = connect(options)
     try:
         name = f"kit_src_{uuid.uuid4().hex}"
         con.register(name, arrow)
         x_sql = ", CASE WHEN isnan(x) THEN NULL ELSE x END AS x" if x is not None else ""
         w_sql = ", w" if w is not None else ""
         source = f"SELECT cell, unit{x_sql}{w_sql} FROM {name}"
-        return evidence_from_relation(con, source, query, n_units, n_rows=len(unit), options=options)
+        with engine_errors(f"evidence over {', '.join(dims)}", options):
+            return evidence_from_relation(con, source, query, n_units, n_rows=len(unit), options=options)
     finally:
         con.close()
 
@@ -142,7 +144,8 @@ def evidence_from_relation(con: Any, source: str, query: EvidenceQuery, n_input_
                disable=not options.progress or n_rows < PROGRESS_ROWS)
     try:
         pair_sql = _pair_query(source, query)
-        if subsets:
+        regroup = bool(subsets) and query.margins  # published margins regroup the pairs; bounded ones do not
+        if regroup:
             con.execute(f"CREATE TEMP TABLE {pairs} AS {pair_sql}")
             pair_source = f"SELECT * FROM {pairs}"
         else:
@@ -153,17 +156,18 @@ def evidence_from_relation(con: Any, source: str, query: EvidenceQuery, n_input_
                           exact=True, top_k=query.top_k)]
         for keep in subsets:
             n_cells = int(np.prod([sizes[i] for i in keep])) if keep else 1
-            margin_pairs = _margin_pair_query(pairs, sizes, keep, query)
-            stats = _cell_stats(con, margin_pairs, n_cells, query)
             exact = query.margins
-            if not exact:
+            if exact:
+                stats = _cell_stats(con, _margin_pair_query(pairs, sizes, keep, query), n_cells, query)
+            else:
                 assert query.differencing_min_units is not None
-                stats = _bounded(stats, inner, sizes, keep, n_cells, query.differencing_min_units)
+                stats = _bounded(con, source, inner, sizes, keep, n_cells, query.differencing_min_units,
+                                 query.has_measure)
             parts.append(_columns(stats, n_cells, sizes, query.dims, query.dim_labels, keep, exact=exact,
                                   top_k=query.top_k))
             bar.update(1)
     finally:
-        if subsets:
+        if regroup:
             con.execute(f"DROP TABLE IF EXISTS {pairs}")
         bar.close()
     if len(parts) == 1:
@@ -190,13 +194,7 @@ def _pair_query(source: str, q: EvidenceQuery) -> str:
 
 def _margin_pair_query(pairs: str, sizes: list[int], keep: tuple[int, ...], q: EvidenceQuery) -> str:
     """Pairs regrouped by (margin cell, unit): a unit's contribution is summed over the margin."""
-    strides = [int(np.prod(sizes[i + 1:])) for i in range(len(sizes))]
-    terms = []
-    mstride = 1
-    for i in reversed(keep):
-        terms.append(f"((cell // {strides[i]}) % {sizes[i]}) * {mstride}")
-        mstride *= sizes[i]
-    mcell = " + ".join(reversed(terms)) if terms else "0"
+    mcell = _margin_cell_sql(sizes, keep)
     sums = ["sum(n_rec) AS n_rec"]
     if q.has_measure:
         sums += ["sum(n_ok) AS n_ok", "sum(sx) AS sx", "sum(sxx) AS sxx"]
@@ -298,30 +296,76 @@ def _arrow(con: Any, sql: str) -> Any:
     return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
 
 
-def _bounded(stats: dict[str, np.ndarray], inner: dict[str, np.ndarray], sizes: list[int],
-             keep: tuple[int, ...], n_cells: int, min_units: int) -> dict[str, np.ndarray]:
-    """The reference's differencing-only margin: unit counts bounded, exact where the bounds cannot decide.
+def _bounded(con: Any, source: str, inner: dict[str, np.ndarray], sizes: list[int], keep: tuple[int, ...],
+             n_cells: int, min_units: int, has_measure: bool) -> dict[str, np.ndarray]:
+    """The reference's differencing-only margin, from the inner cells.
 
-    ``stats`` holds the exact counts; where the upper bound is below ``min_units``
-    the reference reports the upper bound, where the lower bound reaches it the
-    lower bound, and the exact count elsewhere.
+    Row sums add up over the inner cells. Unit counts are bounded as in the
+    reference (at least the largest inner count, at most their sum): where the
+    upper bound is below ``min_units`` it is reported, where the lower bound
+    reaches it the lower bound, and the exact count (one DuckDB query over the
+    undecided margin cells only) elsewhere.
     """
     grid = _decompose(np.arange(len(inner["n_units"]), dtype=np.int64), sizes)
     inner_to_margin = np.zeros(len(inner["n_units"]), dtype=np.int64)
     for i in keep:
         inner_to_margin = inner_to_margin * sizes[i] + grid[i]
-    out = {k: v for k, v in stats.items() if k not in ("n_units", "n_units_any", "abs_total",
-                                                      "n_negative_units", "n_positive_units")
-           and not k.startswith("top_")}
+    out: dict[str, np.ndarray] = {}
+    unit_stats = ("n_units", "n_units_any", "abs_total", "n_negative_units", "n_positive_units")
+    for name, values in inner.items():
+        if name in unit_stats or name.startswith("top_"):
+            continue
+        summed = np.bincount(inner_to_margin, weights=values, minlength=n_cells)
+        out[name] = summed.astype(values.dtype) if values.dtype.kind in "iu" else summed
+    exact: dict[str, np.ndarray] = {}
+    undecided_any = np.zeros(n_cells, dtype=bool)
+    bounds = {}
     for name in ("n_units", "n_units_any"):
         counts = inner[name]
         lower = np.zeros(n_cells, dtype=np.int64)
         np.maximum.at(lower, inner_to_margin, counts)
         upper = np.bincount(inner_to_margin, weights=counts, minlength=n_cells).astype(np.int64)
         undecided = (lower < min_units) & (upper >= min_units)
-        value = np.where(upper < min_units, upper, lower)
-        out[name] = np.where(undecided, stats[name], value)
+        bounds[name] = (np.where(upper < min_units, upper, lower), undecided)
+        undecided_any |= undecided
+    if undecided_any.any():
+        exact = _exact_margin_units(con, source, sizes, keep, np.flatnonzero(undecided_any), n_cells,
+                                    has_measure)
+    for name, (value, undecided) in bounds.items():
+        out[name] = np.where(undecided, exact[name], value) if undecided.any() else value
     zeros = np.zeros(n_cells)
     out.update({"abs_total": zeros, "n_negative_units": zeros.astype(np.int64),
                 "n_positive_units": zeros.astype(np.int64)})
+    return out
+
+
+def _margin_cell_sql(sizes: list[int], keep: tuple[int, ...]) -> str:
+    """SQL for a margin's cell id from the inner cell id ``cell``."""
+    strides = [int(np.prod(sizes[i + 1:])) for i in range(len(sizes))]
+    terms = []
+    mstride = 1
+    for i in reversed(keep):
+        terms.append(f"((cell // {strides[i]}) % {sizes[i]}) * {mstride}")
+        mstride *= sizes[i]
+    return " + ".join(reversed(terms)) if terms else "0"
+
+
+def _exact_margin_units(con: Any, source: str, sizes: list[int], keep: tuple[int, ...], cells: np.ndarray,
+                        n_cells: int, has_measure: bool) -> dict[str, np.ndarray]:
+    """Exact distinct units (any row; with a measure) of some margin cells."""
+    import pyarrow as pa
+
+    name = f"kit_cells_{uuid.uuid4().hex}"
+    con.register(name, pa.table({"m": cells.astype(np.int64)}))
+    try:
+        with_x = "count(DISTINCT unit) FILTER (WHERE x IS NOT NULL)" if has_measure else "count(DISTINCT unit)"
+        got = _arrow(con, f"SELECT m, count(DISTINCT unit) AS any_u, {with_x} AS x_u FROM "
+                          f"(SELECT CAST({_margin_cell_sql(sizes, keep)} AS BIGINT) AS m, * FROM ({source})) "
+                          f"SEMI JOIN {name} USING (m) GROUP BY m")
+    finally:
+        con.unregister(name)
+    at = got.column("m").to_numpy().astype(np.int64)
+    out = {"n_units_any": np.zeros(n_cells, dtype=np.int64), "n_units": np.zeros(n_cells, dtype=np.int64)}
+    out["n_units_any"][at] = got.column("any_u").to_numpy()
+    out["n_units"][at] = got.column("x_u").to_numpy()
     return out

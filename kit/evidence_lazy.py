@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from kit.engine import EngineOptions, connect
+from kit.engine import EngineOptions, connect, engine_errors
 from kit.errors import SchemaError, SpecError
 from kit.evidence import MISSING, Evidence
 from kit.evidence_duckdb import EvidenceQuery, evidence_from_relation
@@ -48,9 +48,15 @@ def lazy_table_evidence(session: Session, spec: TableSpec, rel: Relation, option
                         *, diff_min_units: int | None, top_k: int, absolute: bool,
                         contributions: bool) -> Evidence:
     """Validate ``rel`` for ``spec`` and compute its evidence in DuckDB (see the module docs)."""
+    session._check_columns(pd.DataFrame(columns=list(rel.columns)), spec, where)
+    with engine_errors(where, options):
+        return _lazy_evidence(session, spec, rel, options, where, diff_min_units, top_k, absolute, contributions)
+
+
+def _lazy_evidence(session: Session, spec: TableSpec, rel: Relation, options: EngineOptions, where: str,
+                   diff_min_units: int | None, top_k: int, absolute: bool, contributions: bool) -> Evidence:
     from kit.session import MAX_CELLS
 
-    session._check_columns(pd.DataFrame(columns=list(rel.columns)), spec, where)
     con = connect(options)
     tag = uuid.uuid4().hex
     view = f"kit_rel_{tag}"

@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from kit.engine import EngineOptions, connect, require_duckdb
+from kit.engine import EngineOptions, connect, engine_errors, require_duckdb
 from kit.errors import DataReadError, SchemaError, SpecError
 from kit.registers.filters import Condition, FilterLike, parse_filters
 
@@ -115,19 +115,21 @@ class Relation:
 
     def count(self) -> int:
         """Number of rows (a count, not data)."""
-        con = connect(self.options)
-        try:
-            return int(con.execute(f"SELECT count(*) FROM ({self.sql})").fetchone()[0])
-        finally:
-            con.close()
+        with engine_errors("relation count", self.options):
+            con = connect(self.options)
+            try:
+                return int(con.execute(f"SELECT count(*) FROM ({self.sql})").fetchone()[0])
+            finally:
+                con.close()
 
     def to_pandas(self) -> pd.DataFrame:
         """Materialise the relation as a DataFrame (on purpose: for small extracts)."""
-        con = connect(self.options)
-        try:
-            return con.sql(self.sql).df()
-        finally:
-            con.close()
+        with engine_errors("relation to_pandas", self.options):
+            con = connect(self.options)
+            try:
+                return con.sql(self.sql).df()
+            finally:
+                con.close()
 
 
 def is_lazy(data: object) -> bool:

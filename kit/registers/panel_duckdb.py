@@ -40,7 +40,7 @@ from typing import Any
 
 import pandas as pd
 
-from kit.engine import EngineOptions, connect
+from kit.engine import EngineOptions, connect, engine_errors
 from kit.errors import DataReadError, SchemaError
 from kit.registers.filters import FilterLike, parse_filters
 from kit.registers.frames import TIME_COLUMN, RegisterFrame, Source, infer_schema
@@ -177,10 +177,21 @@ def build_panel_duckdb(
     >>> panel.data.loc[panel.data["PNR"] == "01", ["YEAR", "HFAUDD"]].values.tolist()
     [[2018, 1010], [2019, 6520]]
     """
+    opts = options or EngineOptions()
+    with engine_errors("panel (duckdb)", opts):
+        return _build(project, sorted(set(years)), population, status, status_columns, status_filters, income,
+                      income_register, education, education_columns, area_key, columns, allow_missing,
+                      person_ids, output, opts)
+
+
+def _build(project: Project, years: list[int], population: str, status: str | None,
+           status_columns: Sequence[str] | None, status_filters: Sequence[FilterLike] | None,
+           income: Sequence[str] | None, income_register: str, education: str | None,
+           education_columns: Sequence[str], area_key: pd.DataFrame | str | os.PathLike[str] | None,
+           columns: Sequence[str], allow_missing: bool, person_ids: bool, output: str | os.PathLike[str] | None,
+           opts: EngineOptions) -> RegisterFrame | Relation:
     from tqdm import tqdm
 
-    opts = options or EngineOptions()
-    years = sorted(set(years))
     if not years:
         raise SchemaError("panel", "no years were asked for", "pass at least one year")
     names = project.names

@@ -76,3 +76,15 @@ def test_relation_and_evidence_reprs_show_no_values(tmp_path: Path) -> None:
         rel, rows="KOM", stat="sum", measure="INC")
     for text in (repr(rel), str(rel), repr(table), repr(table.evidence)):
         assert "987654321" not in text
+
+
+def test_engine_errors_do_not_quote_data(tmp_path: Path) -> None:
+    """DuckDB's own message for a failed conversion quotes the value; the kit's must not."""
+    path = tmp_path / "d.parquet"
+    pd.DataFrame({"PNR": [1, 2, 3], "KOM": ["101", "101", "147"], "NAME": ["0101701234", "x", "y"]}).to_parquet(path)
+    rel = kit.registers.scan(path).filter([("NAME", "==", 5)])  # text column against a number
+    session = kit.Session(rules="dst", unit="PNR", engine_options=EngineOptions(progress=False))
+    for action in (lambda: session.table(rel, rows="KOM"), rel.count, rel.to_pandas):
+        with pytest.raises(KitError) as caught:
+            action()
+        assert "0101701234" not in str(caught.value) and "DuckDB failed" in str(caught.value)
