@@ -55,6 +55,7 @@ def test_bad_engine_options_are_spec_errors(bad: dict) -> None:
         EngineOptions(**bad)
 
 
+@pytest.mark.slow
 def test_spilling_under_a_64_mb_limit(tmp_path) -> None:
     """3 M rows over 2 M units: the pair table needs more than 64 MB; with a spill folder it completes
     and equals the pandas evidence, without one DuckDB runs out of memory (so it did spill)."""

@@ -72,14 +72,14 @@ def _both(case: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     return ref.cells, got.cells
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(case=cases(whole=True))
 def test_whole_numbers_equal_bit_for_bit(case: dict) -> None:
     ref, got = _both(case)
     pd.testing.assert_frame_equal(ref, got, check_exact=True)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(case=cases(whole=False))
 def test_real_numbers_counts_exact_sums_relative(case: dict) -> None:
     ref, got = _both(case)

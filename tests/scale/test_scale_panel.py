@@ -109,3 +109,21 @@ def test_person_keys_are_dense_cached_and_used(project_dir: Path, tmp_path: Path
     table = kit.Session(rules="dst", unit=PERSON_ID, engine_options=OPTIONS).table(out, rows="YEAR")
     assert table.evidence.cells.loc[~table.evidence.cells["is_margin"], "n_units"].tolist() == (
         panel.groupby("YEAR")["PNR"].nunique().tolist())
+
+
+def test_demo_analysis_rows_equal_on_the_duckdb_panel(project_dir: Path) -> None:
+    """The Aalborg analysis' input (prepare_panel) is the same from either panel: the demo can run on it."""
+    from kit.demo.analysis import AnalysisConfig, prepare_panel
+
+    project = open_project(project_dir)
+    years = project.years("bef")
+    kwargs = {"status": "ras", "income": None, "education": None, "area_key": project.area_key_path(),
+              "columns": ("KOEN", "ALDER", "IE_TYPE", "KOM")}
+    import json
+
+    truth = json.loads((project_dir / "truth.json").read_text(encoding="utf-8"))
+    treated = tuple((name, int(truth["areas"][name]["start"])) for name in truth["treated_areas"])
+    config = AnalysisConfig(treated=treated, years=(years[0], years[-1]), base_year=years[1], target_year=years[-1])
+    ref = prepare_panel(build_panel(project, years, **kwargs).data, config)
+    got = prepare_panel(build_panel(project, years, engine="duckdb", **kwargs).data, config)
+    pd.testing.assert_frame_equal(ref, got, check_exact=True)

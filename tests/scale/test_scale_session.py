@@ -89,7 +89,7 @@ def test_same_assessment_and_cleared_output(tmp_path: Path, spec: dict) -> None:
             pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 300), n_units=st.sampled_from([1, 5, 60, 400]),
        margins=st.booleans(), stat=st.sampled_from(["count", "sum", "mean"]))
 def test_lazy_parquet_equals_dataframe(tmp_path: Path, seed: int, n: int, n_units: int, margins: bool,
