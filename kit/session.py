@@ -32,6 +32,7 @@ import pandas as pd
 
 from kit.assess import assess, needs_absolute, top_k_needed
 from kit.cleared import utc_now
+from kit.engine import Engine, EngineOptions, choose_engine
 from kit.errors import SchemaError, SpecError
 from kit.evidence import MISSING, TOTAL, build_evidence
 from kit.populations import table_populations
@@ -74,6 +75,12 @@ class Session:
     created
         Fixed creation time for provenance (ISO 8601); default now. Fix it to get
         byte-identical releases from the same data.
+    engine
+        Where evidence is computed: ``"auto"`` (default), ``"pandas"`` or ``"duckdb"``
+        (see :mod:`kit.engine`); tables may override it.
+    engine_options
+        DuckDB memory limit, spill folder, threads, the ``auto`` threshold and progress bars
+        (:class:`~kit.engine.EngineOptions`).
     """
 
     def __init__(
@@ -85,6 +92,8 @@ class Session:
         data_label: str = "",
         max_categories: int = DEFAULT_MAX_CATEGORIES,
         created: str | None = None,
+        engine: Engine | str = Engine.AUTO,
+        engine_options: EngineOptions | None = None,
     ) -> None:
         self.rules: RuleSet = load_rule_set(rules)  # a RuleSet object is verified too
         if not isinstance(unit, str) or not unit:
@@ -95,6 +104,8 @@ class Session:
         self.data_label = data_label
         self.max_categories = int(max_categories)
         self.created = created or utc_now()
+        self.engine = Engine.parse(engine, "session engine")
+        self.engine_options = engine_options or EngineOptions()
 
     def __repr__(self) -> str:
         return (f"<Session rules={self.rules.id} {self.rules.version} unit={self.unit!r} "
@@ -103,7 +114,7 @@ class Session:
     # ------------------------------------------------------------------ tables
     def table(
         self,
-        df: pd.DataFrame,
+        df: pd.DataFrame | Any,
         rows: str | Sequence[str],
         cols: str | Sequence[str] | None = None,
         stat: str | Statistic = "count",
@@ -115,15 +126,19 @@ class Session:
         title: str = "",
         time_limit: float | None = None,
         allow_empty_secondaries: bool = False,
+        engine: Engine | str | None = None,
         **options: Any,
     ) -> Table:
         """Describe and evaluate a table in one call (see :class:`~kit.spec.TableSpec`).
 
-        Extra keyword options are passed to :class:`TableSpec` (``attributes``,
-        ``structural_zeros``, ``forced``, ``never``, ``population``, ``notes``);
-        an unknown option is an error. With ``margins=True``, ``time_limit`` (seconds; default
-        :data:`kit.protect_bridge.DEFAULT_TIME_LIMIT`) bounds secondary suppression and
-        ``allow_empty_secondaries`` lets empty cells be secondary suppressions (docs/suppression.md).
+        ``df`` is a DataFrame, a lazy relation (:func:`kit.registers.scan`) or a path
+        to Parquet data (evaluated in DuckDB, never loaded into pandas); ``engine``
+        overrides the session's engine for this table. Extra keyword options are passed
+        to :class:`TableSpec` (``attributes``, ``structural_zeros``, ``forced``, ``never``,
+        ``population``, ``notes``); an unknown option is an error. With ``margins=True``, ``time_limit``
+        (seconds; default :data:`kit.protect_bridge.DEFAULT_TIME_LIMIT`) bounds secondary
+        suppression and ``allow_empty_secondaries`` lets empty cells be secondary suppressions
+        (docs/suppression.md).
         """
         allowed = {"attributes", "structural_zeros", "forced", "never", "population", "notes"}
         unknown = sorted(set(options) - allowed)
@@ -134,22 +149,35 @@ class Session:
         spec = TableSpec(dims=dims, statistic=Statistic.parse(stat, "table stat"), measure=measure,
                          weight=weight, margins=margins, codes=tuple(merged_codes.items()), name=name, title=title,
                          **options)
-        return self.evaluate(spec, df, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries)
+        return self.evaluate(spec, df, engine=engine, time_limit=time_limit,
+                             allow_empty_secondaries=allow_empty_secondaries)
 
-    def evaluate(self, spec: TableSpec, df: pd.DataFrame, *, time_limit: float | None = None,
-                 allow_empty_secondaries: bool = False) -> Table:
-        """Evaluate a table spec on microdata (``time_limit``, ``allow_empty_secondaries``: see :meth:`table`)."""
+    def evaluate(self, spec: TableSpec, df: pd.DataFrame | Any, engine: Engine | str | None = None, *,
+                 time_limit: float | None = None, allow_empty_secondaries: bool = False) -> Table:
+        """Evaluate a table spec on microdata (a DataFrame, a lazy relation or a Parquet path).
+
+        ``time_limit`` and ``allow_empty_secondaries``: see :meth:`table`.
+        """
         where = f"table '{spec.name}'"
+        from kit.registers.lazy import is_lazy
+
+        lazy = is_lazy(df)
         if spec.statistic is Statistic.COUNT and spec.weight:
             # a weighted count is the sum of the weights: a magnitude table (dominance, p %)
             from dataclasses import replace
 
+            if lazy:
+                raise SpecError(where, "a weighted count over a lazy source is not supported",
+                                "load the columns into pandas (scan(...).to_pandas()) for a weighted count")
             self._check_frame(df, where)
             self._check_columns(df, spec, where)
             self._weight(df, spec, where)  # validated as weights before they become the measure
             spec = replace(spec, statistic=Statistic.SUM, measure=spec.weight, weight=None,
                            notes=(*spec.notes, f"Weighted count: the sum of '{spec.weight}' per cell, "
                                   "checked as a magnitude table."))
+        if lazy:
+            return self._evaluate_lazy(spec, df, engine, where, time_limit=time_limit,
+                                       allow_empty_secondaries=allow_empty_secondaries)
         self._check_frame(df, where)
         self._check_columns(df, spec, where)
         unit_codes, n_units = self._unit_codes(df, where)
@@ -169,7 +197,9 @@ class Session:
         top_k = top_k_needed(self.rules, stat, self.unit_type)
         contributions = (top_k > 0 or stat is Statistic.RATE
                          or bool(self.rules.of_kind(RuleKind.NEGATIVE_VALUES, stat)))
-        evidence = build_evidence(
+        chosen = choose_engine(self.engine if engine is None else engine, n_rows=len(df), lazy=False,
+                               auto_rows=self.engine_options.auto_rows)
+        evidence = (build_evidence if chosen is Engine.PANDAS else self._duckdb_evidence)(
             dim_codes, dim_labels, spec.dims, unit_codes, n_units, x, w,
             margins=spec.margins, differencing_min_units=max(diff_rules) if diff_rules else None,
             top_k=top_k, absolute=needs_absolute(self.rules, stat), contributions=contributions,
@@ -187,6 +217,40 @@ class Session:
 
             protect_table(table, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries)
         log.info("evaluated %s: %d cells", where, len(evidence))
+        return table
+
+    def _duckdb_evidence(self, *args: Any, **kwargs: Any) -> Any:
+        from kit.evidence_duckdb import evidence_from_arrays
+
+        return evidence_from_arrays(*args, **kwargs, options=self.engine_options)
+
+    def _evaluate_lazy(self, spec: TableSpec, data: Any, engine: Engine | str | None, where: str, *,
+                       time_limit: float | None = None, allow_empty_secondaries: bool = False) -> Table:
+        """A table over a lazy relation or Parquet path: validated and computed in DuckDB."""
+        from kit.evidence_lazy import lazy_table_evidence
+        from kit.registers.lazy import as_relation
+
+        choose_engine(self.engine if engine is None else engine, n_rows=0, lazy=True)
+        rel = as_relation(data, self.engine_options)
+        stat = spec.statistic
+        diff_rules = [r.params.min_units for r in self.rules.of_kind(RuleKind.DIFFERENCING, stat)
+                      if isinstance(r.params, Differencing)]
+        top_k = top_k_needed(self.rules, stat, self.unit_type)
+        contributions = (top_k > 0 or stat is Statistic.RATE
+                         or bool(self.rules.of_kind(RuleKind.NEGATIVE_VALUES, stat)))
+        evidence = lazy_table_evidence(self, spec, rel, self.engine_options, where,
+                                       diff_min_units=max(diff_rules) if diff_rules else None, top_k=top_k,
+                                       absolute=needs_absolute(self.rules, stat), contributions=contributions)
+        assessment = assess(evidence, spec, self.rules, self.unit_type)
+        estimates = cell_estimates(evidence.cells, stat, weighted=spec.weight is not None)
+        table = Table(spec=spec, rules=self.rules, unit_type=self.unit_type, evidence=evidence,
+                      estimates=estimates, assessment=assessment, data_label=self.data_label,
+                      created=self.created)
+        if spec.margins:
+            from kit.protect_bridge import protect_table
+
+            protect_table(table, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries)
+        log.info("evaluated %s in DuckDB: %d cells", where, len(evidence))
         return table
 
     # -------------------------------------------------------------- estimates

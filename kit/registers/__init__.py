@@ -16,12 +16,14 @@ Main entry points:
 - :meth:`Project.source` -> :class:`Source` (which file was taken and why)
 - :meth:`Project.convert` -> :class:`ConversionReport`
 - :func:`build_panel` -> :class:`RegisterFrame` of persons x years
+- :func:`scan` -> a lazy, DuckDB-backed :class:`Relation` over Parquet files (the ``scale`` extra)
 """
 
 from kit.registers.cache import ConversionReport
 from kit.registers.discover import FileFormat, RegisterFile, parse_delivery_date, parse_file_name
 from kit.registers.filters import Condition
 from kit.registers.frames import RegisterFrame, Source, infer_schema
+from kit.registers.lazy import Relation, scan
 from kit.registers.names import NameMap
 from kit.registers.panel import build_panel
 from kit.registers.project import Project, open_project
@@ -37,6 +39,7 @@ __all__ = [
     "Project",
     "RegisterFile",
     "RegisterFrame",
+    "Relation",
     "Source",
     "build_panel",
     "infer_schema",
@@ -44,4 +47,5 @@ __all__ = [
     "open_project",
     "parse_delivery_date",
     "parse_file_name",
+    "scan",
 ]

@@ -47,7 +47,8 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from kit.errors import DataReadError, SchemaError
+from kit.engine import Engine, choose_engine
+from kit.errors import DataReadError, SchemaError, SpecError
 from kit.registers import readers
 from kit.registers.discover import FileFormat
 from kit.registers.filters import FilterLike
@@ -267,6 +268,7 @@ def build_panel(
     allow_missing: bool = False,
     compact: bool = True,
     extra_registers: Mapping[str, Sequence[str]] | None = None,
+    engine: Engine | str = Engine.PANDAS,
 ) -> RegisterFrame:
     """Build a persons x years panel (see the module docs for reference times).
 
@@ -301,6 +303,10 @@ def build_panel(
     extra_registers
         Further yearly registers joined like income, e.g. ``{"akm": ("SOCIO13",)}`` beside
         ``status="ras"`` (one row per person and year; ``allow_missing`` applies).
+    engine
+        ``"pandas"`` (default) or ``"duckdb"``: the same rows and values built in one
+        DuckDB query over the Parquet files (:func:`kit.registers.panel_duckdb.build_panel_duckdb`,
+        DuckDB's column types); ``"auto"`` takes DuckDB when it is installed.
 
     Returns
     -------
@@ -308,6 +314,18 @@ def build_panel(
         ``YEAR``, ``PNR``, the population columns, status, income, education
         and area columns; key columns marked in the schema.
     """
+    if choose_engine(engine, n_rows=0, lazy=False, auto_rows=0) is Engine.DUCKDB:
+        if extra_registers:
+            raise SpecError("panel", "extra_registers are not joined by the DuckDB panel yet",
+                            'build this panel with engine="pandas"')
+        from kit.registers.panel_duckdb import build_panel_duckdb
+
+        out = build_panel_duckdb(project, years, population=population, status=status, status_columns=status_columns,
+                                 status_filters=status_filters, income=income, income_register=income_register,
+                                 education=education, education_columns=education_columns, area_key=area_key,
+                                 columns=columns, allow_missing=allow_missing)
+        assert isinstance(out, RegisterFrame)
+        return out
     years = sorted(set(years))
     if not years:
         raise SchemaError("panel", "no years were asked for", "pass at least one year")

@@ -1,0 +1,371 @@
+"""Evidence computed in DuckDB: the same :class:`~kit.evidence.Evidence` as the pandas engine.
+
+The pandas engine (:func:`kit.evidence.build_evidence`) is the reference; this
+module computes the same cells, columns, dtypes and values (sums to rounding:
+DuckDB adds in another order) with DuckDB's memory limit and spilling, so the
+input may be far larger than memory. Only the evidence computation differs:
+assessment, suppression and release run on the returned object as always.
+
+The computation is two group-bys:
+
+1. rows -> (cell, unit) pairs: rows, rows with a measure, the unit's
+   contribution (the sum of its rows in the cell) and the row-level weighted
+   sums (a temporary table when margins need it again);
+2. pairs -> cells: distinct units (pairs), distinct units with a measure
+   (pairs with a measure), sums of the pair sums, the absolute total and signs
+   of the contributions, and the ``top_k`` largest contributions
+   (DuckDB's ``max(value, k)``).
+
+A margin groups the pairs by the margin's cell (derived from the inner cell id
+by integer arithmetic) and the unit first, so a unit's contribution to a
+margin is the sum of its rows in the margin, as in the reference. Margins
+needed only for the differencing rule get the reference's bounds (largest
+inner count, sum of inner counts) and its exact count where the bounds do not
+decide; the result is the same numbers.
+
+The source relation has the columns ``cell`` (BIGINT, the inner cell id in
+``[0, prod(sizes))``: mixed radix of the dimension codes, first dimension
+slowest), ``unit`` (any type), and optionally ``x`` (DOUBLE, NULL where the
+measure is missing) and ``w`` (DOUBLE).
+
+Examples
+--------
+>>> import numpy as np
+>>> from kit.engine import EngineOptions
+>>> ev = evidence_from_arrays([np.array([0, 0, 1, 1])], [["a", "b"]], ["D"], np.array([0, 0, 1, 2]), 3,
+...                           None, None, margins=True, differencing_min_units=None, top_k=0,
+...                           absolute=False, contributions=False, options=EngineOptions(progress=False))
+>>> ev.cells[["D", "n_units", "n_records"]].values.tolist()
+[['a', 1, 2], ['b', 2, 2], ['Total', 3, 4]]
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kit.engine import EngineOptions, connect, engine_errors
+from kit.evidence import Evidence, _columns, _decompose, margin_subsets
+
+__all__ = ["EvidenceQuery", "evidence_from_arrays", "evidence_from_relation"]
+
+#: Show a progress bar for the evidence steps from this many input rows on.
+PROGRESS_ROWS = 5_000_000
+
+
+@dataclass(frozen=True)
+class EvidenceQuery:
+    """What to compute (public: names and sizes, no data).
+
+    Mirrors the keyword arguments of :func:`kit.evidence.build_evidence`.
+    """
+
+    dims: tuple[str, ...]
+    dim_labels: tuple[tuple[str, ...], ...]
+    has_measure: bool
+    has_weight: bool
+    margins: bool
+    differencing_min_units: int | None
+    top_k: int
+    absolute: bool
+    contributions: bool
+
+    @property
+    def sizes(self) -> list[int]:
+        """Number of labels per dimension."""
+        return [len(labels) for labels in self.dim_labels]
+
+
+def evidence_from_arrays(
+    dim_codes: Sequence[np.ndarray],
+    dim_labels: Sequence[Sequence[str]],
+    dims: Sequence[str],
+    unit: np.ndarray,
+    n_units: int,
+    x: np.ndarray | None,
+    w: np.ndarray | None,
+    *,
+    margins: bool,
+    differencing_min_units: int | None,
+    top_k: int,
+    absolute: bool,
+    contributions: bool,
+    options: EngineOptions,
+) -> Evidence:
+    """:func:`kit.evidence.build_evidence` computed in DuckDB (same arguments, same result).
+
+    The arrays are handed to DuckDB without copying (Arrow views of the NumPy
+    buffers); the group-bys run under ``options.memory_limit``.
+    """
+    import pyarrow as pa
+
+    sizes = [len(labels) for labels in dim_labels]
+    cell = np.zeros(len(unit), dtype=np.int64)
+    for codes, size in zip(dim_codes, sizes):
+        cell *= size
+        cell += codes
+    columns: dict[str, Any] = {"cell": cell, "unit": np.ascontiguousarray(unit)}
+    if x is not None:
+        columns["x"] = np.ascontiguousarray(x, dtype=float)
+    if w is not None:
+        columns["w"] = np.ascontiguousarray(w, dtype=float)
+    arrow = pa.table(columns)
+    query = EvidenceQuery(tuple(dims), tuple(tuple(str(v) for v in lab) for lab in dim_labels), x is not None,
+                          w is not None, margins, differencing_min_units, top_k, absolute, contributions)
+    with engine_errors(f"evidence over {', '.join(dims)}", options):
+        con = connect(options)
+    try:
+        name = f"kit_src_{uuid.uuid4().hex}"
+        con.register(name, arrow)
+        x_sql = ", CASE WHEN isnan(x) THEN NULL ELSE x END AS x" if x is not None else ""
+        w_sql = ", w" if w is not None else ""
+        source = f"SELECT cell, unit{x_sql}{w_sql} FROM {name}"
+        with engine_errors(f"evidence over {', '.join(dims)}", options):
+            return evidence_from_relation(con, source, query, n_units, n_rows=len(unit), options=options)
+    finally:
+        con.close()
+
+
+def evidence_from_relation(con: Any, source: str, query: EvidenceQuery, n_input_units: int, *, n_rows: int,
+                           options: EngineOptions) -> Evidence:
+    """Evidence of the rows of ``source`` (a SQL query with ``cell``, ``unit``, ``x``, ``w``)."""
+    from tqdm import tqdm
+
+    sizes = query.sizes
+    n_inner = int(np.prod(sizes)) if sizes else 1
+    subsets = margin_subsets(len(sizes), query.margins, query.differencing_min_units is not None)
+    pairs = f"kit_pairs_{uuid.uuid4().hex}"
+    bar = tqdm(total=1 + len(subsets), desc="evidence (duckdb)", unit="step", leave=False,
+               disable=not options.progress or n_rows < PROGRESS_ROWS)
+    try:
+        pair_sql = _pair_query(source, query)
+        regroup = bool(subsets) and query.margins  # published margins regroup the pairs; bounded ones do not
+        if regroup:
+            con.execute(f"CREATE TEMP TABLE {pairs} AS {pair_sql}")
+            pair_source = f"SELECT * FROM {pairs}"
+        else:
+            pair_source = pair_sql
+        inner = _cell_stats(con, pair_source, n_inner, query)
+        bar.update(1)
+        parts = [_columns(inner, n_inner, sizes, query.dims, query.dim_labels, tuple(range(len(sizes))),
+                          exact=True, top_k=query.top_k)]
+        for keep in subsets:
+            n_cells = int(np.prod([sizes[i] for i in keep])) if keep else 1
+            exact = query.margins
+            if exact:
+                stats = _cell_stats(con, _margin_pair_query(pairs, sizes, keep, query), n_cells, query)
+            else:
+                assert query.differencing_min_units is not None
+                stats = _bounded(con, source, inner, sizes, keep, n_cells, query.differencing_min_units,
+                                 query.has_measure)
+            parts.append(_columns(stats, n_cells, sizes, query.dims, query.dim_labels, keep, exact=exact,
+                                  top_k=query.top_k))
+            bar.update(1)
+    finally:
+        if regroup:
+            con.execute(f"DROP TABLE IF EXISTS {pairs}")
+        bar.close()
+    if len(parts) == 1:
+        cells = pd.DataFrame(parts[0])
+    else:
+        cells = pd.DataFrame({name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
+    return Evidence(cells, query.dims, n_input_units, query.top_k)
+
+
+def _pair_query(source: str, q: EvidenceQuery) -> str:
+    """rows -> (cell, unit) pairs with the row-level sums the cells need."""
+    cols = ["count(*) AS n_rec"]
+    if q.has_measure:
+        cols += ["count(x) AS n_ok", "sum(x) AS sx", "sum(x * x) AS sxx"]
+        if q.has_weight:
+            cols += ["sum(w) FILTER (WHERE x IS NOT NULL) AS sw", "sum(w * x) AS swx", "sum(w * x * x) AS swx2",
+                     "sum(w * w) FILTER (WHERE x IS NOT NULL) AS sw2"]
+        if not q.contributions:
+            cols += ["sum(abs(x)) AS sabs", "count(*) FILTER (WHERE x < 0) AS nneg"]
+    elif q.has_weight:
+        cols += ["sum(w) AS sw", "sum(w * w) AS sw2"]
+    return f"SELECT cell, unit, {', '.join(cols)} FROM ({source}) GROUP BY cell, unit"
+
+
+def _margin_pair_query(pairs: str, sizes: list[int], keep: tuple[int, ...], q: EvidenceQuery) -> str:
+    """Pairs regrouped by (margin cell, unit): a unit's contribution is summed over the margin."""
+    mcell = _margin_cell_sql(sizes, keep)
+    sums = ["sum(n_rec) AS n_rec"]
+    if q.has_measure:
+        sums += ["sum(n_ok) AS n_ok", "sum(sx) AS sx", "sum(sxx) AS sxx"]
+        if q.has_weight:
+            sums += ["sum(sw) AS sw", "sum(swx) AS swx", "sum(swx2) AS swx2", "sum(sw2) AS sw2"]
+        if not q.contributions:
+            sums += ["sum(sabs) AS sabs", "sum(nneg) AS nneg"]
+    elif q.has_weight:
+        sums += ["sum(sw) AS sw", "sum(sw2) AS sw2"]
+    return (f"SELECT CAST({mcell} AS BIGINT) AS cell, unit, {', '.join(sums)} FROM {pairs} "
+            "GROUP BY ALL")
+
+
+def _cell_stats(con: Any, pair_source: str, n_cells: int, q: EvidenceQuery) -> dict[str, np.ndarray]:
+    """pairs -> per-cell statistics, in the reference's column order and dtypes."""
+    cols = ["cell", "sum(n_rec) AS n_records", "count(*) AS n_units_any"]
+    if q.has_measure:
+        cols += ["sum(n_ok) AS n_ok", "sum(sx) AS total", "sum(sxx) AS sxx",
+                 "count(*) FILTER (WHERE n_ok > 0) AS n_units"]
+        if q.has_weight:
+            cols += ["sum(sw) AS sw", "sum(swx) AS swx", "sum(swx2) AS swx2", "sum(sw2) AS sw2"]
+        if q.contributions:
+            score = "abs(sx)" if q.absolute else "sx"
+            cols += ["sum(abs(sx)) FILTER (WHERE n_ok > 0) AS abs_total",
+                     "count(*) FILTER (WHERE n_ok > 0 AND sx < 0) AS n_neg",
+                     "count(*) FILTER (WHERE n_ok > 0 AND sx > 0) AS n_pos"]
+            if q.top_k:
+                cols.append(f"max({score}, {int(q.top_k)}) FILTER (WHERE n_ok > 0) AS tops")
+        else:
+            cols += ["sum(sabs) AS abs_total", "sum(nneg) AS n_neg"]
+    elif q.has_weight:
+        cols += ["sum(sw) AS sw", "sum(sw2) AS sw2"]
+    import pyarrow.compute as pc
+
+    got = _arrow(con, f"SELECT {', '.join(cols)} FROM ({pair_source}) GROUP BY cell")
+    at = got.column("cell").to_numpy().astype(np.int64)
+
+    def put(name: str, dtype: type) -> np.ndarray:
+        out: np.ndarray = np.zeros(n_cells, dtype=dtype)
+        values = got.column(name)
+        if values.null_count:  # NULL sums (no row with a measure) are zeros
+            values = pc.fill_null(values, 0)
+        out[at] = values.to_numpy().astype(dtype, copy=False)
+        return out
+
+    n_records = put("n_records", np.int64)
+    stats: dict[str, np.ndarray] = {"n_records": n_records}
+    if not q.has_measure:
+        stats["n_missing"] = np.zeros(n_cells, dtype=np.int64)
+        stats["total"] = np.zeros(n_cells)
+        if q.has_weight:
+            stats["sum_w"], stats["sum_w2"] = put("sw", float), put("sw2", float)
+        else:
+            stats["sum_w"] = n_records.astype(float)
+            stats["sum_w2"] = stats["sum_w"]
+        stats["sum_wx"] = np.zeros(n_cells)
+        stats["sum_wx2"] = np.zeros(n_cells)
+    else:
+        n_ok = put("n_ok", np.int64)
+        stats["n_missing"] = n_records - n_ok
+        stats["total"] = put("total", float)
+        if q.has_weight:
+            stats["sum_w"], stats["sum_wx"] = put("sw", float), put("swx", float)
+            stats["sum_wx2"], stats["sum_w2"] = put("swx2", float), put("sw2", float)
+        else:
+            stats["sum_w"] = n_ok.astype(float)
+            stats["sum_wx"] = stats["total"]
+            stats["sum_wx2"] = put("sxx", float)
+            stats["sum_w2"] = stats["sum_w"]
+    stats["n_units_any"] = put("n_units_any", np.int64)
+    if not q.has_measure:
+        stats["n_units"] = stats["n_units_any"]
+        stats["abs_total"] = np.zeros(n_cells)
+        stats["n_negative_units"] = np.zeros(n_cells, dtype=np.int64)
+        stats["n_positive_units"] = stats["n_units"]
+        return stats
+    stats["n_units"] = put("n_units", np.int64)
+    stats["abs_total"] = put("abs_total", float)
+    stats["n_negative_units"] = put("n_neg", np.int64)
+    if not q.contributions:
+        if not n_ok.any():  # as the reference: a bincount of no rows is an integer array
+            stats["abs_total"] = stats["abs_total"].astype(np.int64)
+        stats["n_positive_units"] = np.zeros(n_cells, dtype=np.int64)
+        return stats
+    stats["n_positive_units"] = put("n_pos", np.int64)
+    if q.top_k:
+        tops = np.zeros((n_cells, q.top_k))
+        for row, values in zip(at, got.column("tops").to_pylist()):
+            if values:
+                tops[row, :len(values)] = values
+        for i in range(q.top_k):
+            stats[f"top_{i + 1}"] = tops[:, i].copy()
+    return stats
+
+
+def _arrow(con: Any, sql: str) -> Any:
+    """The result of a query as an Arrow table (duckdb 2 ``to_arrow_table``, 1.x ``fetch_arrow_table``)."""
+    rel = con.sql(sql)
+    return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
+
+
+def _bounded(con: Any, source: str, inner: dict[str, np.ndarray], sizes: list[int], keep: tuple[int, ...],
+             n_cells: int, min_units: int, has_measure: bool) -> dict[str, np.ndarray]:
+    """The reference's differencing-only margin, from the inner cells.
+
+    Row sums add up over the inner cells. Unit counts are bounded as in the
+    reference (at least the largest inner count, at most their sum): where the
+    upper bound is below ``min_units`` it is reported, where the lower bound
+    reaches it the lower bound, and the exact count (one DuckDB query over the
+    undecided margin cells only) elsewhere.
+    """
+    grid = _decompose(np.arange(len(inner["n_units"]), dtype=np.int64), sizes)
+    inner_to_margin = np.zeros(len(inner["n_units"]), dtype=np.int64)
+    for i in keep:
+        inner_to_margin = inner_to_margin * sizes[i] + grid[i]
+    out: dict[str, np.ndarray] = {}
+    unit_stats = ("n_units", "n_units_any", "abs_total", "n_negative_units", "n_positive_units")
+    for name, values in inner.items():
+        if name in unit_stats or name.startswith("top_"):
+            continue
+        summed = np.bincount(inner_to_margin, weights=values, minlength=n_cells)
+        out[name] = summed.astype(values.dtype) if values.dtype.kind in "iu" else summed
+    exact: dict[str, np.ndarray] = {}
+    undecided_any = np.zeros(n_cells, dtype=bool)
+    bounds = {}
+    for name in ("n_units", "n_units_any"):
+        counts = inner[name]
+        lower = np.zeros(n_cells, dtype=np.int64)
+        np.maximum.at(lower, inner_to_margin, counts)
+        upper = np.bincount(inner_to_margin, weights=counts, minlength=n_cells).astype(np.int64)
+        undecided = (lower < min_units) & (upper >= min_units)
+        bounds[name] = (np.where(upper < min_units, upper, lower), undecided)
+        undecided_any |= undecided
+    if undecided_any.any():
+        exact = _exact_margin_units(con, source, sizes, keep, np.flatnonzero(undecided_any), n_cells,
+                                    has_measure)
+    for name, (value, undecided) in bounds.items():
+        out[name] = np.where(undecided, exact[name], value) if undecided.any() else value
+    zeros = np.zeros(n_cells)
+    out.update({"abs_total": zeros, "n_negative_units": zeros.astype(np.int64),
+                "n_positive_units": zeros.astype(np.int64)})
+    return out
+
+
+def _margin_cell_sql(sizes: list[int], keep: tuple[int, ...]) -> str:
+    """SQL for a margin's cell id from the inner cell id ``cell``."""
+    strides = [int(np.prod(sizes[i + 1:])) for i in range(len(sizes))]
+    terms = []
+    mstride = 1
+    for i in reversed(keep):
+        terms.append(f"((cell // {strides[i]}) % {sizes[i]}) * {mstride}")
+        mstride *= sizes[i]
+    return " + ".join(reversed(terms)) if terms else "0"
+
+
+def _exact_margin_units(con: Any, source: str, sizes: list[int], keep: tuple[int, ...], cells: np.ndarray,
+                        n_cells: int, has_measure: bool) -> dict[str, np.ndarray]:
+    """Exact distinct units (any row; with a measure) of some margin cells."""
+    import pyarrow as pa
+
+    name = f"kit_cells_{uuid.uuid4().hex}"
+    con.register(name, pa.table({"m": cells.astype(np.int64)}))
+    try:
+        with_x = "count(DISTINCT unit) FILTER (WHERE x IS NOT NULL)" if has_measure else "count(DISTINCT unit)"
+        got = _arrow(con, f"SELECT m, count(DISTINCT unit) AS any_u, {with_x} AS x_u FROM "
+                          f"(SELECT CAST({_margin_cell_sql(sizes, keep)} AS BIGINT) AS m, * FROM ({source})) "
+                          f"SEMI JOIN {name} USING (m) GROUP BY m")
+    finally:
+        con.unregister(name)
+    at = got.column("m").to_numpy().astype(np.int64)
+    out = {"n_units_any": np.zeros(n_cells, dtype=np.int64), "n_units": np.zeros(n_cells, dtype=np.int64)}
+    out["n_units_any"][at] = got.column("any_u").to_numpy()
+    out["n_units"][at] = got.column("x_u").to_numpy()
+    return out

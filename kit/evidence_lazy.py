@@ -1,0 +1,205 @@
+"""Evidence of a table over a lazy relation: validation and encoding in DuckDB, no pandas copy.
+
+The session's checks on a DataFrame (:class:`kit.Session`) are made here in
+SQL with the same messages: an empty input, missing unit ids, a non-numeric or
+infinite measure, rate measures other than 0/1, missing or negative weights,
+dimensions with too many categories or with codes outside their public code
+list. Dimension values are labelled as the session labels them
+(:func:`kit.session.code_text`; missing values become :data:`~kit.evidence.MISSING`),
+so the cells, and the evidence, are those of the DataFrame path.
+
+Only the distinct values of each dimension (with their row counts) and a few
+counts come back to Python; the rows stay in DuckDB.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from kit.engine import EngineOptions, connect, engine_errors
+from kit.errors import SchemaError, SpecError
+from kit.evidence import MISSING, Evidence
+from kit.evidence_duckdb import EvidenceQuery, evidence_from_relation
+from kit.registers.lazy import Relation, _ident
+from kit.spec import TableSpec
+from kit.spec_types import Statistic
+
+if TYPE_CHECKING:
+    from kit.session import Session
+
+__all__ = ["lazy_table_evidence"]
+
+_INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+            "UBIGINT", "UHUGEINT"}
+_FLOAT = {"FLOAT", "DOUBLE", "REAL"}
+
+
+def _numeric(type_name: str) -> bool:
+    t = type_name.upper()
+    return t in _INTEGER or t in _FLOAT or t.startswith("DECIMAL") or t == "BOOLEAN"
+
+
+def lazy_table_evidence(session: Session, spec: TableSpec, rel: Relation, options: EngineOptions, where: str,
+                        *, diff_min_units: int | None, top_k: int, absolute: bool,
+                        contributions: bool) -> Evidence:
+    """Validate ``rel`` for ``spec`` and compute its evidence in DuckDB (see the module docs)."""
+    session._check_columns(pd.DataFrame(columns=list(rel.columns)), spec, where)
+    with engine_errors(where, options):
+        return _lazy_evidence(session, spec, rel, options, where, diff_min_units, top_k, absolute, contributions)
+
+
+def _lazy_evidence(session: Session, spec: TableSpec, rel: Relation, options: EngineOptions, where: str,
+                   diff_min_units: int | None, top_k: int, absolute: bool, contributions: bool) -> Evidence:
+    from kit.session import MAX_CELLS
+
+    con = connect(options)
+    tag = uuid.uuid4().hex
+    view = f"kit_rel_{tag}"
+    try:
+        con.execute(f"CREATE TEMP VIEW {view} AS {rel.sql}")
+        n_rows, n_units = _checks(con, view, rel, session.unit, spec, where)
+        labels, joins, codes = [], [], []
+        for i, dim in enumerate(spec.dims):
+            lab, table, missing_pos = _encode_dimension(con, view, dim, spec.code_list(dim), session.max_categories,
+                                                        where, f"{tag}_{i}")
+            labels.append(lab)
+            joins.append(f"LEFT JOIN {table} m{i} ON r.{_ident(dim)} = m{i}.v")
+            codes.append(f"coalesce(m{i}.pos, {missing_pos})")
+        sizes = [len(lab) for lab in labels]
+        n_cells = int(np.prod(sizes))
+        if n_cells > MAX_CELLS:
+            raise SpecError(where, f"the table would have {n_cells} cells", "use fewer or coarser dimensions")
+        cell = "0"
+        for code, size in zip(codes, sizes):
+            cell = f"({cell}) * {size} + {code}"
+        cols = [f"CAST({cell} AS BIGINT) AS cell", f"r.{_ident(session.unit)} AS unit"]
+        if spec.measure is not None:
+            xv = f"CAST(r.{_ident(spec.measure)} AS DOUBLE)"
+            cols.append(f"CASE WHEN isnan({xv}) THEN NULL ELSE {xv} END AS x")
+        if spec.weight is not None:
+            cols.append(f"CAST(r.{_ident(spec.weight)} AS DOUBLE) AS w")
+        source = f"SELECT {', '.join(cols)} FROM {view} r {' '.join(joins)}"
+        query = EvidenceQuery(tuple(spec.dims), tuple(tuple(lab) for lab in labels), spec.measure is not None,
+                              spec.weight is not None, spec.margins, diff_min_units, top_k, absolute, contributions)
+        return evidence_from_relation(con, source, query, n_units, n_rows=n_rows, options=options)
+    finally:
+        con.close()
+
+
+def _checks(con: Any, view: str, rel: Relation, unit: str, spec: TableSpec, where: str) -> tuple[int, int]:
+    """The session's row checks in one pass; returns (rows, units as the session counts them)."""
+    u = _ident(unit)
+    integer_unit = rel.type_of(unit).upper() in _INTEGER
+    cols = ["count(*)", f"count(*) FILTER (WHERE {u} IS NULL)"]
+    cols += [f"CAST(min({u}) AS HUGEINT)", f"CAST(max({u}) AS HUGEINT)"] if integer_unit else ["0", "0"]
+    if spec.measure is not None:
+        if not _numeric(rel.type_of(spec.measure)):
+            raise SchemaError(where, f"the measure '{spec.measure}' is not numeric",
+                              "convert it with pd.to_numeric or choose a numeric column")
+        x = f"CAST({_ident(spec.measure)} AS DOUBLE)"
+        cols.append(f"count(*) FILTER (WHERE isinf({x}))")
+        cols.append(f"count(*) FILTER (WHERE NOT isnan({x}) AND {x} NOT IN (0, 1))")
+    else:
+        cols += ["0", "0"]
+    if spec.weight is not None:
+        if not _numeric(rel.type_of(spec.weight)) or rel.type_of(spec.weight).upper() == "BOOLEAN":
+            raise SchemaError(where, f"the weight '{spec.weight}' is not numeric", "use a numeric weight column")
+        wv = f"CAST({_ident(spec.weight)} AS DOUBLE)"
+        cols.append(f"count(*) FILTER (WHERE {wv} IS NULL OR isnan({wv}))")
+        cols.append(f"count(*) FILTER (WHERE {wv} <= 0)")
+        cols.append(f"count(*) FILTER (WHERE isinf({wv}))")
+        cols.append(f"median({wv}) FILTER (WHERE {wv} > 0 AND NOT isinf({wv}))")
+    else:
+        cols += ["0", "0", "0", "NULL"]
+    row = con.execute(f"SELECT {', '.join(cols)} FROM {view}").fetchone()
+    n_rows, unit_missing, low, high, n_inf, n_not01, w_missing, w_neg, w_inf = (int(v or 0) for v in row[:-1])
+    w_median = row[-1]
+    if n_rows == 0:
+        raise SchemaError(where, "the data frame is empty", "check the filters that built it")
+    if unit_missing:
+        raise SchemaError(where, f"{unit_missing} row(s) have no unit id in '{unit}'",
+                          "drop or fix those rows: every row must belong to a unit")
+    if n_inf:
+        raise SchemaError(where, f"the measure '{spec.measure}' has infinite values", "replace them before tabulating")
+    if spec.statistic is Statistic.RATE and n_not01:
+        raise SchemaError(where, f"the rate measure '{spec.measure}' has {n_not01} value(s) other than 0 and 1",
+                          "code the outcome as 0/1 (or True/False)")
+    if w_missing:
+        raise SchemaError(where, f"{w_missing} weight(s) in '{spec.weight}' are missing", "every row needs a weight")
+    if w_inf:
+        raise SchemaError(where, f"{w_inf} weight(s) in '{spec.weight}' are infinite", "use finite weights")
+    if w_neg:  # as kit.estimate.weights.validate_weights
+        raise SchemaError(where, f"{w_neg} weight(s) in '{spec.weight}' are zero or negative; a unit with no "
+                          "weight is counted by the thresholds but absent from the estimate",
+                          "drop those rows before estimating (the kit then counts only the units that carry weight)")
+    if spec.weight is not None and w_median is not None:
+        from kit.estimate.weights import RELATIVE_FLOOR
+
+        floor = RELATIVE_FLOOR * float(w_median)
+        wv = f"CAST({_ident(spec.weight)} AS DOUBLE)"
+        n_low = int(con.execute(f"SELECT count(*) FILTER (WHERE {wv} < ?) FROM {view}", [floor]).fetchone()[0])
+        if n_low:
+            raise SchemaError(where, f"{n_low} weight(s) in '{spec.weight}' are below {RELATIVE_FLOOR:g} times the "
+                              "median weight; such a unit is counted by the thresholds but hardly enters the "
+                              "estimate", "drop or trim those rows (see docs/estimates.md, 'Weights')")
+    if integer_unit and high - low < 2**40:  # as the session: the span of integer ids
+        return n_rows, high - low + 1
+    return n_rows, int(con.execute(f"SELECT count(DISTINCT {u}) FROM {view}").fetchone()[0])
+
+
+def _encode_dimension(con: Any, view: str, dim: str, code_list: tuple[str, ...] | None, max_categories: int,
+                      where: str, tag: str) -> tuple[list[str], str, int]:
+    """Labels of a dimension and a temporary table mapping its values to label positions.
+
+    Returns the labels, the mapping table (``v``, ``pos``) and the position of
+    missing values (NULL, and NaN in floating columns).
+    """
+    from kit.session import _sorted_codes, code_text
+
+    values = f"kit_values_{tag}"
+    con.execute(f"CREATE TEMP TABLE {values} AS SELECT {_ident(dim)} AS v, count(*) AS n FROM {view} GROUP BY 1")
+    rows = con.execute(f"SELECT rowid, v, n FROM {values}").fetchall()
+    observed: list[str] = []
+    counts: list[int] = []
+    ids: list[int] = []
+    has_missing = False
+    for rowid, value, n in rows:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            has_missing = True
+            continue
+        observed.append(code_text(value))
+        counts.append(int(n))
+        ids.append(int(rowid))
+    if code_list is None:
+        if len(set(observed)) > max_categories:
+            raise SpecError(where, f"dimension '{dim}' has {len(set(observed))} categories, more than "
+                            f"{max_categories}", "it is probably an identifier: group it first, or "
+                            "raise max_categories in the Session if it really is a grouping")
+        labels = _sorted_codes(list(dict.fromkeys(observed)))
+    else:
+        labels = list(code_list)
+        known = set(labels)
+        unknown = {o for o in observed if o not in known}
+        if unknown:
+            n_rows = sum(n for o, n in zip(observed, counts) if o in unknown)
+            raise SchemaError(where, f"{n_rows} row(s) of '{dim}' have {len(unknown)} code(s) that are "
+                              "not in its public code list", "add the codes to the code list, or recode "
+                              "them (the kit never drops rows silently)")
+    if has_missing and MISSING not in labels:
+        labels.append(MISSING)
+    position = {lab: i for i, lab in enumerate(labels)}
+    missing_pos = position.get(MISSING, -1)
+    mapping = pd.DataFrame({"rid": np.asarray(ids, dtype=np.int64),
+                            "pos": np.asarray([position[o] for o in observed], dtype=np.int64)})
+    name = f"kit_pos_{tag}"
+    con.register(name, mapping)
+    table = f"kit_map_{tag}"
+    con.execute(f"CREATE TEMP TABLE {table} AS SELECT t.v AS v, p.pos AS pos FROM {values} t "
+                f"JOIN {name} p ON t.rowid = p.rid")
+    con.unregister(name)
+    return labels, table, missing_pos
