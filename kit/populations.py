@@ -197,6 +197,21 @@ class TablePopulations:
         self._row_pos = row_pos
         self._attribute = attribute
         self._cache: dict[str, CellPopulations | None] = {}
+        self._owner: str | None = None
+
+    @property
+    def owner(self) -> str | None:
+        """Seal of the table these populations were counted for (set once by :class:`kit.table.Table`)."""
+        return self._owner
+
+    @owner.setter
+    def owner(self, value: str) -> None:
+        if self._owner is not None:
+            from kit.errors import DisclosureError
+
+            raise DisclosureError("unit populations", "they already belong to a table",
+                                  "evaluate the table again in a Session")
+        self._owner = value
 
     def __repr__(self) -> str:
         return f"<TablePopulations: {self._row_pos.shape[1]} cells; units hidden>"

@@ -135,7 +135,17 @@ class Table:
     def __post_init__(self) -> None:
         # The evidence as evaluated, sealed with the process secret: an in-place edit of the
         # evidence frame afterwards is refused by clear() and by the release writer.
-        object.__setattr__(self, "_evidence_seal", _mac(self._evidence_payload()))
+        payload = self._evidence_payload()
+        object.__setattr__(self, "_evidence_seal", _mac(payload))
+        pops = self.unit_populations
+        if pops is not None:
+            # populations are bound to the evidence they were counted with: another table's
+            # populations (dataclasses.replace) would let the differencing registry compare the wrong units
+            if pops.owner is None:
+                pops.owner = _mac(b"populations|" + payload)
+            elif not hmac.compare_digest(pops.owner, _mac(b"populations|" + payload)):
+                raise DisclosureError(f"table '{self.spec.name}'", "its unit populations belong to another table",
+                                      "evaluate the table in a Session; never move populations between tables")
 
     def __repr__(self) -> str:
         counts = {k: v for k, v in self.assessment.counts().items() if v}

@@ -17,17 +17,19 @@ values, and everything done to them afterwards is post-processing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import pandas as pd
 
-from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance
+from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance, _mac
 from kit.dp import _engine
 from kit.dp.accounting import float_down, float_up, fraction_text, zcdp_to_epsilon
 from kit.dp.anchor import ProvenanceAnchor, anchor_text
@@ -287,6 +289,9 @@ class DPResult:
     data_label: str
     ledger_source: str
     cap_rho: Fraction
+    #: Seal over the released values, set by :func:`dp_table` only. ``dataclasses.replace`` copies
+    #: it unchanged, so a result with replaced values no longer matches it and is never cleared.
+    seal: str = field(default="", repr=False, compare=False)
 
     def __repr__(self) -> str:
         return (f"<DPResult {self.spec.name!r}: {self.spec.stat.value} over {list(self.spec.dims)}, "
@@ -334,9 +339,21 @@ class DPResult:
         notes.extend(spec.notes)
         return notes
 
+    def _payload(self) -> bytes:
+        """What the seal covers: the spec, keys, values, noise and the budget's charge and anchor."""
+        fields = (self.spec.fingerprint, self.columns, self.keys, self.values, self.noise, self.threshold,
+                  self.rho, self.delta, self.epsilon, self.project_delta, self.ledger_name, self.charge,
+                  self.ledger_head, self.opendp_loss, self.opendp_version, self.rules, self.created,
+                  self.data_label, self.ledger_source, self.cap_rho)
+        return hashlib.sha256(repr(fields).encode()).digest()
+
     def _build_cleared(self, gate: object, *, allow_review: bool = False) -> ClearedEstimate:
         check_anchor(ProvenanceAnchor(self.ledger_source, self.cap_rho, self.project_delta, self.charge.id,
                                       self.ledger_head), self.spec.name)
+        if not hmac.compare_digest(_mac(b"dp|" + self._payload()), self.seal):
+            raise DisclosureError(f"DP table '{self.spec.name}'", "it was changed after OpenDP released it "
+                                  "(or built by hand)", "release the table again with kit.dp.dp_table; never "
+                                  "edit a private result")
         id_dims = [d for d in self.spec.dims if looks_like_key(d)]
         if id_dims:
             raise DisclosureError(f"DP table '{self.spec.name}'", f"dimension(s) {id_dims} are identifier "
@@ -456,13 +473,15 @@ def dp_table(session: Any, data: DataLike, spec: DPTableSpec, ledger: BudgetLedg
     head = ledger.released(charge, details)
     columns, keys, values = _post_process(libs.pl, spec, released, noise, native)
     log.info("released DP table %s: %d cells", spec.name, len(keys))
-    return DPResult(
+    result = DPResult(
         spec=spec, columns=columns, keys=keys, values=values, noise=tuple(noise.values()),
         threshold=threshold, rho=spec.rho_exact, delta=spec.delta_exact, epsilon=spec.epsilon_exact,
         project_delta=rep.cap_delta, ledger_name=rep.project or ledger.path.name, charge=charge,
         ledger_head=head, opendp_loss=loss, opendp_version=libs.version, rules=meta, created=created,
         data_label=data_label, ledger_source=rep.source, cap_rho=rep.cap_rho,
     )
+    object.__setattr__(result, "seal", _mac(b"dp|" + result._payload()))
+    return result
 
 
 def _post_process(pl: Any, spec: DPTableSpec, released: Any, noise: dict[str, NoiseInfo],

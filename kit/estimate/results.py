@@ -22,15 +22,16 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import hmac
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from kit.cleared import ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance
+from kit.cleared import ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance, _mac
 from kit.errors import DisclosureError
 from kit.rules.model import ReportN, RuleKind
 from kit.spec_types import Statistic
@@ -138,16 +139,21 @@ def check_threshold(rules: Any, statistic: Statistic) -> int:
     return max(int(k), 1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ResultRow:
-    """One private estimate row: values, suppression reasons and flags."""
+    """One private estimate row: values, suppression reasons and flags (immutable: a suppressed row
+    cannot be published by clearing its reasons)."""
 
     term: str
     keys: tuple[tuple[str, str], ...]
     values: tuple[float | None, ...]
-    reasons: list[Reason] = field(default_factory=list)
+    reasons: Sequence[Reason] = ()  # stored as a tuple
     flags: tuple[Flag, ...] = ()
     evidence: tuple[tuple[str, float], ...] = ()  # private counts for the checker (units, Kish size ...)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reasons", tuple(self.reasons))
+        object.__setattr__(self, "values", tuple(self.values))
 
     @property
     def suppressed(self) -> bool:
@@ -216,27 +222,65 @@ class EstimateResult:
         self.title = title
         self.kind = kind
         self.columns = tuple(columns)
-        self._rows = rows
+        self._rows = tuple(rows)
         self._n_total = int(n_total)
         self.context = context
         self.spec_fingerprint = spec_fp
         self.round_to = max(1, int(round_to))
-        self.notes = list(notes)
+        self.notes = tuple(notes)
         self.methods = tuple(methods)
-        self.blocked = list(blocked)
-        self.private_notes = list(private_notes)
+        self.blocked = tuple(blocked)
+        self.private_notes = tuple(private_notes)
         self.n_label = n_label
         self.checked = checked
-        #: Unit keys behind the published statistics (see :meth:`populations`); set by the estimator.
+        #: Unit keys behind the published statistics (see :meth:`populations`); set once by the estimator.
         self.unit_populations: Mapping[str, np.ndarray] | None = None
         for r in rows:
             if len(r.values) != len(self.columns):
                 raise ValueError("row length does not match columns")  # pragma: no cover - a kit bug
+        object.__setattr__(self, "_seal", _mac(self._payload()))
+
+    # ------------------------------------------------------------ immutability
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A result is frozen once built; only the estimator sets ``unit_populations``, once."""
+        if "_seal" not in self.__dict__:  # still in __init__
+            object.__setattr__(self, name, value)
+            return
+        if name == "unit_populations" and self.__dict__.get("unit_populations") is None \
+                and isinstance(value, Mapping) and len(value) > 0:
+            object.__setattr__(self, name, {str(k): np.asarray(v) for k, v in value.items()})
+            object.__setattr__(self, "_seal", _mac(self._payload()))
+            return
+        raise DisclosureError(f"estimate '{self.name}'", f"its '{name}' cannot be changed after the estimate is made",
+                              "run the estimator again with another specification; never edit a private result")
+
+    def __delattr__(self, name: str) -> None:
+        raise DisclosureError(f"estimate '{self.name}'", f"its '{name}' cannot be removed",
+                              "run the estimator again; never edit a private result")
+
+    def _payload(self) -> bytes:
+        """What the seal covers: rows (terms, keys, values, reasons, flags), blocks, checks, populations."""
+        h = hashlib.sha256()
+        h.update(repr((self.name, self.kind, self.columns, self._n_total, self.round_to, self.blocked,
+                       self.checked, self.spec_fingerprint, self.context)).encode())
+        for r in self._rows:
+            h.update(repr((r.term, r.keys, r.values, r.reasons, r.flags, r.evidence)).encode())
+        pops = self.__dict__.get("unit_populations")
+        if pops is not None:
+            for k in sorted(pops):
+                h.update(k.encode() + b"\0" + np.ascontiguousarray(pops[k]).tobytes() + b"\1")
+        return h.digest()
+
+    def _verify_seal(self) -> None:
+        if not hmac.compare_digest(_mac(self._payload()), self.__dict__.get("_seal", "")):
+            raise DisclosureError(f"estimate '{self.name}'", "it was changed after the estimator made it",
+                                  "run the estimator again; never edit a private result")
 
     def populations(self) -> Mapping[str, np.ndarray] | None:
         """The populations protocol of :mod:`kit.release.registry`: label -> unit keys of the units
         behind each published statistic (:func:`kit.populations.unit_keys`), or ``None`` when the
         estimator does not record them (the registry then refuses the release)."""
+        self._verify_seal()
         return self.unit_populations
 
     # -------------------------------------------------------------- inspection
@@ -355,6 +399,7 @@ class EstimateResult:
 
     # --------------------------------------------------------------- clearance
     def _build_cleared(self, gate: object, *, allow_review: bool = False) -> ClearedEstimate:
+        self._verify_seal()
         if self.blocked:
             raise DisclosureError(
                 f"estimate '{self.name}'",

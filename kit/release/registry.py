@@ -220,8 +220,8 @@ def _table_cells(table: Any, release: str, salt: bytes) -> OutputCells:
 
 def _protocol_cells(private: Any, name: str, release: str, salt: bytes) -> OutputCells | None:
     mapping = private.populations()
-    if mapping is None:
-        return None
+    if mapping is None or (isinstance(mapping, Mapping) and len(mapping) == 0):
+        return None  # a published estimate always rests on some units: empty means unknown
     if not isinstance(mapping, Mapping):
         raise PopulationsUnknownError(
             f"output '{name}'", "its populations() did not return a mapping of label to unit keys",
