@@ -65,7 +65,8 @@ class Session:
         The unit column: thresholds count its distinct values.
     unit_type
         ``person``, ``household`` or ``enterprise`` (dominance rules name the types
-        they apply to).
+        they apply to). Default: ``enterprise`` when the unit column is named like an
+        enterprise or workplace id (``CVRNR``, ``LBNR``, ``ARBGNR`` ...), else ``person``.
     schema
         Optional dataset schema with public code lists and roles.
     data_label
@@ -87,7 +88,7 @@ class Session:
         self,
         rules: str | RuleSet = "dst",
         unit: str = "PNR",
-        unit_type: str | UnitType = UnitType.PERSON,
+        unit_type: str | UnitType | None = None,
         schema: DatasetSchema | None = None,
         data_label: str = "",
         max_categories: int = DEFAULT_MAX_CATEGORIES,
@@ -99,7 +100,8 @@ class Session:
         if not isinstance(unit, str) or not unit:
             raise SpecError("session", "the unit column must be a column name", 'pass unit="PNR"')
         self.unit = unit
-        self.unit_type = UnitType.parse(unit_type, "session unit_type")
+        self.unit_type = (UnitType.parse(unit_type, "session unit_type") if unit_type is not None
+                          else default_unit_type(unit))
         self.schema = schema
         self.data_label = data_label
         self.max_categories = int(max_categories)
@@ -422,6 +424,11 @@ class Session:
             if high - low < 2**40:  # small range: offsets are codes, no hashing needed
                 return (values if low == 0 else values - low), high - low + 1
         codes, uniques = pd.factorize(col, sort=False)
+        if col.dtype == object and len({isinstance(u, str) for u in uniques}) > 1:
+            # 101801234 and '0101801234' may be one person: counted twice, a cell of 2 would pass as 3
+            raise SchemaError(where, f"the unit column '{self.unit}' mixes numbers and text, so one unit "
+                              "written both ways would count twice", f"give it one type first, e.g. "
+                              f"df['{self.unit}'] = df['{self.unit}'].astype(str).str.zfill(10) for CPR numbers")
         return codes.astype(np.int64), len(uniques)
 
     def _encode_dimension(self, col: pd.Series, dim: str, code_list: tuple[str, ...] | None,
@@ -483,6 +490,24 @@ class Session:
         from kit.estimate.weights import validate_weights
 
         return validate_weights(col.to_numpy(dtype=float, na_value=np.nan), spec.weight, where)
+
+
+#: Unit columns that identify enterprises or workplaces (DST's CVR and workplace numbers).
+ENTERPRISE_UNIT_NAMES = frozenset({"CVR", "CVRNR", "CVR_NR", "LBNR", "ARBGNR", "ARB_NR", "ARBNR", "FIRMA", "FIRM",
+                                   "FIRMID", "FIRM_ID", "ENTERPRISE", "ENTERPRISE_ID", "VIRKSOMHED", "SENR", "SE_NR"})
+
+
+def default_unit_type(unit: str) -> UnitType:
+    """The unit type a session assumes when none is given: enterprises for enterprise ids.
+
+    A turnover table counted by CVR number must get the enterprise dominance rule even when
+    the researcher forgets ``unit_type``.
+
+    >>> default_unit_type("CVRNR").value, default_unit_type("PNR").value
+    ('enterprise', 'person')
+    """
+    name = unit.strip().upper().replace("-", "_")
+    return UnitType.ENTERPRISE if name in ENTERPRISE_UNIT_NAMES else UnitType.PERSON
 
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:

@@ -57,7 +57,7 @@ def check_release_paths(folder: str | os.PathLike[str],
     Raises
     ------
     OutputExistsError
-        When the release folder exists.
+        When the release folder, or the checker's report of a release of that name, exists.
     SpecError
         When a path is below a plain file, not writable, or the checker folder is a dangling
         symbolic link or a plain file.
@@ -96,6 +96,10 @@ def check_release_paths(folder: str | os.PathLike[str],
     if checker_target in real_target.parents:
         raise DisclosureError("checker's report", "the release folder would be inside the checker's report",
                               fix)
+    if checker_target.exists() or checker_target.is_symlink():
+        raise OutputExistsError(f"checker's report '{target.name}'", "a checker's report of a release of this name "
+                                "already exists (e.g. of a release the kit refused)",
+                                "choose a new release name, or move the old checker's report out of the checker folder")
     return target, checker_target
 
 
