@@ -148,6 +148,10 @@ def rates(
     spec = RateSpec(outcome=outcome, by=_dims(by), weight=weight, name=name, title=title)
     if not spec.by:
         raise SpecError("rates", "no grouping column was given", 'pass by="area"')
+    if weight and not isinstance(df, pd.DataFrame):
+        raise SpecError(f"rates '{name}'", "weighted rates need the rows in a pandas DataFrame (the Kish check "
+                        "of each outcome class reads the weights)", "load the columns first, e.g. "
+                        "scan(...).to_pandas(), or leave out the weight")
     table = session.table(df, rows=list(spec.by), stat="rate", measure=outcome, weight=weight, name=name)
     cells = table.evidence.cells
     inner = np.flatnonzero(~cells["is_margin"].to_numpy())
