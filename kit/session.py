@@ -257,6 +257,7 @@ class Session:
         site_templates: str | Path | None = None,
         allow_review: bool = False,
         mixed_rule_sets: bool = False,
+        request: Mapping[str, Any] | None = None,
     ) -> Any:
         """Write one transfer: the cleared outputs, a report, the manifest and the checker's report.
 
@@ -264,7 +265,9 @@ class Session:
         session: they are cleared here with :func:`kit.clear`, and their evidence goes
         to the checker's report only), cleared objects and figures. Anything else,
         and any result that does not clear, stops the release before a file is written.
-        See :func:`kit.release.write_release` for the other options.
+        ``request`` (with ``checker_dir``) makes the release a request for the output
+        checker's workbench: per output name its context, controls and exception request
+        (docs/review.md). See :func:`kit.release.write_release` for the other options.
         """
         from kit.clearance import clear
         from kit.release import DEFAULT_FORMATS, write_release
@@ -282,7 +285,7 @@ class Session:
             formats=tuple(formats) if formats is not None else DEFAULT_FORMATS,
             checker_dir=checker_dir, private_results=private, registry=registry,
             site_templates=site_templates, ledger=ledger, created=self.created,
-            mixed_rule_sets=mixed_rule_sets,
+            mixed_rule_sets=mixed_rule_sets, request=request,
         )
 
     # ------------------------------------------------------------- validation

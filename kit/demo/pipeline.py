@@ -120,6 +120,7 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
         out / "release", [results.e0, results.e1, figure, results.e2, results.e3],
         title="The Aalborg model: employment in Kildeparken and Sundparken (synthetic data)",
         checker_dir=out / "checker", registry=out / "work" / "release-registry",
+        request=_DEMO_REQUEST,
     )
 
     step("5/5 comparing with the planted truth")
@@ -133,6 +134,21 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     echo(f"done in {elapsed:.0f} s")
     return DemoResult(out=out, release=Path(release.folder), checker=Path(release.checker_folder),
                       comparison=tuple(rows), seconds=elapsed)
+
+
+#: The researcher's context per output: the release is a request for the output checker's workbench.
+_DEMO_REQUEST = {
+    "e0_employment_rates": {"context": "Employment rates of residents aged 16-64 by area, group and year.",
+                            "controls": "Rates over at least the rule set's number of persons per cell."},
+    "e1_event_study": {"context": "Event-study effects of the area programme on the employment rate.",
+                       "controls": "Model estimates with their intervals; no cell counts below the threshold."},
+    "bl_figure": {"context": "The headline figure: effects in the target year as a share of the base year.",
+                  "controls": "Drawn from the cleared event-study output only."},
+    "e2_staggered": {"context": "Staggered-adoption effects (Callaway-Sant'Anna).",
+                     "controls": "Group-time effects over groups above the threshold."},
+    "e3_decomposition": {"context": "Stayers against composition: how much of the change is movers.",
+                         "controls": "Aggregates of the event-study population."},
+}
 
 
 def format_comparison(rows: list[dict[str, Any]], year: int, base: int) -> str:

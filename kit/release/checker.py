@@ -266,6 +266,7 @@ def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]
     )
     if frame is not None:
         dims = list(getattr(private.spec, "dims", ()))
+        facts["cell_status"] = _cell_status(private, frame, dims)
         sections.append(Section("Cells: status, distinct units and reasons", tabular(frame)))
         primary = frame[frame["status"] == "PRIMARY"] if "status" in frame else frame.iloc[0:0]
         secondary = frame[frame["status"] == "SECONDARY"] if "status" in frame else frame.iloc[0:0]
@@ -288,6 +289,56 @@ def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]
     return CheckerOutput(
         obj.name, kind, typ, obj.title or obj.name, tuple(summary_rows), tuple(sections)
     ), facts
+
+
+def _reason_codes(text: str) -> list[str]:
+    """Reason codes of a ``status_frame`` reasons text ("CODE (rule): detail; ...").
+
+    >>> _reason_codes("BELOW_MIN_UNITS (dst-min-units): fewer than 3; COMPLEMENTARY (secondary): x")
+    ['BELOW_MIN_UNITS', 'COMPLEMENTARY']
+    """
+    return [part.split(" ", 1)[0] for part in text.split("; ") if part.strip()]
+
+
+def _cell_status(private: Any, frame: pd.DataFrame, dims: Sequence[str]) -> list[dict[str, Any]]:
+    """Per published cell, for the workbench: codes, distinct units, status, reasons, the top
+    contributor's share (when the evidence has it) and the audit interval of a suppressed cell."""
+    cells = private.evidence.cells
+    pub = cells.loc[private.assessment.published].reset_index(drop=True)
+    top = next((c for c in ("top1", "top_1", "top0") if c in pub.columns), None)
+    intervals = _audit_by_keys(private, pub, dims)
+    out: list[dict[str, Any]] = []
+    for i, row in frame.iterrows():
+        keys = [str(row[d]) for d in dims]
+        rec: dict[str, Any] = {"keys": keys, "n_units": int(row["n_units"]), "status": str(row["status"]),
+                               "reason_codes": _reason_codes(str(row["reasons"])),
+                               "reasons": str(row["reasons"])}
+        if top is not None and "abs_total" in pub.columns:
+            total = float(pub.loc[i, "abs_total"])
+            rec["top_share"] = float(pub.loc[i, top]) / total if total > 0 else None
+        if tuple(keys) in intervals:
+            rec["audit"] = intervals[tuple(keys)]
+        out.append(rec)
+    return out
+
+
+def _audit_by_keys(private: Any, pub: pd.DataFrame, dims: Sequence[str]) -> dict[tuple[str, ...], list[Any]]:
+    """The audit interval [lower, upper, passed] per suppressed cell, keyed by the cell's codes."""
+    audit = getattr(private.assessment, "audit", None)
+    if audit is None:
+        return {}
+    try:
+        from kit.evidence import TOTAL
+        from kit.protect import TableStructure
+
+        frame = pd.DataFrame({d: pub[d].astype(str).to_numpy() for d in dims})
+        structure = TableStructure.from_frame(frame, list(dims), total_label=TOTAL,
+                                              hierarchies=private.assessment.hierarchies)
+        return {tuple(str(k) for k in structure.keys[int(c)]): [float(lo), float(hi), bool(ok)]
+                for c, lo, hi, ok in zip(audit.cells, audit.worst_lower, audit.worst_upper, audit.passed)}
+    except Exception as exc:  # the report then shows the interval table by index only
+        log.debug("checker: audit intervals by codes not available: %s", type(exc).__name__)
+        return {}
 
 
 def _ledger(path: str | Path | None) -> Section | None:
