@@ -244,7 +244,8 @@ def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]
         ), facts
     assessment = getattr(private, "assessment", None)
     if assessment is not None:
-        summary_rows.append(("verdict", str(getattr(getattr(assessment, "verdict", None), "value", "?"))))
+        facts["verdict"] = str(getattr(getattr(assessment, "verdict", None), "value", "?"))
+        summary_rows.append(("verdict", facts["verdict"]))
         counts, _ = _try("counts", assessment.counts)
         if counts:
             summary_rows.append(("cells by status", ", ".join(f"{k} {v}" for k, v in counts.items() if v)))
