@@ -359,7 +359,8 @@ def start_workbench(release: str | Path, *, checker_dir: str | Path | None = Non
     except OSError as exc:
         raise SpecError("--port", f"cannot listen on {_HOST}:{port} ({type(exc).__name__})",
                         "pass another --port or 0 for any free port") from None
-    thread = threading.Thread(target=server.serve_forever, name="kit-workbench", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="kit-workbench",
+                              daemon=True)
     thread.start()
     return Workbench(config, server, thread)
 

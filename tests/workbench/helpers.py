@@ -41,7 +41,7 @@ def make_release(root: Path, name: str = "rel", *, employment_offset: int = 0) -
     if employment_offset:
         data.loc[data.index[:employment_offset], "employed"] = 1 - data.loc[data.index[:employment_offset],
                                                                              "employed"]
-    count = session.table(data, rows="area", cols="year", stat="count", name="residents",
+    count = session.table(data, rows="area", cols="year", stat="count", name="residents", margins=True,
                           title="Residents by area and year")
     rate = session.table(data, rows="area", cols="year", stat="rate", measure="employed", name="employment",
                          title="Employment rate by area and year")
