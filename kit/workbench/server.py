@@ -47,9 +47,9 @@ from kit.workbench.diff import diff_releases
 from kit.workbench.takehome import build_takehome
 from kit.workbench.views import Snapshot, output_states, output_view, overview_rows, request_state, snapshot
 
-__all__ = ["COOKIE", "Workbench", "WorkbenchConfig", "safe_path", "serve_workbench", "start_workbench"]
+__all__ = ["COOKIE", "Workbench", "WorkbenchConfig", "cookie_name", "safe_path", "serve_workbench", "start_workbench"]
 
-#: Name of the session cookie.
+#: Prefix of the session cookie's name (cookies are not kept apart by port: the port is in the name).
 COOKIE = "kit_workbench"
 _HOST = "127.0.0.1"
 _MAX_BODY = 64 * 1024
@@ -62,6 +62,15 @@ _CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'
         "frame-ancestors 'none'; base-uri 'none'")
 _ACTIONS = {"submit": RequestEvent.SUBMIT, "question": RequestEvent.QUESTION, "answer": RequestEvent.ANSWER,
             "comment": RequestEvent.COMMENT, "approve": RequestEvent.DECISION, "reject": RequestEvent.DECISION}
+
+
+def cookie_name(port: int) -> str:
+    """The session cookie's name for the workbench on ``port``.
+
+    >>> cookie_name(8123)
+    'kit_workbench_8123'
+    """
+    return f"{COOKIE}_{int(port)}"
 
 
 def safe_path(path: str) -> bool:
@@ -147,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
             jar = SimpleCookie(self.headers.get("Cookie", ""))
         except CookieError:
             return ""
-        morsel = jar.get(COOKIE)
+        morsel = jar.get(cookie_name(self.server.server_address[1]))
         return morsel.value if morsel is not None else ""
 
     def _matches(self, given: str) -> bool:
@@ -173,7 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
             target = urllib.parse.quote(split.path or "/", safe="/")
             self._send(303, b"", "text/plain", {
                 "Location": target,
-                "Set-Cookie": f"{COOKIE}={self.cfg.token}; HttpOnly; SameSite=Strict; Path=/"})
+                "Set-Cookie": f"{cookie_name(self.server.server_address[1])}={self.cfg.token}; HttpOnly; "
+                              "SameSite=Strict; Path=/"})
             return
         if not self._matches(self._cookie_token()):
             self._send(403, b"forbidden: open the URL with the token printed by kit review --ui",

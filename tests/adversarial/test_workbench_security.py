@@ -19,7 +19,7 @@ import pytest
 
 from kit.release.request import RequestEvent, SiteReview
 from kit.release.review import record_event
-from kit.workbench.server import COOKIE, start_workbench
+from kit.workbench.server import cookie_name, start_workbench
 
 _spec = importlib.util.spec_from_file_location("wb_helpers", Path(__file__).parents[1] / "workbench" / "helpers.py")
 assert _spec is not None and _spec.loader is not None
@@ -58,15 +58,15 @@ def raw(b, method, path, cookie=None, body=None, host=None):
 
 
 def good_cookie(b) -> str:
-    return f"{COOKIE}={b.config.token}"
+    return f"{cookie_name(b.port)}={b.config.token}"
 
 
 @pytest.mark.parametrize("path", ROUTES)
 def test_no_token_or_wrong_token_is_403(bench, path):
     assert raw(bench, "GET", path)[0] == 403
     assert raw(bench, "GET", path + "?token=" + "A" * 43)[0] == 403
-    assert raw(bench, "GET", path, cookie=f"{COOKIE}=" + "A" * 43)[0] == 403
-    assert raw(bench, "GET", path, cookie=f"{COOKIE}={bench.config.token[:-1]}")[0] == 403
+    assert raw(bench, "GET", path, cookie=f"{cookie_name(bench.port)}=" + "A" * 43)[0] == 403
+    assert raw(bench, "GET", path, cookie=f"{cookie_name(bench.port)}={bench.config.token[:-1]}")[0] == 403
     # with the right cookie the same route answers (200 or 404), never 403
     assert raw(bench, "GET", path, cookie=good_cookie(bench))[0] in (200, 404)
 
@@ -223,7 +223,7 @@ def test_two_browsers_deciding_at_once_never_corrupt_the_log(rel):
     lock = threading.Lock()
 
     def hammer(b, k):
-        conn_cookie = f"{COOKIE}={b.config.token}"
+        conn_cookie = f"{cookie_name(b.port)}={b.config.token}"
         for j in range(6):
             action = ("approve", "comment")[j % 2]
             body = {"token": b.config.token, "action": action, "output": ("residents", "employment")[k % 2],

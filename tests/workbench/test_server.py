@@ -11,7 +11,7 @@ import pytest
 
 from kit.release.request import RequestEvent
 from kit.release.review import read_decisions, record_event
-from kit.workbench.server import COOKIE, start_workbench
+from kit.workbench.server import cookie_name, start_workbench
 from kit.workbench.takehome import TAKEHOME_MANIFEST, takehome_path
 
 from .helpers import author, request
@@ -30,7 +30,7 @@ def login(b) -> str:
     assert status == 303 and headers["location"] == "/"
     cookie = headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    return f"{COOKIE}={b.config.token}"
+    return f"{cookie_name(b.port)}={b.config.token}"
 
 
 def test_overview_lists_outputs_with_counts(bench):
