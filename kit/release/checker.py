@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import logging
@@ -131,6 +132,9 @@ class CheckerOutput:
     title: str
     summary: tuple[tuple[str, str], ...]
     sections: tuple[Section, ...]
+    cells: tuple[Mapping[str, Any], ...] = ()
+    dims: tuple[str, ...] = ()
+    dp: str = ""
 
 
 def _try(label: str, fn: Any) -> tuple[Any, str]:
@@ -292,6 +296,32 @@ def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]
     ), facts
 
 
+def _with_views(entry: CheckerOutput, fact: Mapping[str, Any], obj: Any, private: Any) -> CheckerOutput:
+    """The entry with what the workbench's views show too: coloured cells by codes, DP in words."""
+    from kit.workbench.words import dp_in_words, reason_kind
+
+    cells = tuple({**c, "kinds": [reason_kind(code) for code in c.get("reason_codes", [])],
+                   "texts": [t for t in str(c.get("reasons", "")).split("; ") if t]}
+                  for c in fact.get("cell_status", []))
+    dims = tuple(str(d) for d in getattr(getattr(private, "spec", None), "dims", ()))
+    source = obj.source if isinstance(obj, Figure) else obj
+    budget = getattr(getattr(source, "provenance", None), "privacy_budget", None)
+    return dataclasses.replace(entry, cells=cells, dims=dims, dp=dp_in_words(budget))
+
+
+def _overview(entries: Sequence[CheckerOutput], facts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for entry, fact in zip(entries, facts):
+        statuses = [str(c.get("status")) for c in entry.cells]
+        summary = dict(entry.summary)
+        rows.append({"name": entry.name, "title": entry.title, "kind": entry.kind, "type": entry.type,
+                     "verdict": fact.get("verdict", "—"),
+                     "cells": len(statuses) if statuses else summary.get("published rows", summary.get("points", "")),
+                     "primary": statuses.count("PRIMARY"), "secondary": statuses.count("SECONDARY"),
+                     "dp": entry.dp or "—"})
+    return rows
+
+
 def _reason_codes(text: str) -> list[str]:
     """Reason codes of a ``status_frame`` reasons text ("CODE (rule): detail; ...").
 
@@ -421,6 +451,7 @@ def write_checker_report(
                                         f"{own.get('version')} (sha256:{str(own.get('fingerprint'))[:12]}), "
                                         f"not the release's {rules.id} {rules.version}"), *entry.summary),
                                       entry.sections)
+        entry = _with_views(entry, fact, obj, private)
         entries.append(entry)
         facts.append(fact)
     pair_rows = tuple(
@@ -463,6 +494,7 @@ def write_checker_report(
         "rule_set": {"id": rules.id, "version": rules.version, "fingerprint": rules.fingerprint},
         "manifest_sha256": manifest_sha256 or "",
         "outputs": entries,
+        "overview": _overview(entries, facts),
         "pairs": pair_table,
         "unmatched": unmatched,
         "ledger": _ledger(ledger),

@@ -7,14 +7,8 @@ templates; every text reaches the page through Jinja2's autoescape.
 
 Examples
 --------
->>> for part in dp_in_words("rho=1/8; epsilon-equivalent 1.9 at delta=1e-06; ledger l line 2").split("; "):
-...     print(part)
-privacy budget spent: ρ = 1/8 (zero-concentrated differential privacy)
-that is about ε = 1.9 at δ = 1e-06 (smaller is more private)
->>> dp_in_words(None)
-''
->>> reason_kind("BELOW_MIN_UNITS"), reason_kind("COMPLEMENTARY"), reason_kind("DOMINANCE")
-('threshold', 'secondary', 'dominance')
+>>> output_states()[-1]
+'rejected'
 """
 
 from __future__ import annotations
@@ -22,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +24,7 @@ from typing import Any
 from kit.release.manifest import find_manifest, load_manifest
 from kit.release.request import Message, OutputState, ResearcherContext, Review, SiteReview
 from kit.release.review import ReviewResult, review_release
+from kit.workbench.words import dp_in_words, reason_kind
 
 __all__ = [
     "CellRow",
@@ -46,39 +40,6 @@ __all__ = [
 
 _MAX_SHOWN = 3000
 _TEXT_TABLES = (".tab", ".txt", ".csv")
-_REASON_KINDS = {
-    "BELOW_MIN_UNITS": "threshold", "ZERO": "threshold", "GROUP_DISCLOSURE": "threshold",
-    "DOMINANCE": "dominance", "P_PERCENT": "dominance",
-    "COMPLEMENTARY": "secondary", "DEPENDS_ON_SUPPRESSED": "secondary", "AUDIT_FAILED": "secondary",
-    "DIFFERENCING": "differencing",
-    "NEGATIVE": "other", "MISSING": "other", "NEVER_PUBLISH": "other",
-    "DOF_TOO_LOW": "model", "TERM_TOO_FEW_UNITS": "model",
-}
-
-
-def reason_kind(code: str) -> str:
-    """The colour group of a reason code (threshold, dominance, secondary, differencing, model, other)."""
-    return _REASON_KINDS.get(code, "other")
-
-
-def dp_in_words(budget: object) -> str:
-    """A DP provenance budget statement in words ("" when the output is not DP)."""
-    if not isinstance(budget, str) or not budget.strip():
-        return ""
-    parts: list[str] = []
-    eps = re.search(r"\bepsilon=([^ ;,(]+)", budget)
-    rho = re.search(r"\brho=([^ ;,)]+)", budget)
-    if eps:
-        parts.append(f"privacy budget spent: ε = {eps.group(1)} (pure differential privacy)")
-    elif rho:
-        parts.append(f"privacy budget spent: ρ = {rho.group(1)} (zero-concentrated differential privacy)")
-    equiv = re.search(r"epsilon-equivalent ([^ ;]+) at delta=([^ ;]+)", budget)
-    if equiv:
-        parts.append(f"that is about ε = {equiv.group(1)} at δ = {equiv.group(2).rstrip(';')} "
-                     "(smaller is more private)")
-    return "; ".join(parts) or f"privacy budget: {budget}"
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """One consistent read of a release for the workbench."""
@@ -159,7 +120,7 @@ def _counts(facts: Mapping[str, Any], entry: Mapping[str, Any]) -> tuple[int, in
         statuses = [str(c.get("status")) for c in cells if isinstance(c, Mapping)]
         return len(statuses), statuses.count("PRIMARY"), statuses.count("SECONDARY")
     raw = facts.get("cells")
-    if isinstance(raw, list):
+    if isinstance(raw, list) and raw:
         prim = sum(1 for c in raw if isinstance(c, Mapping) and c.get("primary"))
         supp = sum(1 for c in raw if isinstance(c, Mapping) and c.get("suppressed"))
         return len(raw), prim, supp - prim
@@ -235,6 +196,13 @@ class OutputView:
     thread: tuple[Message, ...]
     symbol: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def dim_names(self) -> tuple[str, ...]:
+        """Names of the cells' code columns (from the released table's header when it has them)."""
+        if self.published is not None and len(self.published.columns) > self.dims:
+            return self.published.columns[: self.dims]
+        return tuple(f"code {i + 1}" for i in range(self.dims))
 
 
 def _published(snap: Snapshot, files: Sequence[str]) -> PublishedTable | None:
