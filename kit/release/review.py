@@ -554,6 +554,9 @@ def review_release(
         request_status = replay(request, request_sha, entries, names, output_digests(doc),
                                 (site or SiteReview()).reviews_required)
         problems.extend(request_status.problems)
+    elif doc.get("review_request"):
+        notes.append("the release was written as a request: review it with --checker-dir (its request.json "
+                     "is in the checker folder)")
     elif site is not None and site.require_request:
         notes.append("the site requires a release request and this release has none (no request.json)")
     if problems:
@@ -634,6 +637,13 @@ def record_event(
     return review_release(release, checker_dir=checker_dir, log_path=log_path, site=site)
 
 
+def _is_request(manifest_path: Path) -> bool:
+    try:
+        return bool(load_manifest(manifest_path).get("review_request"))
+    except SpecError:
+        return False  # an unreadable manifest is refused as TAMPERED by the review itself
+
+
 def _digest(result: ReviewResult, output: str) -> str:
     manifest_path = find_manifest(result.release)
     assert manifest_path is not None  # a verified release has one
@@ -669,6 +679,10 @@ def record_decision(
     if checker_folder is not None and load_request(checker_folder)[0] is not None:
         return record_event(release, RequestEvent.DECISION, output, comment=comment, decision=choice,
                             checker_dir=checker_dir, log_path=log_path, reviewer=reviewer, site=site, time=time)
+    manifest_path = find_manifest(folder_)
+    if manifest_path is not None and _is_request(manifest_path):
+        raise SpecError("review", "the release was written as a request and its request was not found",
+                        "pass --checker-dir with the checker folder the release's report was written to")
     if site is not None and site.require_request:
         raise SpecError("review", "the site requires a release request and this release has none",
                         "the researcher writes the release with request= (docs/review.md)")

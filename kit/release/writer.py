@@ -380,6 +380,7 @@ def write_release(
             "outputs": entries,
             "files": [staging.files[k] for k in sorted(staging.files)],
             **_manifest_extras(rederived, mixed_rule_sets),
+            **({"review_request": True} if contexts is not None else {}),  # reviewed as a request (issue 20)
         }
         text = manifest_text(seal(doc))
         manifest_file = manifest_name(rules.release.file_types)

@@ -73,6 +73,9 @@ def build_takehome(snap: Snapshot, *, time: str) -> Takehome:
     if review.status is ReviewStatus.TAMPERED:
         raise SpecError("take-home zip", "the release or its decision log does not verify",
                         "run kit review RELEASE to see why; nothing was written")
+    if snap.manifest.get("review_request") and review.request is None:
+        raise SpecError("take-home zip", "the release was written as a request and its request was not found",
+                        "start the workbench with --checker-dir; nothing was written")
     approved = [r for r in overview_rows(snap) if r.state == "approved"]
     if not approved:
         raise SpecError("take-home zip", "no output is approved", "approve outputs first")

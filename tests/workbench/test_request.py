@@ -145,3 +145,21 @@ def test_request_names_unknown_output_refused(tmp_path):
     with pytest.raises(SpecError, match="checker folder"):
         session.release(tmp_path / "r", [t], title="t", request={"t": "x"})
     assert not (tmp_path / "r").exists()
+
+
+def test_a_request_cannot_be_bypassed_by_leaving_out_the_checker_folder(rel):
+    """The author decides without --checker-dir (a log beside the release, no lifecycle): refused."""
+    from kit.workbench.takehome import build_takehome
+    from kit.workbench.views import snapshot
+
+    release, _ = rel
+    manifest = json.loads(next(release.glob("manifest.*")).read_text())
+    assert manifest["review_request"] is True
+    with pytest.raises(SpecError, match="written as a request"):
+        record_decision(release, "residents", "approve", reviewer=author())
+    assert not (release.parent / "rel.decisions.jsonl").exists()
+    result = review_release(release)
+    assert result.exit_code == 3 and any("written as a request" in n for n in result.notes)
+    snap = snapshot(release, checker_dir=None, log_path=None, site=SiteReview(), reviewer=author())
+    with pytest.raises(SpecError, match="written as a request"):
+        build_takehome(snap, time="2024-01-01T00:00:00+00:00")
