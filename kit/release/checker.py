@@ -289,6 +289,8 @@ def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]
     model = _model_checks(private)
     if model is not None:
         sections.append(model)
+        if model.table is not None and model.table.columns:
+            facts["checks"] = {"columns": list(model.table.columns), "rows": [list(r) for r in model.table.rows]}
     if hasattr(private, "evidence"):
         sections.append(_diagnostics(private))
     return CheckerOutput(

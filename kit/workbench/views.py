@@ -193,6 +193,7 @@ class OutputView:
     cells: tuple[CellRow, ...]
     dims: int
     checks: tuple[tuple[str, str], ...]
+    model_checks: tuple[tuple[str, ...], tuple[tuple[str, ...], ...]] | None
     thread: tuple[Message, ...]
     symbol: str
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -282,7 +283,12 @@ def output_view(snap: Snapshot, name: str) -> OutputView | None:
     notes = []
     if entry.get("kind") == "table" and not cells:
         notes.append("the checker's report has no cell facts for this table (written without its private result)")
-    return OutputView(row, entry, _published(snap, files), images, cells, dims, tuple(checks), thread,
+    raw = facts.get("checks")
+    model = None
+    if isinstance(raw, Mapping) and isinstance(raw.get("columns"), list) and isinstance(raw.get("rows"), list):
+        model = (tuple(str(c) for c in raw["columns"]),
+                 tuple(tuple(str(v) for v in r) for r in raw["rows"][:_MAX_SHOWN] if isinstance(r, list)))
+    return OutputView(row, entry, _published(snap, files), images, cells, dims, tuple(checks), model, thread,
                       str(snap.manifest.get("suppressed_symbol", "x")), tuple(notes))
 
 
