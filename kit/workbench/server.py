@@ -25,7 +25,10 @@ Examples
 from __future__ import annotations
 
 import hmac
+import html
+import os
 import secrets
+import tempfile
 import threading
 import urllib.parse
 import webbrowser
@@ -110,6 +113,9 @@ class _Server(ThreadingHTTPServer):
         self.env = environment()
         super().__init__((_HOST, port), _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A broken connection is not reported (the default prints a traceback)."""
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
@@ -140,9 +146,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _page(self, template: str, code: int = 200, **context: Any) -> None:
-        html = self.server.env.get_template(template).render(
+        page = self.server.env.get_template(template).render(
             token=self.cfg.token, me=self.cfg.reviewer, **context)
-        self._send(code, html.encode("utf-8"), "text/html; charset=utf-8")
+        self._send(code, page.encode("utf-8"), "text/html; charset=utf-8")
 
     def _error(self, code: int, message: str) -> None:
         self._page("error.html.j2", code, status=code, message=message, snap=None)
@@ -179,7 +185,8 @@ class _Handler(BaseHTTPRequestHandler):
         query = urllib.parse.parse_qs(split.query)
         first = query.get("token", [""])[0]
         if self._matches(first):
-            target = urllib.parse.quote(split.path or "/", safe="/")
+            # always a path on this server ("//host" would be another site)
+            target = "/" + urllib.parse.quote(split.path.lstrip("/"), safe="/")
             self._send(303, b"", "text/plain", {
                 "Location": target,
                 "Set-Cookie": f"{cookie_name(self.server.server_address[1])}={self.cfg.token}; HttpOnly; "
@@ -197,6 +204,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._get(path)
         except KitError as exc:
             self._error(400, str(exc))
+        except Exception as exc:  # never a traceback (it could name files); the type only
+            self._error(500, f"the workbench failed ({type(exc).__name__}); please report it")
 
     def do_HEAD(self) -> None:
         self.do_GET()
@@ -205,7 +214,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._host_ok():
             self._send(403, b"forbidden", "text/plain; charset=utf-8")
             return
-        length = int(self.headers.get("Content-Length", "0") or 0)
+        try:
+            length = int(self.headers.get("Content-Length", "0") or 0)
+        except ValueError:
+            length = -1
         if length < 0 or length > _MAX_BODY:
             self._send(413, b"too large", "text/plain; charset=utf-8")
             return
@@ -227,6 +239,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(404, "no such action")
         except KitError as exc:
             self._error(400, str(exc))
+        except Exception as exc:  # never a traceback
+            self._error(500, f"the workbench failed ({type(exc).__name__}); please report it")
 
     def do_PUT(self) -> None:
         self._send(405, b"method not allowed", "text/plain; charset=utf-8")
@@ -384,13 +398,35 @@ def serve_workbench(release: str | Path, *, checker_dir: str | Path | None, log_
                             site=site, port=port, against=against)
     print(f"workbench for {bench.config.release.name} as {bench.config.reviewer}: {bench.url}", file=out)
     print("only this URL (with its token) opens it; stop with Ctrl-C", file=out, flush=True)
-    if open_browser:
-        webbrowser.open(bench.url)
+    launcher = launcher_file(bench.url) if open_browser else None
     try:
+        if launcher is not None:
+            webbrowser.open(launcher.as_uri())
         (wait or threading.Event().wait)()
     except KeyboardInterrupt:
         pass
     finally:
         bench.close()
+        if launcher is not None:
+            launcher.unlink(missing_ok=True)
     return 0
+
+
+def launcher_file(url: str) -> Path:
+    """A page readable by this user only that forwards the browser to ``url``.
+
+    The browser is opened on this file rather than on the URL, so the token never appears
+    on a command line (other users of the server can list every process's arguments).
+
+    >>> page = launcher_file("http://127.0.0.1:1/?token=abc")
+    >>> oct(page.stat().st_mode & 0o777), "token=abc" in page.read_text()
+    ('0o600', True)
+    >>> page.unlink()
+    """
+    fd, name = tempfile.mkstemp(prefix="kit-workbench-", suffix=".html")
+    safe = html.escape(url, quote=True)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={safe}">'
+                     f'<title>kit workbench</title><a href="{safe}">Open the workbench</a>\n')
+    return Path(name)
 

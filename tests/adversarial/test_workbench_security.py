@@ -248,3 +248,37 @@ def test_two_browsers_deciding_at_once_never_corrupt_the_log(rel):
     assert ok, f"chain broken at line {n}"
     assert codes.count(303) == n - 1  # every accepted action is exactly one entry after the submit
     assert set(codes) <= {303}
+
+
+def test_first_visit_never_redirects_to_another_site(bench):
+    st, headers, _ = raw(bench, "GET", f"//evil.example/x?token={bench.config.token}")
+    assert st == 303 and headers["location"].startswith("/") and not headers["location"].startswith("//")
+
+
+def test_malformed_requests_get_an_answer_not_a_traceback(bench, capfd):
+    conn = http.client.HTTPConnection("127.0.0.1", bench.port, timeout=10)
+    conn.putrequest("POST", "/act", skip_host=True)
+    conn.putheader("Host", f"127.0.0.1:{bench.port}")
+    conn.putheader("Content-Length", "not-a-number")
+    conn.endheaders()
+    assert conn.getresponse().status == 413
+    conn.close()
+    assert raw(bench, "PUT", "/", cookie=good_cookie(bench))[0] == 405
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_browser_is_opened_without_the_token_on_its_command_line(rel, monkeypatch):
+    """Other users of the server can list process arguments: the token must not be one."""
+    import io
+
+    import kit.workbench.server as server
+
+    opened: list[str] = []
+    monkeypatch.setattr(server.webbrowser, "open", lambda url: opened.append(url))
+    release, checker = rel
+    out = io.StringIO()
+    server.serve_workbench(release, checker_dir=checker, log_path=None, reviewer="anna", site=SiteReview(),
+                           port=0, open_browser=True, against=None, out=out, wait=lambda: None)
+    token = out.getvalue().split("token=", 1)[1].split()[0]
+    assert len(opened) == 1 and token not in opened[0] and opened[0].startswith("file://")
+    assert not Path(urllib.parse.urlsplit(opened[0]).path).exists()  # removed when the workbench stops
