@@ -339,6 +339,7 @@ class Session:
         mixed_rule_sets: bool = False,
         differencing: bool = True,
         state_dir: str | Path | None = None,
+        request: Mapping[str, Any] | None = None,
     ) -> Any:
         """Write one transfer: the cleared outputs, a report, the manifest and the checker's report.
 
@@ -349,7 +350,9 @@ class Session:
         Every output is checked against the others and against the project's earlier releases
         in the differencing registry (``<state folder>/differencing``) on the units it counts;
         ``differencing=False`` turns that off explicitly (the manifest records it).
-        See :func:`kit.release.write_release` for the other options.
+        ``request`` (with ``checker_dir``) makes the release a request for the output
+        checker's workbench: per output name its context, controls and exception request
+        (docs/review.md). See :func:`kit.release.write_release` for the other options.
         """
         from kit.clearance import clear
         from kit.release import DEFAULT_FORMATS, write_release
@@ -368,7 +371,7 @@ class Session:
             checker_dir=checker_dir, private_results=private, registry=registry,
             site_templates=site_templates, ledger=ledger, created=self.created,
             mixed_rule_sets=mixed_rule_sets,
-            differencing=differencing, state_dir=state_dir,
+            differencing=differencing, state_dir=state_dir, request=request,
         )
 
     # ------------------------------------------------------------- validation

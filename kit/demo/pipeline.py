@@ -144,6 +144,7 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
         title="The Aalborg model: employment, education, attachment and movers-out in Kildeparken and "
               "Sundparken (synthetic data)",
         checker_dir=out / "checker", state_dir=out / "work",
+        request=_DEMO_REQUEST,
     )
 
     step("5/5 comparing with the planted truth")
@@ -185,6 +186,21 @@ class _Partial:
     comparison: list[dict[str, Any]]
     outcomes: list[dict[str, Any]]
     newcomers: list[dict[str, Any]]
+
+
+#: The researcher's context per output: the release is a request for the output checker's workbench.
+_DEMO_REQUEST = {
+    "e0_employment_rates": {"context": "Employment rates of residents aged 16-64 by area, group and year.",
+                            "controls": "Rates over at least the rule set's number of persons per cell."},
+    "e1_event_study": {"context": "Event-study effects of the area programme on the employment rate.",
+                       "controls": "Model estimates with their intervals; no cell counts below the threshold."},
+    "bl_figure": {"context": "The headline figure: effects in the target year as a share of the base year.",
+                  "controls": "Drawn from the cleared event-study output only."},
+    "e2_staggered": {"context": "Staggered-adoption effects (Callaway-Sant'Anna).",
+                     "controls": "Group-time effects over groups above the threshold."},
+    "e3_decomposition": {"context": "Stayers against composition: how much of the change is movers.",
+                         "controls": "Aggregates of the event-study population."},
+}
 
 
 def format_comparison(rows: list[dict[str, Any]], year: int, base: int) -> str:

@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import logging
@@ -131,6 +132,9 @@ class CheckerOutput:
     title: str
     summary: tuple[tuple[str, str], ...]
     sections: tuple[Section, ...]
+    cells: tuple[Mapping[str, Any], ...] = ()
+    dims: tuple[str, ...] = ()
+    dp: str = ""
 
 
 def _try(label: str, fn: Any) -> tuple[Any, str]:
@@ -244,7 +248,8 @@ def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]
         ), facts
     assessment = getattr(private, "assessment", None)
     if assessment is not None:
-        summary_rows.append(("verdict", str(getattr(getattr(assessment, "verdict", None), "value", "?"))))
+        facts["verdict"] = str(getattr(getattr(assessment, "verdict", None), "value", "?"))
+        summary_rows.append(("verdict", facts["verdict"]))
         counts, _ = _try("counts", assessment.counts)
         if counts:
             summary_rows.append(("cells by status", ", ".join(f"{k} {v}" for k, v in counts.items() if v)))
@@ -266,6 +271,7 @@ def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]
     )
     if frame is not None:
         dims = list(getattr(private.spec, "dims", ()))
+        facts["cell_status"] = _cell_status(private, frame, dims)
         sections.append(Section("Cells: status, distinct units and reasons", tabular(frame)))
         primary = frame[frame["status"] == "PRIMARY"] if "status" in frame else frame.iloc[0:0]
         secondary = frame[frame["status"] == "SECONDARY"] if "status" in frame else frame.iloc[0:0]
@@ -283,11 +289,89 @@ def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]
     model = _model_checks(private)
     if model is not None:
         sections.append(model)
+        if model.table is not None and model.table.columns:
+            facts["checks"] = {"columns": list(model.table.columns), "rows": [list(r) for r in model.table.rows]}
     if hasattr(private, "evidence"):
         sections.append(_diagnostics(private))
     return CheckerOutput(
         obj.name, kind, typ, obj.title or obj.name, tuple(summary_rows), tuple(sections)
     ), facts
+
+
+def _with_views(entry: CheckerOutput, fact: Mapping[str, Any], obj: Any, private: Any) -> CheckerOutput:
+    """The entry with what the workbench's views show too: coloured cells by codes, DP in words."""
+    from kit.workbench.words import dp_in_words, reason_kind
+
+    cells = tuple({**c, "kinds": [reason_kind(code) for code in c.get("reason_codes", [])],
+                   "texts": [t for t in str(c.get("reasons", "")).split("; ") if t]}
+                  for c in fact.get("cell_status", []))
+    dims = tuple(str(d) for d in getattr(getattr(private, "spec", None), "dims", ()))
+    source = obj.source if isinstance(obj, Figure) else obj
+    budget = getattr(getattr(source, "provenance", None), "privacy_budget", None)
+    return dataclasses.replace(entry, cells=cells, dims=dims, dp=dp_in_words(budget))
+
+
+def _overview(entries: Sequence[CheckerOutput], facts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for entry, fact in zip(entries, facts):
+        statuses = [str(c.get("status")) for c in entry.cells]
+        summary = dict(entry.summary)
+        rows.append({"name": entry.name, "title": entry.title, "kind": entry.kind, "type": entry.type,
+                     "verdict": fact.get("verdict", "—"),
+                     "cells": len(statuses) if statuses else summary.get("published rows", summary.get("points", "")),
+                     "primary": statuses.count("PRIMARY"), "secondary": statuses.count("SECONDARY"),
+                     "dp": entry.dp or "—"})
+    return rows
+
+
+def _reason_codes(text: str) -> list[str]:
+    """Reason codes of a ``status_frame`` reasons text ("CODE (rule): detail; ...").
+
+    >>> _reason_codes("BELOW_MIN_UNITS (dst-min-units): fewer than 3; COMPLEMENTARY (secondary): x")
+    ['BELOW_MIN_UNITS', 'COMPLEMENTARY']
+    """
+    return [part.split(" ", 1)[0] for part in text.split("; ") if part.strip()]
+
+
+def _cell_status(private: Any, frame: pd.DataFrame, dims: Sequence[str]) -> list[dict[str, Any]]:
+    """Per published cell, for the workbench: codes, distinct units, status, reasons, the top
+    contributor's share (when the evidence has it) and the audit interval of a suppressed cell."""
+    cells = private.evidence.cells
+    pub = cells.loc[private.assessment.published].reset_index(drop=True)
+    top = next((c for c in ("top1", "top_1", "top0") if c in pub.columns), None)
+    intervals = _audit_by_keys(private, pub, dims)
+    out: list[dict[str, Any]] = []
+    for i, row in frame.iterrows():
+        keys = [str(row[d]) for d in dims]
+        rec: dict[str, Any] = {"keys": keys, "n_units": int(row["n_units"]), "status": str(row["status"]),
+                               "reason_codes": _reason_codes(str(row["reasons"])),
+                               "reasons": str(row["reasons"])}
+        if top is not None and "abs_total" in pub.columns:
+            total = float(pub.loc[i, "abs_total"])
+            rec["top_share"] = float(pub.loc[i, top]) / total if total > 0 else None
+        if tuple(keys) in intervals:
+            rec["audit"] = intervals[tuple(keys)]
+        out.append(rec)
+    return out
+
+
+def _audit_by_keys(private: Any, pub: pd.DataFrame, dims: Sequence[str]) -> dict[tuple[str, ...], list[Any]]:
+    """The audit interval [lower, upper, passed] per suppressed cell, keyed by the cell's codes."""
+    audit = getattr(private.assessment, "audit", None)
+    if audit is None:
+        return {}
+    try:
+        from kit.evidence import TOTAL
+        from kit.protect import TableStructure
+
+        frame = pd.DataFrame({d: pub[d].astype(str).to_numpy() for d in dims})
+        structure = TableStructure.from_frame(frame, list(dims), total_label=TOTAL,
+                                              hierarchies=private.assessment.hierarchies)
+        return {tuple(str(k) for k in structure.keys[int(c)]): [float(lo), float(hi), bool(ok)]
+                for c, lo, hi, ok in zip(audit.cells, audit.worst_lower, audit.worst_upper, audit.passed)}
+    except Exception as exc:  # the report then shows the interval table by index only
+        log.debug("checker: audit intervals by codes not available: %s", type(exc).__name__)
+        return {}
 
 
 def _ledger(path: str | Path | None) -> Section | None:
@@ -370,6 +454,7 @@ def write_checker_report(
                                         f"{own.get('version')} (sha256:{str(own.get('fingerprint'))[:12]}), "
                                         f"not the release's {rules.id} {rules.version}"), *entry.summary),
                                       entry.sections)
+        entry = _with_views(entry, fact, obj, private)
         entries.append(entry)
         facts.append(fact)
     pair_rows = tuple(
@@ -412,6 +497,7 @@ def write_checker_report(
         "rule_set": {"id": rules.id, "version": rules.version, "fingerprint": rules.fingerprint},
         "manifest_sha256": manifest_sha256 or "",
         "outputs": entries,
+        "overview": _overview(entries, facts),
         "pairs": pair_table,
         "unmatched": unmatched,
         "differencing": dict(differencing or {}),

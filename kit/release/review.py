@@ -32,7 +32,6 @@ Examples
 from __future__ import annotations
 
 import enum
-import getpass
 import json
 import os
 import re
@@ -52,6 +51,17 @@ from kit.release.manifest import (
     sha256_file,
     verify_seal,
 )
+from kit.release.request import (
+    RequestEvent,
+    RequestStatus,
+    SiteReview,
+    check_transition,
+    current_identity,
+    load_request,
+    os_user,
+    output_digests,
+    replay,
+)
 from kit.release.scan import Finding, scan_file, scan_name
 from kit.state import atomic_write_text, locked
 
@@ -65,6 +75,7 @@ __all__ = [
     "read_decisions",
     "recheck_from_checker",
     "record_decision",
+    "record_event",
     "review_release",
 ]
 
@@ -116,6 +127,8 @@ class ReviewResult:
     outputs: tuple[OutputReview, ...]
     log_path: Path | None
     manifest_sha256: str
+    request: RequestStatus | None = None
+    checker_folder: Path | None = None
 
     @property
     def exit_code(self) -> int:
@@ -140,6 +153,13 @@ class ReviewResult:
                     f"  {o.name:<{width}}  {o.kind:<8} {o.type:<16} {o.status:<8} "
                     f"suppressed {o.n_suppressed:<4} decision {o.decision}{extra}"
                 )
+        if self.request is not None:
+            req = self.request
+            lines.append(f"request by {req.request.author}: {req.state.value} "
+                         f"({req.reviews_required} independent review(s) per output)")
+            for name, st in req.outputs.items():
+                who = ", ".join(f"{r.reviewer} {r.decision}" for r in st.reviews)
+                lines.append(f"  {name}: {st.state.value}" + (f" ({who})" if who else ""))
         if self.log_path is not None:
             lines.append(f"decision log: {shown_path(self.log_path.name)}")
         return "\n".join(lines)
@@ -434,7 +454,8 @@ def recheck_from_checker(doc: Mapping[str, Any], checker: Mapping[str, Any]) -> 
 
 
 def review_release(
-    release: str | Path, *, checker_dir: str | Path | None = None, log_path: str | Path | None = None
+    release: str | Path, *, checker_dir: str | Path | None = None, log_path: str | Path | None = None,
+    site: SiteReview | None = None,
 ) -> ReviewResult:
     """Verify, scan and list a release (read-only).
 
@@ -488,6 +509,10 @@ def review_release(
     dp_review = review_dp_outputs(doc)
     problems.extend(dp_review.problems)
     notes.extend(dp_review.notes)
+    diff_entry = doc.get("differencing")
+    if isinstance(diff_entry, Mapping) and diff_entry.get("checked") is False:
+        notes.append("DIFFERENCING NOT CHECKED: the release was written with the differencing check turned off; "
+                     "compare its outputs with the project's earlier releases by hand before approving")
     allowed |= dp_review.allowed
     units = _input_units(doc, checker_doc)
     for rel in [manifest_path.name, *(r.get("path") for r in doc.get("files", []) if isinstance(r, Mapping))]:
@@ -502,7 +527,7 @@ def review_release(
         notes.append(notes_torn)
     latest: dict[str, dict[str, Any]] = {}
     for e in entries:
-        if e.get("manifest_sha256") == manifest_sha:
+        if e.get("manifest_sha256") == manifest_sha and "decision" in e:
             latest[str(e.get("output"))] = e
     outputs = []
     for out in doc.get("outputs", []) if isinstance(doc.get("outputs"), list) else []:
@@ -520,6 +545,24 @@ def review_release(
                 str(d.get("comment", "")),
             )
         )
+    request_status = None
+    try:
+        request, request_sha = load_request(checker_folder)
+    except SpecError as exc:
+        problems.append(str(exc))
+        request, request_sha = None, ""
+    if request is not None:
+        if request.release != folder.name:
+            problems.append("the release request (request.json) names another release")
+        names = [o.name for o in outputs]
+        request_status = replay(request, request_sha, entries, names, output_digests(doc),
+                                (site or SiteReview()).reviews_required)
+        problems.extend(request_status.problems)
+    elif doc.get("review_request"):
+        notes.append("the release was written as a request: review it with --checker-dir (its request.json "
+                     "is in the checker folder)")
+    elif site is not None and site.require_request:
+        notes.append("the site requires a release request and this release has none (no request.json)")
     if problems:
         status = ReviewStatus.TAMPERED
     elif findings or any(o.decision == Decision.REJECT.value for o in outputs) or notes:
@@ -527,8 +570,88 @@ def review_release(
     else:
         status = ReviewStatus.CLEAN
     return ReviewResult(
-        folder, status, tuple(problems), tuple(findings), tuple(notes), tuple(outputs), log, manifest_sha
+        folder, status, tuple(problems), tuple(findings), tuple(notes), tuple(outputs), log, manifest_sha,
+        request_status, checker_folder,
     )
+
+
+def _append(log: Path, result: ReviewResult, fields: Mapping[str, Any], time: str | None) -> None:
+    """Append one chained entry (the caller holds the log's lock)."""
+    entries, _ = read_decisions(log)
+    entry: dict[str, Any] = {
+        "seq": len(entries) + 1,
+        "time": time or utc_now(),
+        "release": result.release.name,
+        "manifest_sha256": result.manifest_sha256,
+        **fields,
+        "n_findings": len(result.findings),
+        "prev": entries[-1]["hash"] if entries else _GENESIS,
+    }
+    entry["hash"] = _entry_hash(entry)
+    lines = _log_lines(log)[0] if log.is_file() else []
+    lines.append(json.dumps(entry, sort_keys=True, ensure_ascii=False))
+    atomic_write_text(log, "\n".join(lines) + "\n")
+
+
+def record_event(
+    release: str | Path,
+    event: RequestEvent,
+    output: str = "",
+    *,
+    comment: str = "",
+    decision: Decision | None = None,
+    checker_dir: str | Path | None = None,
+    log_path: str | Path | None = None,
+    reviewer: str | None = None,
+    site: SiteReview | None = None,
+    time: str | None = None,
+) -> ReviewResult:
+    """Record one transition of the release's request (see :mod:`kit.release.request`).
+
+    Under the log's lock: the release and the log are verified (a tampered one gets no
+    entry; the returned result says why), the transition is checked against the
+    request's current state, then one chained entry is appended.
+
+    Raises
+    ------
+    SpecError
+        When the release has no request, or the lifecycle does not allow the transition.
+    """
+    folder = Path(release)
+    actor = current_identity(reviewer)
+    log = decision_log_path(folder, checker_dir, log_path)
+    _check_log_path(log)
+    with locked(log):
+        result = review_release(release, checker_dir=checker_dir, log_path=log_path, site=site)
+        if result.status is ReviewStatus.TAMPERED:
+            return result
+        if result.request is None:
+            raise SpecError("review", "the release has no request (request.json in its checker folder)",
+                            "write the release with request= and checker_dir=, and pass --checker-dir")
+        choice = decision.value if decision is not None else ""
+        check_transition(result.request, event, output, actor, comment, choice)
+        fields: dict[str, Any] = {"event": event.value, "output": output, "comment": comment,
+                                  "reviewer": actor, "os_user": os_user()}
+        if event is RequestEvent.SUBMIT:
+            _, fields["request_sha256"] = load_request(result.checker_folder)
+        if event is RequestEvent.DECISION:
+            fields["decision"] = choice
+            fields["output_sha256"] = _digest(result, output)
+        _append(log, result, fields, time)
+    return review_release(release, checker_dir=checker_dir, log_path=log_path, site=site)
+
+
+def _is_request(manifest_path: Path) -> bool:
+    try:
+        return bool(load_manifest(manifest_path).get("review_request"))
+    except SpecError:
+        return False  # an unreadable manifest is refused as TAMPERED by the review itself
+
+
+def _digest(result: ReviewResult, output: str) -> str:
+    manifest_path = find_manifest(result.release)
+    assert manifest_path is not None  # a verified release has one
+    return output_digests(load_manifest(manifest_path)).get(output, "")
 
 
 def record_decision(
@@ -541,10 +664,13 @@ def record_decision(
     log_path: str | Path | None = None,
     reviewer: str | None = None,
     time: str | None = None,
+    site: SiteReview | None = None,
 ) -> ReviewResult:
     """Append a decision to the release's decision log, after verifying release and log.
 
-    A tampered release or log gets no entry (the returned result says why).
+    A tampered release or log gets no entry (the returned result says why). A release
+    with a request (``request.json``) is decided through :func:`record_event`: the
+    request must be submitted and the reviewer must not be its author.
 
     Raises
     ------
@@ -552,6 +678,18 @@ def record_decision(
         When the output is not in the manifest, or a rejection has no comment.
     """
     choice = Decision(decision)
+    folder_ = Path(release)
+    checker_folder = _checker_folder(folder_, checker_dir)
+    if checker_folder is not None and load_request(checker_folder)[0] is not None:
+        return record_event(release, RequestEvent.DECISION, output, comment=comment, decision=choice,
+                            checker_dir=checker_dir, log_path=log_path, reviewer=reviewer, site=site, time=time)
+    manifest_path = find_manifest(folder_)
+    if manifest_path is not None and _is_request(manifest_path):
+        raise SpecError("review", "the release was written as a request and its request was not found",
+                        "pass --checker-dir with the checker folder the release's report was written to")
+    if site is not None and site.require_request:
+        raise SpecError("review", "the site requires a release request and this release has none",
+                        "the researcher writes the release with request= (docs/review.md)")
     if choice is Decision.REJECT and not comment.strip():
         raise SpecError("review", "a rejection needs a comment", 'add --comment "why the output is rejected"')
     folder = Path(release)
@@ -564,23 +702,8 @@ def record_decision(
         names: Sequence[str] = [o.name for o in result.outputs]
         if output not in names:
             raise SpecError("review", f"the release has no output '{output}'", f"use one of {list(names)}")
-        entries, _ = read_decisions(log)
-        entry: dict[str, Any] = {
-            "seq": len(entries) + 1,
-            "time": time or utc_now(),
-            "release": result.release.name,
-            "manifest_sha256": result.manifest_sha256,
-            "output": output,
-            "decision": choice.value,
-            "comment": comment,
-            "reviewer": reviewer or _user(),
-            "n_findings": len(result.findings),
-            "prev": entries[-1]["hash"] if entries else _GENESIS,
-        }
-        entry["hash"] = _entry_hash(entry)
-        lines = _log_lines(log)[0] if log.is_file() else []
-        lines.append(json.dumps(entry, sort_keys=True, ensure_ascii=False))
-        atomic_write_text(log, "\n".join(lines) + "\n")
+        _append(log, result, {"output": output, "decision": choice.value, "comment": comment,
+                              "reviewer": reviewer or _user()}, time)
     return review_release(release, checker_dir=checker_dir, log_path=log_path)
 
 
@@ -607,7 +730,4 @@ def _check_log_path(log: Path) -> None:
 
 
 def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # pragma: no cover - depends on the environment
-        return "unknown"
+    return os_user()

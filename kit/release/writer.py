@@ -35,7 +35,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,6 +240,7 @@ def write_release(
     mixed_rule_sets: bool = False,
     differencing: bool = True,
     state_dir: str | Path | None = None,
+    request: Mapping[str, Any] | None = None,
 ) -> ReleaseResult:
     """Write one release: rendered outputs, a self-contained report and a manifest.
 
@@ -279,6 +280,11 @@ def write_release(
         Accept outputs cleared under another rule set than ``rules`` even when it is not at
         least as strict on every parameter; the manifest (``mixed_rule_sets``) and the
         checker's report show it prominently.
+    request
+        A release request (needs ``checker_dir``): per output name its context, controls and
+        exception request (:class:`kit.release.request.ResearcherContext`, a mapping of those
+        fields or a text). ``request.json`` with the author (the OS user) goes beside the
+        checker's report, never into the release (:mod:`kit.release.request`).
 
     differencing
         ``False`` turns the differencing check off (explicit opt-out; the manifest says so).
@@ -307,6 +313,7 @@ def write_release(
     from kit.state import project_state_dir
 
     checked = _check_outputs(outputs)
+    contexts = _request_contexts(request, checked, checker_dir)
     rederived = _rederive(checked, rules, mixed_rule_sets)
     # failclosed: paths checked up front (exit 2, no traceback); stale temporaries of killed writers removed
     target, checker_target = check_release_paths(folder, checker_dir)
@@ -401,6 +408,7 @@ def write_release(
             "differencing": guard.manifest_entry(),
             "files": [staging.files[k] for k in sorted(staging.files)],
             **_manifest_extras(rederived, mixed_rule_sets),
+            **({"review_request": True} if contexts is not None else {}),  # reviewed as a request (issue 20)
         }
         text = manifest_text(seal(doc))
         manifest_file = manifest_name(rules.release.file_types)
@@ -422,6 +430,8 @@ def write_release(
                 **_checker_extras(rederived, mixed_rule_sets),
                 differencing=guard.manifest_entry(),
             )
+            if contexts is not None:
+                _write_request(tmp_checker, target.name, contexts, stamp)
         os.rename(tmp, target)
         moved.append(target)
         if tmp_checker is not None and checker_target is not None:
@@ -452,6 +462,29 @@ def write_release(
         differencing_pairs=len(pairs),
         notes=notes,
     )
+
+
+def _request_contexts(request: Mapping[str, Any] | None, outputs: Sequence[Output],
+                      checker_dir: str | Path | None) -> dict[str, Any] | None:
+    """The release request's contexts, checked before anything is written (workbench, issue 20)."""
+    from kit.release.request import ResearcherContext
+
+    if request is None:
+        return None
+    if checker_dir is None:
+        raise SpecError("release request", "needs a checker folder", "pass checker_dir= as well")
+    names = {o.name for o in outputs}
+    unknown = sorted(str(k) for k in request if k not in names)
+    if unknown:
+        raise SpecError("release request", f"names {len(unknown)} output(s) the release does not hold",
+                        f"use the outputs' names: {sorted(names)}")
+    return {str(k): ResearcherContext.coerce(v, str(k)) for k, v in request.items()}
+
+
+def _write_request(folder: Path, release: str, contexts: Mapping[str, Any], created: str) -> None:
+    from kit.release.request import ReleaseRequest, os_user, write_request
+
+    write_request(folder, ReleaseRequest(release, os_user(), created, dict(contexts)))
 
 
 def _rederive(outputs: Sequence[Output], rules: RuleSet, mixed: bool) -> tuple[Any, ...]:

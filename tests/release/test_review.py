@@ -80,11 +80,26 @@ def run_cli(*argv: str) -> tuple[int, str]:
     return args.handler(args, out=out), out.getvalue()
 
 
-def test_clean_release_exits_0(release, tmp_path):
+def test_release_without_differencing_check_needs_attention(release, tmp_path):
+    # the module's release holds a hand-made estimate without unit populations: written with
+    # differencing=False, which review always reports
     result = review_release(release.folder, checker_dir=tmp_path / "checker")
-    assert result.status is ReviewStatus.CLEAN, result.render()
+    assert result.exit_code == 3 and not result.problems and not result.findings, result.render()
+    assert [n.split(":")[0] for n in result.notes] == ["DIFFERENCING NOT CHECKED"]
     assert [o.name for o in result.outputs] == ["residents", "employment", "effects", "bl_figure"]
     code, text = run_cli(str(release.folder), "--checker-dir", str(tmp_path / "checker"))
+    assert code == 3 and "residents" in text and "DIFFERENCING NOT CHECKED" in text
+
+
+def test_clean_release_exits_0(tmp_path):
+    session = kit.Session(rules="dst", unit="PNR", created=CREATED, data_label="synthetic")
+    frame = residents_frame()
+    count = session.table(frame, rows="area", cols="year", stat="count", name="residents")
+    rate = session.table(frame, rows="area", cols="year", stat="rate", measure="employed", name="employment")
+    session.release(tmp_path / "rel", [count, rate], title="Aalborg", checker_dir=tmp_path / "checker")
+    result = review_release(tmp_path / "rel", checker_dir=tmp_path / "checker")
+    assert result.status is ReviewStatus.CLEAN, result.render()
+    code, text = run_cli(str(tmp_path / "rel"), "--checker-dir", str(tmp_path / "checker"))
     assert code == 0 and "residents" in text and "CLEAN" in text
 
 
@@ -115,7 +130,8 @@ def test_edited_manifest_is_tampered(release):
 
 def test_consistently_resealed_manifest_is_caught_by_the_checker_folder(release, tmp_path):
     plant(release, "tables/notes.txt", "harmless")
-    assert review_release(release.folder).exit_code == 0
+    alone = review_release(release.folder)
+    assert alone.exit_code == 3 and not alone.problems  # only the differencing note: the reseal is not seen
     result = review_release(release.folder, checker_dir=tmp_path / "checker")
     assert result.exit_code == 4
 
@@ -218,7 +234,7 @@ def test_decision_errors(release):
 
 def test_cli_approve_and_reject(release):
     code, text = run_cli(str(release.folder), "--approve", "residents", "--reviewer", "anna")
-    assert code == 0 and "recorded: approve residents" in text
+    assert code == 3 and "recorded: approve residents" in text  # 3: written without the differencing check
     assert (release.folder.parent / "rel.decisions.jsonl").exists()
     code, _ = run_cli(str(release.folder), "--reject", "effects", "--comment", "no", "--json")
     assert code == 3
