@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import kit
 from kit.errors import SpecError
@@ -54,7 +53,7 @@ def test_two_stayers_cannot_be_recovered_from_all_and_newcomers_effects() -> Non
         return
     # attacker: published rates of T in 2011 and of the comparison areas (E0 table) ...
     rate = df.groupby(["group", "area", "year"])["emp"].mean()
-    comp = [a for a in ("C1", "C2", "C3")]
+    comp = ["C1", "C2", "C3"]
     d_all = np.mean([rate["all", a, 2012] - rate["all", a, 2011] for a in comp])
     d_new = np.mean([rate["newcomers", a, 2012] - rate["newcomers", a, 2011] for a in comp])
     t11 = rate["all", "T", 2011]
