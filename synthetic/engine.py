@@ -18,13 +18,16 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from tqdm import tqdm
 
 from kit.errors import OutputExistsError, SpecError
+from synthetic.codes import Status
 from synthetic.config import SynthConfig
 from synthetic.demography import MigrationEvents, advance_demography
 from synthetic.education import level_at_age
@@ -39,6 +42,7 @@ from synthetic.labour import (
     employment_probability,
     year_effect,
 )
+from synthetic.months import expected_months, months_employed
 from synthetic.moves import AreaPlan, advance_moves
 from synthetic.outcomes import (
     MoverRecord,
@@ -66,7 +70,8 @@ __all__ = ["GenerationResult", "build_areas", "generate"]
 log = logging.getLogger(__name__)
 
 # stream tags for seeded_rng
-_INIT, _DEMOG, _MOVES, _LABOUR, _STATUS, _TREAT, _INCOME, _RAS, _RERUN, _EDU_UP, _STATUS_UP, _MOVERS = range(12)
+_INIT, _DEMOG, _MOVES, _LABOUR, _STATUS, _TREAT, _INCOME, _RAS, _RERUN, _EDU_UP, _STATUS_UP, _MOVERS, _MONTHS = (
+    range(13))
 
 
 @dataclass(frozen=True)
@@ -269,6 +274,10 @@ def _run(
         rng_l = seeded_rng(seed, _LABOUR, year)
         u_new = (RHO * u_prev + SIGMA_EPS * rng_l.standard_normal(idx.shape[0])).astype(np.float32)
         latent = (mean + u_new > 0) & (age >= 16) & (age <= 74)
+        latent_prev = p["emp"][idx].copy()
+        prev_status = p["status"][idx]
+        prev_employed = latent_prev if year == first else (prev_status >= Status.SELF_EMPLOYED) & (
+            prev_status <= Status.EMPLOYEE_OTHER)
         p["u"][idx] = u_new
         p["emp"][idx] = latent
         employed = latent.copy()
@@ -289,6 +298,9 @@ def _run(
         mover_records.extend(apply_mover_channel(
             year, config.base_year, config.treated, destination, area_base, left_year[idx], untreated, working,
             prob, employed, seeded_rng(seed, _MOVERS, year)))
+        months, month_records = _months(year, config, idx, p, parea, untreated, working, latent_prev,
+                                        prev_employed, latent, employed, prob)
+        outcome_records.extend(month_records)
         status = assign_status(employed, age, edu, p["status"][idx], seeded_rng(seed, _STATUS, year))
         outcome_records.extend(apply_status_channels(
             year, config.treated, parea, untreated, age, status, seeded_rng(seed, _STATUS_UP, year)))
@@ -303,7 +315,7 @@ def _run(
         tables = {
             "bef": bef_table(state, idx, year, codec),
             "ras": ras_table(state, idx, year, codec, seeded_rng(seed, _RAS, year)),
-            "akm": akm_table(state, idx, codec),
+            "akm": akm_table(state, idx, codec, months),
             "ind": ind_table(state, idx, codec, income),
             "udda": udda_table(state, udda_idx, codec),
             "vnds": vnds_table(events.person, events.inbound, events.day, year, codec),
@@ -328,6 +340,39 @@ def _run(
         path.replace(target)
         final_paths.append(target)
     return tuple(final_paths), out / "truth.json", final
+
+
+def _months(
+    year: int, config: SynthConfig, idx: npt.NDArray[np.int64], p: Any, parea: npt.NDArray[np.int16],
+    untreated: npt.NDArray[np.bool_], working: npt.NDArray[np.bool_], latent_prev: npt.NDArray[np.bool_],
+    prev_employed: npt.NDArray[np.bool_], latent: npt.NDArray[np.bool_], employed: npt.NDArray[np.bool_],
+    prob: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int8], list[OutcomeRecord]]:
+    """Months in employment (observed) and the share-of-year accounting per treated area.
+
+    The observed months follow the observed Novembers; the untreated months follow the
+    latent (untreated) Novembers with the same random draws, so their difference is the
+    treatment's within part. Composition: the difference in expected untreated months
+    (:func:`synthetic.months.expected_months`) between the area's residents and the pooled
+    comparison/placebo residents, aged 16-64, in percentage points of the year.
+    """
+    day = p["arr_day"][idx].astype(np.int64)  # day of the year (0-based); from 334 on: December, outside RAS
+    arrival = np.where(p["arr_year"][idx] == year, np.where(day >= 334, 12, np.minimum(day * 12 // 365 + 1, 11)), -1)
+    observed = months_employed(prev_employed, employed, arrival, seeded_rng(config.seed, _MONTHS, year))
+    untreated_months = months_employed(latent_prev, latent, arrival, seeded_rng(config.seed, _MONTHS, year))
+    expected = expected_months(latent_prev, prob)
+    change = observed.astype(np.float64) - untreated_months
+    comp = working & (parea >= 0) & untreated[np.maximum(parea, 0)]
+    records = []
+    for i, area in enumerate(config.treated):
+        res = working & (parea == i)
+        if year < area.start or not res.any() or not comp.any():
+            continue
+        composition = 100 / 12 * (float(expected[res].mean()) - float(expected[comp].mean()))
+        within = 100 / 12 * (float(change[res].mean()) - float(change[comp].mean()))
+        records.append(OutcomeRecord(i, year, "employment_share", composition + within, composition, within,
+                                     int(res.sum())))
+    return observed, records
 
 
 def advance_demography_year(state: State, year: int, config: SynthConfig, cal: Calibration) -> MigrationEvents:

@@ -103,13 +103,23 @@ def ras_table(
     )
 
 
-def akm_table(state: State, idx: npt.NDArray[np.int64], codec: IdCodec) -> pa.Table:
-    """AKM: SOCIO13 from the same status (self-employed spread over 110-114)."""
+def akm_table(state: State, idx: npt.NDArray[np.int64], codec: IdCodec,
+              months: npt.NDArray[np.int8] | None = None) -> pa.Table:
+    """AKM: SOCIO13 from the same status (self-employed spread over 110-114).
+
+    With ``months`` also the months in employment of the year (0-12,
+    :data:`synthetic.months.MONTHS_COLUMN`), consistent with the November status.
+    """
+    from synthetic.months import MONTHS_COLUMN
+
     p = state.p
     status = p["status"][idx]
     socio = SOCIO13_CODE[status].astype(np.int64)
     socio = np.where(status == Status.SELF_EMPLOYED, 110 + p["se_code"][idx], socio)
-    return pa.table({"PNR": id_strings(codec.pnr(idx)), "SOCIO13": _i32(socio)})
+    cols = {"PNR": id_strings(codec.pnr(idx)), "SOCIO13": _i32(socio)}
+    if months is not None:
+        cols[MONTHS_COLUMN] = _i32(months)
+    return pa.table(cols)
 
 
 def ind_table(

@@ -26,6 +26,9 @@ __all__ = ["ESTIMAND", "MOVERS_ESTIMAND", "OUTCOMES_ESTIMAND", "build_truth"]
 
 SCHEMA_VERSION = 2
 
+#: Outcomes of ``outcomes_pp`` (``employment_share`` has no schedule: it follows from the employment effect).
+OUTCOME_NAMES = ("education", "in_education", "support", "employment_share")
+
 OUTCOMES_ESTIMAND = (
     "outcomes_pp[outcome][year] is the planted effect, in percentage points, on the share of the area's "
     "residents (as for effect_pp, group 'all') who have the outcome, against the pooled comparison/placebo "
@@ -35,7 +38,14 @@ OUTCOMES_ESTIMAND = (
     "16-24 with AKM SOCIO13 310; 'support' = residents aged 16-64 with AKM SOCIO13 220, 321, 323 or 330 "
     "(sickness benefit and leave, disability pension, early retirement, cash benefit). The value is the "
     "realised composition difference plus the within change applied (education: adult vocational "
-    "qualifications, never removed, so the value can exceed the schedule 'planted_pp')."
+    "qualifications, never removed, so the value can exceed the schedule 'planted_pp'). "
+    "'employment_share' = the share of the year in employment of residents aged 16-64: AKM BESK_MDR "
+    "(months with employment in the year, 0-12, a synthetic column consistent with the November status) "
+    "divided by 12, in percentage points of the year. It has no schedule of its own: the employment "
+    "effect (effect_pp, planted on the November status) lengthens or shortens the year's employment "
+    "spells, and the value is the composition difference of expected untreated months plus the within "
+    "change of months caused by the treatment's status changes in this and earlier years (same random "
+    "draws with and without them), against the pooled comparison/placebo areas."
 )
 
 MOVERS_ESTIMAND = (
@@ -81,7 +91,7 @@ def _r(x: float) -> float:
 
 
 def _outcomes(i: int, years: list[str], outcome_records: Sequence[OutcomeRecord]) -> dict[str, Any]:
-    names = ("education", "in_education", "support")
+    names = OUTCOME_NAMES
     effect: dict[str, dict[str, float]] = {o: dict.fromkeys(years, 0.0) for o in names}
     planted: dict[str, dict[str, float]] = {o: dict.fromkeys(years, 0.0) for o in names}
     channels: dict[str, dict[str, dict[str, float]]] = {o: {} for o in names}
@@ -151,7 +161,7 @@ def build_truth(config: SynthConfig, areas: Sequence[Area], records: Sequence[Ch
                 "target_residents": area.residents,
                 "start": pseudo_starts[k % len(pseudo_starts)],
                 "effect_pp": {g: dict.fromkeys(years, 0.0) for g in ("all", "newcomers")},
-                "outcomes_pp": {o: dict.fromkeys(years, 0.0) for o in ("education", "in_education", "support")},
+                "outcomes_pp": {o: dict.fromkeys(years, 0.0) for o in OUTCOME_NAMES},
             }
         else:
             comparison_names.append(area.name)

@@ -28,7 +28,7 @@ import kit
 from kit import registers
 from kit.demo.analysis import AnalysisConfig, headline, prepare_movers, prepare_panel, run_analysis
 from kit.demo.figures import demo_figures
-from kit.demo.outcomes import outcome
+from kit.demo.outcomes import MONTHS_COLUMN, outcome
 
 
 def main(config_path: str) -> int:
@@ -54,11 +54,18 @@ def main(config_path: str) -> int:
     area_key = data["area_key"] or project.area_key_path()
     years = range(config.years[0], config.years[1] + 1)
     columns = {outcome(name).column for name in config.outcomes}
-    needs_akm = bool(columns & {"in_education", "support"})
+    extra: dict[str, list[str]] = {}
+    if columns & {"in_education", "support"}:
+        extra.setdefault("akm", []).append("SOCIO13")
+    months = data.get("months", {"register": "akm", "column": MONTHS_COLUMN})
+    if "employment_share" in columns:  # months employed per year: synthetic AKM, or your own BFL extract
+        extra.setdefault(months["register"], []).append(months["column"])
     panel = registers.build_panel(project, years, status="ras", income=None,
                                   education="udda" if "qualified" in columns else None,
-                                  extra_registers={"akm": ("SOCIO13",)} if needs_akm else None,
+                                  extra_registers={k: tuple(v) for k, v in extra.items()} or None,
                                   area_key=area_key, columns=("KOEN", "ALDER", "IE_TYPE", "KOM")).data
+    if "employment_share" in columns and months["column"] != MONTHS_COLUMN:
+        panel = panel.rename(columns={months["column"]: MONTHS_COLUMN})
 
     # 2. The analysis (E0-E3 employment; E4 newcomer share; E5 outcomes; E6 attachment; E7 movers-out).
     frame = prepare_panel(panel, config)

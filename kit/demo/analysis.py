@@ -23,8 +23,8 @@ Definitions (``docs/aalborg.md`` walks through them):
   composition from the base year to the target year.
 
 Beside employment (issue 25, :mod:`kit.demo.outcomes`): E4 newcomer share by
-area and year; E5 event studies of education, in education and public support
-(the configured ``outcomes``); E6 labour-market attachment shares (SOCIO13
+area and year; E5 event studies of education, in education, public support and
+the share of the year in employment (the configured ``outcomes``); E6 labour-market attachment shares (SOCIO13
 groups) by area and year; E7 the movers-out follow-up: employment and public
 support of the base-year residents who moved away, by destination and year,
 and the difference between each treated area's movers and the comparison
@@ -43,7 +43,7 @@ import pandas as pd
 
 import kit
 from kit.demo.extended import attachment_shares, movers_outputs, newcomer_share, outcome_studies
-from kit.demo.outcomes import add_outcomes, movers_frame, outcome
+from kit.demo.outcomes import MONTHS_COLUMN, add_outcomes, movers_frame, outcome
 from kit.errors import SchemaError, SpecError
 
 __all__ = ["GROUP_LABELS", "AnalysisConfig", "AnalysisResults", "prepare_movers", "prepare_panel", "run_analysis"]
@@ -85,8 +85,9 @@ class AnalysisConfig:
         headline effect is the unadjusted change (the synthetic truth is defined that way).
     outcomes
         Outcomes beside employment (:data:`kit.demo.outcomes.OUTCOMES`: ``education``,
-        ``in_education``, ``support``); they need the panel's ``HFAUDD`` and ``SOCIO13``.
-        Default none (employment only); the demo and examples/aalborg name all three.
+        ``in_education``, ``support``, ``employment_share``); they need the panel's ``HFAUDD``,
+        ``SOCIO13`` and (share of the year) the months employed, ``BESK_MDR`` from AKM.
+        Default none (employment only); the demo and examples/aalborg name all four.
     movers_out
         Run the movers-out follow-up (needs the whole panel, see :func:`prepare_movers`);
         off by default, on in the demo and examples/aalborg.
@@ -162,11 +163,13 @@ def prepare_panel(panel: pd.DataFrame, config: AnalysisConfig) -> pd.DataFrame:
     needed = ["YEAR", "PNR", "ALDER", "KOEN", "IE_TYPE", "SOC_STATUS_KODE", "AREA_NAME"]
     needed += ["SOCIO13"] if {"support", "in_education"} & {outcome(o).column for o in config.outcomes} else []
     needed += ["HFAUDD"] if "education" in config.outcomes else []
+    needed += [c for c in (outcome(o).register_column for o in config.outcomes) if c]
     missing = [c for c in needed if c not in panel.columns]
     if missing:
         raise SchemaError("analysis panel", f"column(s) {missing} are missing",
                           "build the panel with status='ras', education='udda', "
-                          "extra_registers={'akm': ('SOCIO13',)} and an area key (kit.registers.build_panel), "
+                          f"extra_registers={{'akm': ('SOCIO13', '{MONTHS_COLUMN}')}} and an area key "
+                          "(kit.registers.build_panel), "
                           "or leave the outcomes that need them out of the configuration")
     in_area = panel[panel["AREA_NAME"].notna()]
     frame = pd.DataFrame({
@@ -178,8 +181,10 @@ def prepare_panel(panel: pd.DataFrame, config: AnalysisConfig) -> pd.DataFrame:
         "origin": in_area["IE_TYPE"].astype(str).to_numpy(),
         "status": pd.to_numeric(in_area["SOC_STATUS_KODE"], errors="coerce").to_numpy(dtype=float),
     })
+    wants_months = "employment_share" in config.outcomes
     add_outcomes(frame, in_area["SOCIO13"] if "SOCIO13" in in_area.columns else None,
-                 in_area["HFAUDD"] if "HFAUDD" in in_area.columns else None)
+                 in_area["HFAUDD"] if "HFAUDD" in in_area.columns else None,
+                 in_area[MONTHS_COLUMN] if wants_months else None)
     base = frame[frame["year"] == config.base_year]
     base_key = set(zip(base["PNR"], base["area"]))
     lo, hi = config.age

@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Generates a synthetic DST-shaped population with planted effects, loads it as a "
         "project folder, runs BL's 2019 analysis (E0 rates, E1 event study with cluster-robust and "
         "permutation inference, E2 staggered adoption, E3 stayers vs composition, E4 newcomer share, E5 "
-        "education, in-education and public-support effects, E6 labour-market attachment, E7 movers-out "
+        "education, in-education, public-support and share-of-year employment effects, E6 labour-market "
+        "attachment, E7 movers-out "
         "by destination) under the dst rules, writes the cleared release and the checker's report, and "
         "compares estimates with the truth.",
         epilog="Example: kit demo --out demo-out   (about 50 s of CPU; 2-3 minutes on two busy cores)",

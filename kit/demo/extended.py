@@ -2,7 +2,9 @@
 
 * E4 newcomer share among residents by area and year (``Session.table``, rate);
 * E5 one event study per configured outcome (education, in education, public
-  support), as E1 for all residents, on each outcome's own age band;
+  support, share of the year in employment), as E1 for all residents, on each
+  outcome's own age band (the share of the year is a mean in percent of the year,
+  so its effects are percentage points of the year);
 * E6 labour-market attachment: the share of residents in each SOCIO13 group by
   area (treated areas, comparison areas pooled) and year;
 * E7 movers-out: employment and public support of the base-year residents who
@@ -57,8 +59,9 @@ def outcome_studies(session: Any, frame: pd.DataFrame, names: Sequence[str], tre
         rows = frame[(frame["age"] >= lo) & (frame["age"] <= hi) & frame[spec.column].notna()]
         rows = rows[rows["area"].isin([*treated, *comparison])]
         say(f"E5: event study of the share {spec.title}")
+        # a 0/1 outcome as int8 (a rate); the share of the year stays a mean in percent of the year
         out[name] = session.event_study(
-            rows.assign(**{spec.column: rows[spec.column].astype(np.int8)}),
+            rows.assign(**{spec.column: rows[spec.column].astype(np.int8)}) if spec.binary else rows,
             outcome=spec.column, group="area", period="year", treated=treated, comparison=list(comparison),
             base_period=base_year, permutations=permutations, seed=seed, name=f"e5_{name}",
             title=f"Effect on the share {spec.title}, relative to {base_year} (event study)",

@@ -15,9 +15,15 @@ Definitions (``docs/aalborg.md`` walks through them; all from the registers):
   :class:`Attachment` (employed 110-139; unemployed 210; cash benefit or other
   public support 220, 321, 323, 330; outside: education 310, old-age pension
   322, other 410, children 420 and missing); ``support`` is the 0/1 indicator
-  of the support group. The share of the year in employment needs weekly or
-  monthly employment (BFL / eIndkomst), which the delivered registers do not
-  hold: AKM's SOCIO13 is the year's *main* status;
+  of the support group;
+* **share of the year in employment** (``employment_share``): residents aged
+  16-64, the months with employment in year t divided by 12, in percent
+  (:data:`MONTHS_COLUMN` beside SOCIO13 in AKM; 0 without a row, as a person
+  without a RAS row is not employed). On the server the months come from
+  monthly employment (BFL or eIndkomst: months with an employment spell);
+  the synthetic AKM carries them as ``BESK_MDR``, consistent with the
+  November status (see docs/synthetic.md). A mean, not a 0/1 share: its
+  event study gives effects in percentage points of the year;
 * **newcomer share**: the share of newcomers (see
   :func:`kit.demo.analysis.prepare_panel`) among the residents of the age band;
 * **movers-out** (:func:`movers_frame`): persons living in a treated or
@@ -34,6 +40,8 @@ Examples
 ['employed', 'unemployed', 'support', 'outside', 'outside']
 >>> education_level(np.array([1010.0, 3520.0, 9000.0, np.nan])).tolist()
 [10.0, 35.0, 90.0, nan]
+>>> year_share(np.array([12.0, 6.0, 0.0, np.nan, 15.0])).tolist()
+[100.0, 50.0, 0.0, 0.0, nan]
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ __all__ = [
     "ATTACHMENT_LABELS",
     "COMPARISON_LABEL",
     "DESTINATION_LABELS",
+    "MONTHS_COLUMN",
     "OUTCOMES",
     "Attachment",
     "Destination",
@@ -58,7 +67,11 @@ __all__ = [
     "education_level",
     "movers_frame",
     "outcome",
+    "year_share",
 ]
+
+#: Months with employment in the year (0-12), read beside SOCIO13 from AKM (synthetic: ``BESK_MDR``).
+MONTHS_COLUMN = "BESK_MDR"
 
 #: Label of the pooled comparison areas in tables.
 COMPARISON_LABEL = "Comparison areas"
@@ -110,6 +123,8 @@ class OutcomeDef:
     age: tuple[int, int]
     title: str
     label: str
+    binary: bool = True
+    register_column: str = ""
 
 
 #: The outcomes beside employment, by configuration name.
@@ -121,6 +136,9 @@ OUTCOMES = {
                                "In education 16-24"),
     "support": OutcomeDef("support", "support", (16, 64),
                           "on cash benefit or other public support, 16-64", "Public support 16-64"),
+    "employment_share": OutcomeDef("employment_share", "employment_share", (16, 64),
+                                   "of the year in employment, 16-64", "Share of the year employed 16-64",
+                                   binary=False, register_column=MONTHS_COLUMN),
 }
 
 
@@ -155,13 +173,25 @@ def education_level(hfaudd: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.floor(code / 100)
 
 
-def add_outcomes(frame: pd.DataFrame, socio13: pd.Series | None, hfaudd: pd.Series | None) -> pd.DataFrame:
-    """Add ``attachment``, ``support``, ``in_education`` and ``qualified`` to analysis rows (in place).
+def year_share(months: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Percent of the year in employment from months employed (missing: 0; outside 0-12: missing)."""
+    m = np.asarray(months, dtype=float)
+    m = np.where(np.isnan(m), 0.0, m)
+    return np.where((m >= 0) & (m <= 12), 100.0 * m / 12.0, np.nan)
+
+
+def add_outcomes(frame: pd.DataFrame, socio13: pd.Series | None, hfaudd: pd.Series | None,
+                 months: pd.Series | None = None) -> pd.DataFrame:
+    """Add ``attachment``, ``support``, ``in_education``, ``qualified`` and ``employment_share`` (in place).
 
     ``in_education`` is missing outside ages 16-24 and ``qualified`` outside 25-64 or
-    without a known level, so each outcome's rows are its own population.
+    without a known level, so each outcome's rows are its own population;
+    ``employment_share`` (percent of the year, from ``months``) is missing only for a
+    value outside 0-12.
     """
     age = frame["age"].to_numpy()
+    if months is not None:
+        frame["employment_share"] = year_share(_numeric(months))
     if socio13 is not None:
         code = _numeric(socio13)
         frame["attachment"] = attachment_group(code)

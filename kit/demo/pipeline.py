@@ -3,8 +3,8 @@
 1. Generate a synthetic DST-shaped project folder with the default planted
    effects (:mod:`synthetic`).
 2. Open it with :mod:`kit.registers` exactly as a project folder on the
-   server, and build the persons x years panel with RAS status, AKM SOCIO13,
-   UDDA education and the project's area key.
+   server, and build the persons x years panel with RAS status, AKM SOCIO13
+   and months employed, UDDA education and the project's area key.
 3. Run E0-E7 (:mod:`kit.demo.analysis`) through a :class:`kit.Session`.
 4. Release the cleared results (report with the BL bar charts, tables,
    manifest) and write the checker's report to its own folder.
@@ -39,6 +39,7 @@ from kit.demo.analysis import (
     run_analysis,
 )
 from kit.demo.figures import demo_figures
+from kit.demo.outcomes import MONTHS_COLUMN
 from kit.demo.truth_report import format_rows, movers_vs_truth, newcomer_share_vs_truth, outcomes_vs_truth
 from kit.errors import OptionalDependencyError, OutputExistsError, SpecError
 
@@ -105,7 +106,7 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     project = registers.open(project_dir)
     years = range(config.years[0], config.years[1] + 1)
     panel = registers.build_panel(project, years, status="ras", income=None, education="udda",
-                                  extra_registers={"akm": ("SOCIO13",)}, area_key=project.area_key_path(),
+                                  extra_registers={"akm": ("SOCIO13", MONTHS_COLUMN)}, area_key=project.area_key_path(),
                                   columns=("KOEN", "ALDER", "IE_TYPE", "KOM")).data
     truth = json.loads((project_dir / "truth.json").read_text(encoding="utf-8"))
     analysis_config = AnalysisConfig(
@@ -115,7 +116,7 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
         base_year=int(truth["base_year"]),
         permutations=permutations,
         seed=config.seed,
-        outcomes=("education", "in_education", "support"),
+        outcomes=("education", "in_education", "support", "employment_share"),
         movers_out=True,
         data_label=f"synthetic BEF/RAS/AKM/UDDA {config.years[0]}-{config.years[1]} (kit demo, seed {config.seed})",
         created=created,
@@ -155,8 +156,9 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     newcomer_rows = newcomer_share_vs_truth(e4, truth, year)
     text = "\n\n".join([
         format_comparison(rows, year, base),
-        format_rows(outcome_rows, f"Effects {year} vs {base} on education, in education and public support "
-                                  "(pp), 95% randomisation-inference intervals, p = permutation p-value"),
+        format_rows(outcome_rows, f"Effects {year} vs {base} on education, in education, public support and "
+                                  "the share of the year in employment (pp), 95% randomisation-inference "
+                                  "intervals, p = permutation p-value"),
         format_rows(mover_rows, f"Movers-out {year}: employment of the treated area's movers minus the "
                                 "comparison areas' movers (pp), 95% Newcombe intervals"),
         format_rows(newcomer_rows, f"Newcomer share {year} (% of residents aged 16-64)"),

@@ -11,7 +11,7 @@ the rule set's own rules. Each returns ``(mask, rule_id, code, detail)`` with
 * **Means of identical values** (zero variance within the cell) give every
   unit's value, whatever their number: the cell is suppressed (group
   disclosure for magnitudes).
-* **Weighted rates and means** whose Kish effective size
+* **Weighted rates, means and sums** whose Kish effective size
   ``(sum w)^2 / sum w^2`` is below ``min_units`` rest, in effect, on fewer
   units than the threshold: suppressed.
 
@@ -105,4 +105,7 @@ def estimate_cell_failures(cells: pd.DataFrame, stat: Statistic, rules: RuleSet,
         if weighted:
             out += kish_failures(cells, rules, stat)
         return out
+    if stat is Statistic.SUM and weighted:
+        # a weighted sum with one heavy weight is that unit's value times its weight
+        return kish_failures(cells, rules, stat)
     return []

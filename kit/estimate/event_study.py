@@ -406,9 +406,13 @@ def check_subgroups(
     unit = session.unit
     bad_cells = 0
     bad_groups = 0
+    total = frame.groupby(["_g", "_t"], sort=False)[unit].nunique()
     for _label, mask in subgroups:
         inside = frame.loc[mask].groupby(["_g", "_t"], sort=False)[unit].nunique()
-        outside = frame.loc[~mask].groupby(["_g", "_t"], sort=False)[unit].nunique()
+        inside = inside.reindex(total.index, fill_value=0)
+        # the rest of the cell: its units that are not in the subgroup (also when subgroups overlap,
+        # e.g. stacked 'all' and 'newcomers' rows, where 'all' minus 'newcomers' is the stayers)
+        outside = total - inside
         n_bad = int(((inside > 0) & (inside < k)).sum() + ((outside > 0) & (outside < k)).sum())
         if n_bad:
             bad_cells += n_bad

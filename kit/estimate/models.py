@@ -248,6 +248,8 @@ def model(
     n_units = len(unit_levels)  # factorize leaves missing values out, like nunique()
     term_reasons = _term_checks(session, mod, exog, y, unit_codes, n_units, names, spec)
     design_block, design_private = _design_checks(session, exog, unit_codes, n_units, names)
+    if spec.family is Family.WLS:
+        design_block += _weight_checks(session, exog, np.asarray(mod.weights, dtype=float), unit_codes, n_units)
     fit_kw: dict[str, Any] = {}
     n_clusters = None
     if spec.cov is CovType.CLUSTER:
@@ -676,6 +678,22 @@ def _design_checks(
         )
     return blocked, private
 
+
+
+def _weight_checks(session: Any, exog: np.ndarray, w: np.ndarray, unit_codes: np.ndarray,
+                   n_units: int) -> list[Reason]:
+    """Blocking reasons of a WLS fit whose weights concentrate it on too few units (Kish)."""
+    from kit.estimate.weights import weighted_design_failures
+
+    k = check_threshold(session.rules, Statistic.MODEL)
+    if k <= 1 or w.shape[0] != exog.shape[0]:
+        return []
+    failing = weighted_design_failures(exog, w, unit_codes, n_units, k)
+    if not failing:
+        return []
+    return [Reason("kit", ReasonCode.TERM_TOO_FEW_UNITS,
+                   f"the weights concentrate the fit or {sum(j >= 0 for j in failing)} design column(s) on "
+                   f"fewer than {k} effective units (Kish)")]
 
 
 def _notes(spec: ModelSpec, use_t: bool, n_clusters: int | None, n_dropped: int, round_to: int) -> list[str]:

@@ -22,6 +22,16 @@ Traceback (most recent call last):
 kit.errors.SchemaError: demo: 1 weight(s) in 'w' are zero or negative...
 >>> round(kish_n_eff(np.array([1.0, 1.0, 1.0, 1.0])), 6), round(kish_n_eff(np.array([100.0, 1.0, 1.0])), 3)
 (4.0, 1.04)
+>>> kish_cells(np.array([4.0, 102.0, 0.0]), np.array([4.0, 10002.0, 0.0])).round(3).tolist()
+[4.0, 1.04, 0.0]
+
+Where each weighted statistic is checked (docs/estimates.md, "Weights", has the table):
+tables' weighted means, rates and sums, and ``rates``/``rate_difference``, suppress a
+cell whose Kish size is below the threshold (:func:`kit.estimate.cellrules.kish_failures`);
+a weighted count is a magnitude table (dominance on the weights); a WLS model is refused
+when its sample, or the units on either side of a design column, have a Kish size below
+the threshold (:func:`weighted_design_failures`). The checker's report shows every
+weighted table's per-cell Kish size (:func:`kish_cells`).
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ import numpy as np
 
 from kit.errors import SchemaError
 
-__all__ = ["RELATIVE_FLOOR", "kish_n_eff", "validate_weights"]
+__all__ = ["RELATIVE_FLOOR", "kish_cells", "kish_n_eff", "validate_weights", "weighted_design_failures"]
 
 #: Smallest weight accepted, as a share of the median weight (1 in 1,000).
 RELATIVE_FLOOR = 1e-3
@@ -89,3 +99,91 @@ def kish_n_eff(w: np.ndarray) -> float:
     w = np.asarray(w, dtype=float)
     s2 = float((w * w).sum())
     return float(w.sum()) ** 2 / s2 if s2 > 0 else 0.0
+
+
+def kish_cells(sum_w: np.ndarray, sum_w2: np.ndarray) -> np.ndarray:
+    """Kish's effective size per cell from the cells' ``sum w`` and ``sum w^2`` (0 where empty).
+
+    Parameters
+    ----------
+    sum_w, sum_w2
+        Per-cell sums of the weights and of their squares (the evidence's ``sum_w``, ``sum_w2``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``sum_w**2 / sum_w2`` where ``sum_w2 > 0``, else 0.
+    """
+    sw = np.asarray(sum_w, dtype=float)
+    sw2 = np.asarray(sum_w2, dtype=float)
+    safe = np.where(sw2 > 0, sw2, 1.0)
+    return np.where(sw2 > 0, sw * sw / safe, 0.0)
+
+
+def _unit_kish(mask: np.ndarray, w: np.ndarray, unit_codes: np.ndarray, n_units: int) -> float:
+    """Kish size of the units behind ``mask`` (a unit's rows are summed first)."""
+    per_unit = np.bincount(unit_codes[mask], weights=w[mask], minlength=n_units)
+    return kish_n_eff(per_unit[per_unit > 0])
+
+
+def weighted_design_failures(exog: np.ndarray, w: np.ndarray, unit_codes: np.ndarray, n_units: int,
+                             k: int) -> list[int]:
+    """Design columns of a weighted fit whose support rests on fewer than ``k`` effective units.
+
+    The weighted analogue of the unweighted support check: a weighted least-squares
+    fit whose weights put almost all mass on one unit is that unit's regression (an
+    intercept-only WLS with one weight of 1e6 is that person's value). For the whole
+    sample (returned as ``-1``) and for each non-constant column, the units holding
+    the column's non-modal values and (when more than one row shares it) those holding
+    the modal value must each have a Kish effective size (unit weights: the sum of a unit's row weights) of at least
+    ``k`` whenever they are not empty. Relative tolerance ``1e-12``.
+
+    Parameters
+    ----------
+    exog
+        Design matrix (rows x columns).
+    w
+        Row weights (validated: finite, positive).
+    unit_codes, n_units
+        Unit of each row as codes ``0 .. n_units - 1``.
+    k
+        Threshold (``min_units`` of the model rules).
+
+    Returns
+    -------
+    list of int
+        ``-1`` when the sample fails, then failing column indices.
+
+    Examples
+    --------
+    >>> x = np.column_stack([np.ones(6), [0, 0, 0, 1, 1, 1.0]])
+    >>> weighted_design_failures(x, np.ones(6), np.arange(6), 6, 3)
+    []
+    >>> weighted_design_failures(x, np.array([1, 1, 1, 1e6, 1, 1.0]), np.arange(6), 6, 3)
+    [-1, 1]
+    >>> d = np.column_stack([np.ones(14), [0.0] * 10 + [1.0] * 4])  # 4 units hold d = 1, two weigh 50
+    >>> weighted_design_failures(d, np.array([10.0] * 10 + [50, 1, 1, 50]), np.arange(14), 14, 3)
+    [1]
+    >>> weighted_design_failures(x[:, :1], np.array([1e6, 1, 1, 1, 1, 1.0]), np.arange(6), 6, 3)
+    [-1]
+    """
+    w = np.asarray(w, dtype=float)
+    tol = 1 - 1e-12
+    out: list[int] = []
+    everyone = np.ones(exog.shape[0], dtype=bool)
+    if everyone.any() and _unit_kish(everyone, w, unit_codes, n_units) < k * tol:
+        out.append(-1)
+    for j in range(exog.shape[1]):
+        col = exog[:, j]
+        values, counts = np.unique(col, return_counts=True)
+        if len(values) <= 1:
+            continue
+        top = int(np.argmax(counts))
+        modal = col == values[top]
+        # the modal side is a group (an intercept's reference) only when several rows share the value
+        sides = (~modal, modal) if counts[top] > 1 else (~modal,)
+        for side in sides:
+            if side.any() and _unit_kish(side, w, unit_codes, n_units) < k * tol:
+                out.append(j)
+                break
+    return out

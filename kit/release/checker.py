@@ -39,12 +39,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kit import __version__
 from kit.cleared import ClearedEstimate, ClearedTable
 from kit.release.charts import Figure
 from kit.rules.loader import RuleSet
+from kit.rules.model import RuleKind, Threshold
+from kit.spec_types import Statistic
 
 __all__ = ["BANNER", "CHECKER_FILES", "PAGE_LINES", "Tabular", "tabular", "write_checker_report"]
 
@@ -57,6 +60,8 @@ PAGE_LINES = 60
 #: Files of a checker folder.
 CHECKER_FILES = ("checker_report.html", "checker_report.txt", "checker.json")
 _MAX_ROWS = 5000
+#: Statistics whose weighted cells the Kish check judges (kit.estimate.cellrules).
+_KISH_CHECKED = (Statistic.MEAN, Statistic.RATE, Statistic.SUM)
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,67 @@ def _diagnostics(table: Any) -> Section:
     return Section("Risk diagnostics", tabular(value), note)
 
 
+def _weights_entry(private: Any) -> tuple[Section, dict[str, Any], list[tuple[str, str]]] | None:
+    """A weighted table's per-cell Kish effective size and its weight-concentration check.
+
+    Only for tables evaluated with a weight column (``spec.weight``): the published
+    cells' distinct units, sum of weights and Kish size ``(sum w)^2 / sum w^2``, the
+    rule set's threshold, and whether the kit's Kish check
+    (:func:`kit.estimate.cellrules.kish_failures`: weighted means, rates and sums)
+    suppressed the cell. A weighted count is evaluated as the sum of its weight
+    column (spec without weight): its concentration check is dominance, shown in
+    the cells' reasons.
+    """
+    spec = getattr(private, "spec", None)
+    weight = getattr(spec, "weight", None)
+    evidence = getattr(private, "evidence", None)
+    assessment = getattr(private, "assessment", None)
+    cells = getattr(evidence, "cells", None)
+    if not weight or cells is None or assessment is None or not {"sum_w", "sum_w2"} <= set(cells.columns):
+        return None
+    from kit.estimate.cellrules import kish_failures
+    from kit.estimate.weights import kish_cells
+
+    rules = getattr(private, "rules", None)
+    stat = getattr(spec, "statistic", None)
+    pub = np.asarray(assessment.published, dtype=bool)
+    n_eff = kish_cells(cells["sum_w"].to_numpy(), cells["sum_w2"].to_numpy())
+    fails = np.zeros(len(cells), dtype=bool)
+    thresholds: list[int] = []
+    if isinstance(rules, RuleSet) and stat is not None:
+        for mask, *_ in kish_failures(cells, rules, stat):
+            fails |= np.asarray(mask, dtype=bool)
+        thresholds = [r.params.min_units for r in rules.of_kind(RuleKind.THRESHOLD, stat)
+                      if isinstance(r.params, Threshold) and r.params.min_units > 1]
+    k = max(thresholds) if thresholds else None
+    checked = k is not None and stat in _KISH_CHECKED
+    dims = [str(d) for d in getattr(spec, "dims", ())]
+    frame = cells.loc[pub, dims].astype(str).reset_index(drop=True)
+    frame["n_units"] = cells.loc[pub, "n_units"].to_numpy()
+    frame["sum of weights"] = cells.loc[pub, "sum_w"].to_numpy(dtype=float)
+    frame["Kish effective size"] = n_eff[pub]
+    frame["Kish check"] = [("BELOW THRESHOLD: suppressed" if f else "ok") if checked else "not checked"
+                           for f in fails[pub]]
+    nonempty = n_eff[pub][n_eff[pub] > 0]
+    n_below = int((fails & pub).sum()) if checked else 0
+    note = (f"Weight column '{weight}'. Kish effective size (sum w)^2 / sum w^2 per published cell; "
+            + (f"cells below {k} effective units are suppressed (weight-concentration rule, "
+               "docs/estimates.md 'Weights')." if checked else
+               "this statistic has no Kish check (see docs/estimates.md 'Weights')."))
+    facts: dict[str, Any] = {
+        "column": str(weight),
+        "kish_min_units": k if checked else None,
+        "cells_below_kish": n_below,
+        "cells": [{"keys": [str(v) for v in row[:len(dims)]], "n_units": int(row[len(dims)]),
+                   "kish_n_eff": float(row[len(dims) + 2]), "below_kish": bool(f)}
+                  for row, f in zip(frame.itertuples(index=False), fails[pub] & checked, strict=True)],
+    }
+    summary = [("weight column", str(weight)),
+               ("smallest Kish effective size", f"{float(nonempty.min()):.6g}" if nonempty.size else "(no cells)"),
+               ("cells below the Kish threshold", str(n_below) if checked else "not checked")]
+    return Section("Weights: effective units per cell (Kish)", tabular(frame), note), facts, summary
+
+
 def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]]:
     facts: dict[str, Any] = {"name": obj.name}
     if isinstance(obj, Figure):
@@ -284,6 +350,12 @@ def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]
         )
     elif note:
         sections.append(Section("Cells", None, note))
+    weights = _weights_entry(private)
+    if weights is not None:
+        section, weight_facts, weight_summary = weights
+        sections.append(section)
+        facts["weights"] = weight_facts
+        summary_rows.extend(weight_summary)
     if assessment is not None:
         sections.append(_audit_section(assessment))
     model = _model_checks(private)

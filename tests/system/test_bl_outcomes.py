@@ -1,4 +1,5 @@
-"""Issue 25 over seeds: the kit's estimators recover the planted education, attachment and movers-out effects.
+"""Issue 25 over seeds: the kit's estimators recover the planted education, attachment, share-of-year and
+movers-out effects.
 
 Each seed generates a small synthetic project (treated areas at twice their real size, 24
 comparison areas of 1,000-1,500 residents, 2009-2017), reads it with kit.registers exactly as the
@@ -38,13 +39,13 @@ def _run(seed: int, out: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     project = registers.open(out)
     panel = registers.build_panel(project, range(YEARS[0], YEARS[1] + 1), status="ras", income=None,
-                                  education="udda", extra_registers={"akm": ("SOCIO13",)},
+                                  education="udda", extra_registers={"akm": ("SOCIO13", "BESK_MDR")},
                                   area_key=project.area_key_path(), columns=("KOEN", "ALDER", "IE_TYPE", "KOM")).data
     analysis = AnalysisConfig(
         treated=tuple((n, int(truth["areas"][n]["start"])) for n in truth["treated_areas"]),
         comparison=tuple(truth["comparison_areas"]) + tuple(truth["placebo_areas"]),
         years=YEARS, base_year=2011, target_year=2017, permutations=199, seed=seed,
-        outcomes=("education", "in_education", "support"), movers_out=True,
+        outcomes=("education", "in_education", "support", "employment_share"), movers_out=True,
         created="2026-01-01T00:00:00+00:00",
     )
     results = run_analysis(prepare_panel(panel, analysis), analysis, movers=prepare_movers(panel, analysis))
@@ -62,8 +63,8 @@ def test_outcomes_and_movers_recovered_over_seeds(tmp_path: Path) -> None:
         outcomes += o
         movers += m
     rows = [r for r in outcomes + movers if not r["suppressed"]]
-    assert len(rows) == len(SEEDS) * (6 + 4)  # nothing suppressed at these sizes
-    # intervals cover the planted values (95 % nominal; 30 intervals, allow a few misses)
+    assert len(rows) == len(SEEDS) * (8 + 4)  # nothing suppressed at these sizes
+    # intervals cover the planted values (95 % nominal; 36 intervals, allow a few misses)
     coverage = np.mean([r["covered"] for r in rows])
     assert coverage >= 0.8, coverage
     # no systematic bias: the mean error per area and outcome is small against the planted sizes

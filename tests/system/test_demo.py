@@ -89,7 +89,8 @@ def test_outcomes_and_movers_recover_the_planted_truth(demo) -> None:  # type: i
     """Issue 25, fast recovery at the default seed: every interval covers its planted value."""
     result, _ = demo
     assert {(r["area"], r["what"]) for r in result.outcomes} == {
-        (a, o) for a in ("Sundparken", "Kildeparken") for o in ("education", "in_education", "support")}
+        (a, o) for a in ("Sundparken", "Kildeparken")
+        for o in ("education", "in_education", "support", "employment_share")}
     for row in result.outcomes:
         assert not row["suppressed"] and row["covered"], row
     # the education effect is BL's "progress": clearly positive in Sundparken
