@@ -27,7 +27,7 @@ from kit.errors import KitError
 from kit.protect._highs import LinearModel
 from kit.protect.improve import _dim_codes
 from kit.protect.model import DeviationModel
-from kit.protect.repair import Witnesses, _DevLP, replace_witnesses, witness_cells
+from kit.protect.repair import MOVED_REL, Witnesses, _DevLP, replace_witnesses, witness_cells
 from kit.protect.requirements import UP, Prepared, Requirement
 from kit.protect.structure import TableStructure
 
@@ -95,8 +95,17 @@ class _LocalLP:
         self.colmap = colmap
         self.hi = hi
         self.cpos = colmap[pcols]
+        # scaled like :class:`kit.protect.repair._DevLP`: costs by their median, bounds by the level
+        c = cost[cols]
+        pos_c = c[c > 0]
+        self.cost_scale = float(np.median(pos_c)) if len(pos_c) else 1.0
+        self.bound_scale = 1.0
         self.lp = LinearModel(sub, np.zeros(sub.shape[0]), np.zeros(sub.shape[0]), np.zeros(len(cols)), hi,
-                              cost[cols], resolve="bounds", options={"presolve": "off"})
+                              c / self.cost_scale, resolve="bounds", options={"presolve": "off"})
+
+    def _set_bounds(self, cols: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float) -> None:
+        self.lp.set_bounds(cols, np.asarray(lo, dtype=float) / self.bound_scale,
+                           np.asarray(hi, dtype=float) / self.bound_scale)
 
     def solve(self, req: Requirement, avoid: np.ndarray) -> np.ndarray | None:
         """Moves of the box cells (aligned with ``cells``) of the cheapest witness, or ``None``."""
@@ -105,17 +114,20 @@ class _LocalLP:
         pos, neg = (col, col + 1) if req.direction == UP else (col + 1, col)
         if self.hi[pos] < req.level:
             return None
+        if req.level != self.bound_scale and req.level > 0:
+            self.bound_scale = req.level
+            self.lp.set_bounds(np.arange(len(self.hi)), 0.0, self.hi / req.level)
         av = self.colmap[dm.cell_col[avoid]]
         av = av[av >= 0]
         both = np.concatenate([av, av + 1])
-        self.lp.set_bounds(both, 0.0, 0.0)
-        self.lp.set_bounds([pos, neg], [req.level, 0.0], [self.hi[pos], 0.0])
+        self._set_bounds(both, 0.0, 0.0)
+        self._set_bounds(np.array([pos, neg]), np.array([req.level, 0.0]), np.array([self.hi[pos], 0.0]))
         sol = self.lp.solve()
-        self.lp.set_bounds([pos, neg], [0.0, 0.0], [self.hi[pos], self.hi[neg]])
-        self.lp.set_bounds(both, 0.0, self.hi[both])
+        self._set_bounds(np.array([pos, neg]), 0.0, np.array([self.hi[pos], self.hi[neg]]))
+        self._set_bounds(both, 0.0, self.hi[both])
         if sol.status != "optimal" or sol.x is None:
             return None
-        return sol.x[self.cpos] - sol.x[self.cpos + 1]
+        return (sol.x[self.cpos] - sol.x[self.cpos + 1]) * self.bound_scale
 
     def moved(self, req: Requirement, avoid: np.ndarray) -> np.ndarray | None:
         """Cells moved by the cheapest box witness (:meth:`solve`), or ``None``."""
@@ -130,14 +142,14 @@ class _LocalLP:
         pos = pos[self.cells[pos] == cells[keep]]
         if not len(pos):
             return
-        cost = np.array(self.lp._c, dtype=float)
+        cost = np.array(self.lp._c, dtype=float)  # already scaled
         cost[self.cpos[pos]] = 0.0
         cost[self.cpos[pos] + 1] = 0.0
         self.lp.set_cost(cost)
 
 
 def _moved_local(cells: np.ndarray, dev: np.ndarray, req: Requirement) -> np.ndarray:
-    return cells[np.abs(dev) > 1e-6 * max(req.level, 1e-3)]
+    return cells[np.abs(dev) > MOVED_REL * req.level]
 
 
 def _box_cells(boxes: Boxes, structure: TableStructure, prep: Prepared, cell: int) -> np.ndarray:
