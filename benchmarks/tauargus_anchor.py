@@ -8,7 +8,7 @@ modular method (HiTaS), ``OPT`` its optimal method (Fischetti-Salazar), each wit
 minutes. The statuses tau-Argus writes back (``WRITETABLE`` type 3 with status) become the pattern
 that the benchmark audits with the kit's audit and its independent re-audit.
 
-Run by :mod:`suppression_bench` in a child process (``python benchmarks/tauargus_anchor.py NAME
+Run by :mod:`suppression` in a child process (``python benchmarks/tauargus_anchor.py NAME
 METHOD MINUTES OUT.csv``) so that a wall-clock limit can stop it; prints ``seconds=<float>`` and
 writes the pattern as ``OUT.csv`` (dimension columns and ``secondary`` 0/1).
 """

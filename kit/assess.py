@@ -65,6 +65,10 @@ class Assessment:
     protected: bool = False
     protection_method: str = ""
     hierarchies: Any = None
+    #: value of the secondary suppressions and its share of the table's total (set by protection;
+    #: private, for the checker's report: never for a release)
+    suppressed_value: float | None = None
+    suppressed_share: float | None = None
 
     def __post_init__(self) -> None:
         self.statuses = tuple(self.statuses)

@@ -77,6 +77,19 @@ class CheckResult:
         return int(sum(s.suppressed for s in self.assessment.statuses))
 
     @property
+    def suppression_summary(self) -> str:
+        """Secondary suppression's information loss, for the researcher's screen (``""`` when none ran).
+
+        The suppressed value is one more equation about the suppressed cells: print it for the
+        researcher, never put it into a release.
+        """
+        a = self.assessment
+        if a.suppressed_value is None or a.suppressed_share is None:
+            return ""
+        return (f"secondary suppression: {a.protection_method}; suppressed value {a.suppressed_value:,.0f} "
+                f"= {100 * a.suppressed_share:.2f} % of the table total")
+
+    @property
     def exit_code(self) -> int:
         """0 when every cell is safe, 3 when cells must be suppressed."""
         return EXIT_BLOCKED if self.n_suppressed else EXIT_OK

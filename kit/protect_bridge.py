@@ -180,6 +180,8 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
     assessment.audit = result.audit
     assessment.protected = True
     assessment.protection_method = f"{result.method} ({result.n_secondary} secondary)"
+    assessment.suppressed_value = result.suppressed_value
+    assessment.suppressed_share = result.suppressed_share
 
 
 def _problem(evidence: Evidence, pub: np.ndarray, statuses: list[CellStatus], reasons: list[list[Reason]],

@@ -21,11 +21,13 @@ from kit.protect.exchange import read_status_codes, write_status_codes
 from kit.protect.hierarchy import Hierarchy
 from kit.protect.levels import protection_levels
 from kit.protect.problem import ProtectionProblem
+from kit.protect.requirements import CostModel
 from kit.protect.structure import Dimension, TableStructure, link
 
 __all__ = [
     "METHODS",
     "AuditResult",
+    "CostModel",
     "Dimension",
     "Hierarchy",
     "ProtectionProblem",

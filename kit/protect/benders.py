@@ -49,7 +49,7 @@ import scipy.sparse as sp
 from kit.errors import KitError
 from kit.protect._highs import LinearModel
 from kit.protect.model import DeviationModel
-from kit.protect.repair import Witnesses, redundancy_elimination, sequential_lp
+from kit.protect.repair import MOVED_REL, Witnesses, redundancy_elimination, sequential_lp
 from kit.protect.requirements import UP, Prepared, Requirement
 
 __all__ = ["BendersStats", "benders"]
@@ -158,7 +158,7 @@ class _Attacker:
         if move >= lvl * (1.0 - LEVEL_TOL):
             if not capped and sol.x is not None:  # the attacker's deviation is a witness
                 dev = dm.cell_deviation(sol.x)
-                self.witness = np.flatnonzero(np.abs(dev) > 1e-6 * max(lvl, 1e-3))
+                self.witness = np.flatnonzero(np.abs(dev) > MOVED_REL * lvl)
             return move, None
         # bound multipliers (minimisation: a negative reduced cost prices the upper bound)
         alpha = -rc[self.pcol]

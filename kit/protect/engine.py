@@ -44,9 +44,10 @@ import pandas as pd
 from kit.errors import KitError, KitInternalError, SpecError
 from kit.protect.audit import AuditResult, audit
 from kit.protect.benders import benders
+from kit.protect.cubes import Cubes
 from kit.protect.decompose import branch_improve, branches
 from kit.protect.improve import block_improve
-from kit.protect.local import Boxes, redundancy_local, repair_failed, sequential_lp_local
+from kit.protect.local import Boxes, redundancy_local, repair_failed, reroute_local, sequential_lp_local
 from kit.protect.milp import milp_size, solve_milp
 from kit.protect.model import DeviationModel
 from kit.protect.problem import ProtectionProblem
@@ -64,6 +65,9 @@ METHODS = ("auto", "milp", "gauss_lp")
 MILP_AUTO_LIMIT = 60_000
 #: ``gauss_lp`` solves its protection LPs on local boxes above this many cells (:mod:`kit.protect.local`).
 LOCAL_CELLS = 20_000
+#: On tables solved on local boxes, redundancy elimination gets this share of the time left, the swap
+#: search over the suppressed margins (:func:`kit.protect.local.reroute_local`) the rest.
+MARGIN_SWAP_AFTER = 0.7
 #: Rounds of repair (:func:`kit.protect.local.repair_failed`) when the final audit fails.
 REPAIR_ROUNDS = 5
 #: ``gauss_lp`` improves tables of up to this many (canonical) cells by cut generation over the whole
@@ -96,7 +100,10 @@ class ProtectionResult:
     """Final statuses, reasons of the secondary cells, and the audit.
 
     ``suppressed_value`` is the total value of the secondary cells (the
-    information loss tau-Argus reports); private, for the checker and benchmarks.
+    information loss tau-Argus reports) and ``table_total`` the sum of the inner
+    cells' sizes (the grand total of a non-negative table); ``suppressed_share`` is
+    their ratio. Private, for the checker and benchmarks: the sum of the secondary
+    cells is one more equation about them, never for a release.
     """
 
     structure: TableStructure
@@ -109,6 +116,12 @@ class ProtectionResult:
     n_secondary: int
     suppressed_value: float
     optimal: bool
+    table_total: float = 0.0
+
+    @property
+    def suppressed_share(self) -> float:
+        """Suppressed secondary value as a share of the table's total (0 for an empty table)."""
+        return self.suppressed_value / self.table_total if self.table_total > 0 else 0.0
 
     def __repr__(self) -> str:
         return (f"ProtectionResult(method={self.method!r}, primary={self.n_primary}, "
@@ -151,9 +164,11 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
     method
         ``auto``, ``milp`` or ``gauss_lp`` (see the module docs).
     cost
-        ``"value"`` (the problem's cost, else the cell value), ``"cells"``,
-        ``"log"`` (log(1 + value)) or an array of weights; a tiny per-cell charge
-        is added so that free cells are not suppressed needlessly.
+        A :class:`~kit.protect.requirements.CostModel` or its name: ``"value"``
+        (default: the problem's cost column, else the cell value), ``"frequency"``
+        (contributing units), ``"unity"`` (1 per cell; ``"cells"`` too), ``"log"``
+        (log(1 + value)); or an array of weights, one per cell. A tiny per-cell
+        charge is added so that free cells are not suppressed needlessly.
     time_limit
         Seconds for the optimisation steps (the MILP, the improvement and the
         redundancy elimination). Protection itself is never cut short.
@@ -184,6 +199,7 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
     if method == "auto":
         chosen = "milp" if milp_size(dm, prep) <= MILP_AUTO_LIMIT else "gauss_lp"
     optimal = False
+    before_swaps: np.ndarray | None = None
     if not prep.requirements:
         supp = prep.must.copy()
     elif chosen == "milp":
@@ -199,7 +215,9 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
         log.debug("gauss_lp: %d requirement(s), %s LPs", len(prep.requirements), "local" if local else "full")
         if local:
             boxes = Boxes(problem.structure)
-            supp, wit = sequential_lp_local(problem.structure, dm, prep, prep.must.copy(), boxes)
+            # cube witnesses (inner cells only) where the box would need a margin; non-negative tables
+            cubes = Cubes(problem.structure) if problem.nonnegative else None
+            supp, wit = sequential_lp_local(problem.structure, dm, prep, prep.must.copy(), boxes, cubes)
         else:
             supp, wit = sequential_lp(dm, prep, prep.must.copy())
         log.debug("sequential LP: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
@@ -209,7 +227,9 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
         split = branches(problem.structure) if improving and int(prep.canon_mask.sum()) > BENDERS_CELLS else []
         if redundancy and not split:
             if local:
-                reduced, wit_r = redundancy_local(problem.structure, dm, prep, supp, wit, deadline, boxes)
+                red_end = None if deadline is None else time.perf_counter() + MARGIN_SWAP_AFTER * max(
+                    0.0, deadline - time.perf_counter())
+                reduced, wit_r = redundancy_local(problem.structure, dm, prep, supp, wit, red_end, boxes, cubes)
             else:
                 reduced, wit_r = redundancy_elimination(dm, prep, supp, wit, deadline)
             status, _ = _statuses(problem, reduced)
@@ -218,6 +238,17 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
             else:  # keep the unreduced pattern, which has witnesses for every requirement
                 log.debug("redundancy elimination reverted: its pattern failed the audit")
             log.debug("redundancy elimination: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
+        if local and deadline is not None and time.perf_counter() < deadline - 1.0:
+            # swap suppressed margins for cheaper inner cells (cubes, box LPs) in the time left; the final
+            # audit judges the result, and the pattern before the swaps is kept if it fails
+            margins = np.flatnonzero(problem.structure.n_atoms_per_cell > 1)
+            swapped, wit_s, n_swaps = reroute_local(problem.structure, dm, prep, supp, wit, margins, deadline,
+                                                    boxes, cubes)
+            log.debug("margin swaps: %d (%d suppressed) after %.1f s", n_swaps, int(swapped.sum()),
+                      time.perf_counter() - t0)
+            if n_swaps:
+                before_swaps = supp
+                supp, wit = swapped, wit_s
         # the block MILP is for tables solved with the full LPs (blocks of a large table are too big)
         if improving and deadline is not None:
             def passes(candidate: np.ndarray) -> bool:
@@ -283,6 +314,11 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
     status, reasons = _statuses(problem, supp)
     log.debug("%s: pattern after %.1f s; final audit", chosen, time.perf_counter() - t0)
     result_audit = audit(problem.with_status(status), intervals=audit_intervals)
+    if result_audit.n_failed and before_swaps is not None:  # the margin swaps broke something: undo them
+        log.debug("margin swaps reverted: their pattern failed the audit")
+        supp = before_swaps
+        status, reasons = _statuses(problem, supp)
+        result_audit = audit(problem.with_status(status), intervals=audit_intervals)
     # repair: witnesses against the exact attackers of the failing cells (see repair_failed), then audit
     # again; every round only adds cells, and a round that adds none cannot help
     # (the MILP's witnesses avoid the same singletons as the LPs' main witnesses, so it may need it too)
@@ -305,9 +341,12 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
                                "under-protected; the pattern was not returned")
     secondary = np.array([s is CellStatus.SECONDARY for s in status])
     newly = secondary & ~problem.mask(CellStatus.SECONDARY)
+    inner = problem.structure.n_atoms_per_cell == 1
     return ProtectionResult(problem.structure, status, reasons, result_audit, chosen,
                             time.perf_counter() - t0, int(problem.mask(CellStatus.PRIMARY).sum()),
-                            int(newly.sum()), float(problem.values[newly].sum()), optimal)
+                            int(newly.sum()), float(problem.values[newly].sum()), optimal,
+                            float(np.abs(problem.values[inner & (problem.structure.canonical
+                                                                 == np.arange(problem.structure.n_cells))]).sum()))
 
 
 def _statuses(problem: ProtectionProblem, supp_canon: np.ndarray) -> tuple[np.ndarray, tuple[tuple[int, Reason], ...]]:

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from kit.protect._highs import LinearModel
 from kit.protect.model import DeviationModel
-from kit.protect.repair import _DevLP, _moved
+from kit.protect.repair import MOVED_REL, _DevLP, _moved
 from kit.protect.requirements import UP, Prepared, Requirement
 from kit.protect.structure import TableStructure
 
@@ -243,7 +243,7 @@ class _Block:
         for k, req in enumerate(self.reqs):
             off = self.nx + k * self.m
             dev = sol.x[off + self.mpos] - sol.x[off + self.mpos + 1]
-            moved = self.mcells[np.abs(dev) > 1e-6 * max(req.level, 1e-3)]
+            moved = self.mcells[np.abs(dev) > MOVED_REL * req.level]
             if not new[moved].all():  # a cell moved by rounding noise only: reject the block
                 return None
             wit[(req.cell, req.direction)] = moved

@@ -25,13 +25,14 @@ import scipy.sparse as sp
 
 from kit.errors import KitError
 from kit.protect._highs import LinearModel
+from kit.protect.cubes import Cubes
 from kit.protect.improve import _dim_codes
 from kit.protect.model import DeviationModel
-from kit.protect.repair import Witnesses, _DevLP, replace_witnesses, witness_cells
+from kit.protect.repair import MOVED_REL, Witnesses, _DevLP, replace_witnesses, witness_cells
 from kit.protect.requirements import UP, Prepared, Requirement
 from kit.protect.structure import TableStructure
 
-__all__ = ["Boxes", "redundancy_local", "sequential_lp_local"]
+__all__ = ["Boxes", "redundancy_local", "reroute_local", "sequential_lp_local"]
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,17 @@ class _LocalLP:
         self.colmap = colmap
         self.hi = hi
         self.cpos = colmap[pcols]
+        # scaled like :class:`kit.protect.repair._DevLP`: costs by their median, bounds by the level
+        c = cost[cols]
+        pos_c = c[c > 0]
+        self.cost_scale = float(np.median(pos_c)) if len(pos_c) else 1.0
+        self.bound_scale = 1.0
         self.lp = LinearModel(sub, np.zeros(sub.shape[0]), np.zeros(sub.shape[0]), np.zeros(len(cols)), hi,
-                              cost[cols], resolve="bounds", options={"presolve": "off"})
+                              c / self.cost_scale, resolve="bounds", options={"presolve": "off"})
+
+    def _set_bounds(self, cols: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float) -> None:
+        self.lp.set_bounds(cols, np.asarray(lo, dtype=float) / self.bound_scale,
+                           np.asarray(hi, dtype=float) / self.bound_scale)
 
     def solve(self, req: Requirement, avoid: np.ndarray) -> np.ndarray | None:
         """Moves of the box cells (aligned with ``cells``) of the cheapest witness, or ``None``."""
@@ -105,17 +115,20 @@ class _LocalLP:
         pos, neg = (col, col + 1) if req.direction == UP else (col + 1, col)
         if self.hi[pos] < req.level:
             return None
+        if req.level != self.bound_scale and req.level > 0:
+            self.bound_scale = req.level
+            self.lp.set_bounds(np.arange(len(self.hi)), 0.0, self.hi / req.level)
         av = self.colmap[dm.cell_col[avoid]]
         av = av[av >= 0]
         both = np.concatenate([av, av + 1])
-        self.lp.set_bounds(both, 0.0, 0.0)
-        self.lp.set_bounds([pos, neg], [req.level, 0.0], [self.hi[pos], 0.0])
+        self._set_bounds(both, 0.0, 0.0)
+        self._set_bounds(np.array([pos, neg]), np.array([req.level, 0.0]), np.array([self.hi[pos], 0.0]))
         sol = self.lp.solve()
-        self.lp.set_bounds([pos, neg], [0.0, 0.0], [self.hi[pos], self.hi[neg]])
-        self.lp.set_bounds(both, 0.0, self.hi[both])
+        self._set_bounds(np.array([pos, neg]), 0.0, np.array([self.hi[pos], self.hi[neg]]))
+        self._set_bounds(both, 0.0, self.hi[both])
         if sol.status != "optimal" or sol.x is None:
             return None
-        return sol.x[self.cpos] - sol.x[self.cpos + 1]
+        return (sol.x[self.cpos] - sol.x[self.cpos + 1]) * self.bound_scale
 
     def moved(self, req: Requirement, avoid: np.ndarray) -> np.ndarray | None:
         """Cells moved by the cheapest box witness (:meth:`solve`), or ``None``."""
@@ -130,14 +143,14 @@ class _LocalLP:
         pos = pos[self.cells[pos] == cells[keep]]
         if not len(pos):
             return
-        cost = np.array(self.lp._c, dtype=float)
+        cost = np.array(self.lp._c, dtype=float)  # already scaled
         cost[self.cpos[pos]] = 0.0
         cost[self.cpos[pos] + 1] = 0.0
         self.lp.set_cost(cost)
 
 
 def _moved_local(cells: np.ndarray, dev: np.ndarray, req: Requirement) -> np.ndarray:
-    return cells[np.abs(dev) > 1e-6 * max(req.level, 1e-3)]
+    return cells[np.abs(dev) > MOVED_REL * req.level]
 
 
 def _box_cells(boxes: Boxes, structure: TableStructure, prep: Prepared, cell: int) -> np.ndarray:
@@ -148,9 +161,45 @@ def _box_cells(boxes: Boxes, structure: TableStructure, prep: Prepared, cell: in
     return np.flatnonzero(m & prep.canon_mask)
 
 
+def _cube_cost(prep: Prepared, supp: np.ndarray, req: Requirement, published_fixed: bool) -> np.ndarray:
+    """Per canonical cell: the cost of moving it in a cube witness of ``req`` (``inf``: may not move)."""
+    if published_fixed:
+        cost = np.where(supp & ~prep.must, prep.weight, np.inf)
+        cost[prep.must] = 0.0
+    else:
+        cost = np.where(supp, 0.0, prep.weight)
+    cost[prep.forced] = np.inf
+    avoid = prep.avoid.get(req.cell)
+    if avoid is not None and len(avoid):
+        cost[avoid] = np.inf
+    return cost
+
+
+def cube_witness(cubes: Cubes | None, prep: Prepared, supp: np.ndarray, req: Requirement,
+                 published_fixed: bool = False) -> np.ndarray | None:
+    """The cheapest cube witness of ``req`` (:mod:`kit.protect.cubes`), or ``None``.
+
+    Only for requirements of inner cells without nested singleton attackers (a cube moves no
+    singleton it must avoid, so it is a witness against every attacker the audit tries).
+    """
+    if cubes is None or len(prep.attackers.get(req.cell, _EMPTY)):
+        return None
+    if cubes.structure.n_atoms_per_cell[req.cell] != 1:
+        return None
+    return cubes.cheapest(req.cell, req.direction, req.level, _cube_cost(prep, supp, req, published_fixed),
+                          prep.values)
+
+
+_EMPTY = np.empty(0, dtype=np.int64)
+
+
 def sequential_lp_local(structure: TableStructure, dm: DeviationModel, prep: Prepared, suppressed: np.ndarray,
-                        boxes: Boxes | None = None) -> tuple[np.ndarray, Witnesses]:
-    """:func:`kit.protect.repair.sequential_lp` with each LP on the primary's box."""
+                        boxes: Boxes | None = None, cubes: Cubes | None = None) -> tuple[np.ndarray, Witnesses]:
+    """:func:`kit.protect.repair.sequential_lp` with each LP on the primary's box.
+
+    With ``cubes``, a requirement that the suppressed cells cannot meet gets the cheaper of its box
+    witness and its cheapest cube witness (cost: the weight of the cells newly suppressed).
+    """
     boxes = boxes or Boxes(structure)
     a_csc = dm.a.tocsc()
     supp = suppressed.copy()
@@ -188,6 +237,16 @@ def sequential_lp_local(structure: TableStructure, dm: DeviationModel, prep: Pre
                 todo.append(req)
             else:
                 witnesses[(req.cell, req.direction)] = moved
+        # then the cheapest cube (inner cells only; the box cannot hold its far corner)
+        rest = []
+        for req in todo:
+            cube = cube_witness(cubes, prep, supp, req)
+            if cube is None:
+                rest.append(req)
+                continue
+            free(cube)
+            witnesses[(req.cell, req.direction)] = cube
+        todo = rest
         if not todo:
             continue
         cost = np.zeros(dm.n_cols)
@@ -218,7 +277,7 @@ def sequential_lp_local(structure: TableStructure, dm: DeviationModel, prep: Pre
 
 def redundancy_local(structure: TableStructure, dm: DeviationModel, prep: Prepared, suppressed: np.ndarray,
                      witnesses: Witnesses, deadline: float | None = None,
-                     boxes: Boxes | None = None) -> tuple[np.ndarray, Witnesses]:
+                     boxes: Boxes | None = None, cubes: Cubes | None = None) -> tuple[np.ndarray, Witnesses]:
     """:func:`kit.protect.repair.redundancy_elimination` with each re-found witness on its box.
 
     A witness that is not re-found in its box keeps the secondary suppressed.
@@ -252,7 +311,9 @@ def redundancy_local(structure: TableStructure, dm: DeviationModel, prep: Prepar
             sc = cells[~prep.must[cells]]
             cost[dm.cell_col[sc]] = prep.weight[sc]
             cost[dm.cell_col[sc] + 1] = prep.weight[sc]
-            found = witness_cells(req, prep, _LocalLP(dm, a_csc, prep, cells, cost).moved)
+            found = cube_witness(cubes, prep, supp, req, published_fixed=True)
+            if found is None:
+                found = witness_cells(req, prep, _LocalLP(dm, a_csc, prep, cells, cost).moved)
             if found is None:
                 ok = False
                 break
@@ -326,3 +387,86 @@ def repair_failed(structure: TableStructure, dm: DeviationModel, prep: Prepared,
             unmet += 1
     log.debug("repair: %d failed cell(s), %d requirement(s) without witnesses", len(bad), unmet)
     return supp, unmet
+
+
+def reroute_local(structure: TableStructure, dm: DeviationModel, prep: Prepared, suppressed: np.ndarray,
+                  witnesses: Witnesses, candidates: np.ndarray, deadline: float | None = None,
+                  boxes: Boxes | None = None, cubes: Cubes | None = None) -> tuple[np.ndarray, Witnesses, int]:
+    """Swap search on local boxes: publish a suppressed ``candidates`` cell when cheaper cells can replace it.
+
+    For each candidate (costliest first) the cell is fixed published and every requirement whose
+    witness moved it is re-protected on its box, where moving a suppressed cell is free and a
+    published one costs its weight (cells added for an earlier requirement of the same swap are
+    free for the later ones). When all are re-protected and the added cells cost less than the
+    candidate, the swap is made. Used with the suppressed *margins* as candidates: on a large table
+    the sequential LPs route many witnesses through a margin once it is suppressed (it is then
+    free), and a margin costs many inner cells (issue 24).
+
+    Returns
+    -------
+    tuple
+        The new suppressed mask, its witnesses and the number of swaps made.
+    """
+    boxes = boxes or Boxes(structure)
+    a_csc = dm.a.tocsc()
+    supp = suppressed.copy()
+    wit = dict(witnesses)
+    reqs = {(r.cell, r.direction): r for r in prep.requirements}
+    users: dict[int, set[tuple[int, int]]] = {}
+    for key, moved in wit.items():
+        for c in moved:
+            users.setdefault(int(c), set()).add(key)
+    cand = np.asarray(candidates, dtype=np.int64)
+    cand = cand[supp[cand] & ~prep.must[cand] & ~prep.forced[cand]]
+    order = cand[np.argsort(-prep.weight[cand], kind="stable")]
+    box_cache: dict[int, np.ndarray] = {}
+    swaps = 0
+    for s in order:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        if not supp[s]:
+            continue
+        keys = sorted(users.get(int(s), set()))
+        budget = float(prep.weight[s])
+        supp[s] = False
+        added: list[int] = []
+        new_wit: dict[tuple[int, int], np.ndarray] = {}
+        ok = True
+        for key in keys:
+            req = reqs[key]
+            if req.cell not in box_cache:
+                box_cache[req.cell] = _box_cells(boxes, structure, prep, req.cell)
+            cells = box_cache[req.cell]
+            cells = cells[(cells != s) & ~prep.forced[cells]]
+            cost = np.zeros(dm.n_cols)
+            taken = supp[cells].copy()
+            if added:
+                taken |= np.isin(cells, added)
+            w = np.where(taken, 0.0, prep.weight[cells])
+            cost[dm.cell_col[cells]] = w
+            cost[dm.cell_col[cells] + 1] = w
+            found = witness_cells(req, prep, _LocalLP(dm, a_csc, prep, cells, cost).moved)
+            taken_all = supp.copy()
+            if added:
+                taken_all[np.array(added, dtype=np.int64)] = True
+            cube = cube_witness(cubes, prep, taken_all, req)
+            if cube is not None and (found is None or prep.weight[cube[~taken_all[cube]]].sum()
+                                     <= prep.weight[found[~taken_all[found]]].sum()):
+                found = cube
+            if found is None:
+                ok = False
+                break
+            new = [int(c) for c in found if not supp[c] and int(c) not in added]
+            added.extend(new)
+            if float(prep.weight[added].sum()) >= budget * (1 - 1e-9):
+                ok = False
+                break
+            new_wit[key] = found
+        if not ok:
+            supp[s] = True
+            continue
+        if added:
+            supp[np.array(added, dtype=np.int64)] = True
+        replace_witnesses(wit, users, new_wit)
+        swaps += 1
+    return supp, wit, swaps

@@ -121,7 +121,15 @@ def replace_witnesses(wit: Witnesses, users: dict[int, set[tuple[int, int]]],
 
 
 class _DevLP:
-    """One HiGHS model of the deviation LP, re-solved with changed costs and bounds."""
+    """One HiGHS model of the deviation LP, re-solved with changed costs and bounds.
+
+    The LP HiGHS sees is scaled so that its absolute tolerances (1e-7 on bounds and reduced
+    costs) are relative to the quantities they judge: costs are divided by ``cost_scale`` (the
+    median positive weight of the cells), and for each requirement all column bounds are divided
+    by the requirement's level (the primary must then move by 1). Unscaled, a table at 1e10 had
+    costs of 1e12 and a warm re-solve reported a bounded LP "unbounded" (issue 24); a level far
+    below the table's values was judged with the same absolute tolerance as a large one.
+    """
 
     def __init__(self, dm: DeviationModel, prep: Prepared, suppressed: np.ndarray, published_fixed: bool) -> None:
         self.dm = dm
@@ -133,35 +141,52 @@ class _DevLP:
         hi[cols[fixed]] = 0.0
         hi[cols[fixed] + 1] = 0.0
         self.base_hi = hi
+        w = prep.weight[cells]
+        pos_w = w[w > 0]
+        self.cost_scale = float(np.median(pos_w)) if len(pos_w) else 1.0
+        self.bound_scale = 1.0
         cost = np.zeros(dm.n_cols)
         self.weight_col = np.zeros(dm.n_cols)
-        self.weight_col[cols] = prep.weight[cells]
-        self.weight_col[cols + 1] = prep.weight[cells]
+        self.weight_col[cols] = w
+        self.weight_col[cols + 1] = w
         cost[:] = self.weight_col
         sup_cols = cols[suppressed[cells]]
         cost[sup_cols] = 0.0
         cost[sup_cols + 1] = 0.0
         self.cost = cost
         self.lp = LinearModel(dm.a, np.zeros(dm.a.shape[0]), np.zeros(dm.a.shape[0]),
-                              np.zeros(dm.n_cols), hi, cost, resolve="bounds")
+                              np.zeros(dm.n_cols), hi, cost / self.cost_scale, resolve="bounds")
+
+    def _set_bounds(self, cols: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float) -> None:
+        """Set raw (unscaled) bounds of some columns."""
+        self.lp.set_bounds(cols, np.asarray(lo, dtype=float) / self.bound_scale,
+                           np.asarray(hi, dtype=float) / self.bound_scale)
+
+    def _rescale(self, level: float) -> None:
+        """Measure the columns in units of ``level`` (all bounds divided by it)."""
+        if level == self.bound_scale or not level > 0:
+            return
+        self.bound_scale = level
+        self.lp.set_bounds(np.arange(self.dm.n_cols), 0.0, self.base_hi / level)
 
     def set_free(self, cells: np.ndarray) -> None:
         cols = self.dm.cell_col[cells]
         self.cost[cols] = 0.0
         self.cost[cols + 1] = 0.0
-        self.lp.set_cost(self.cost)
+        self.set_cost(self.cost)
 
     def set_cost(self, cost: np.ndarray) -> None:
+        """Replace the (raw) costs; the LP gets them divided by ``cost_scale``."""
         self.cost = cost
-        self.lp.set_cost(cost)
+        self.lp.set_cost(cost / self.cost_scale)
 
     def fix(self, cells: np.ndarray, fixed: bool) -> None:
         cols = self.dm.cell_col[cells]
         both = np.concatenate([cols, cols + 1])
         if fixed:
-            self.lp.set_bounds(both, 0.0, 0.0)
+            self._set_bounds(both, 0.0, 0.0)
         else:
-            self.lp.set_bounds(both, 0.0, self.base_hi[both])
+            self._set_bounds(both, 0.0, self.base_hi[both])
         if not fixed:
             return
         # keep base bounds in sync for later restores
@@ -171,8 +196,8 @@ class _DevLP:
         cols = self.dm.cell_col[cells]
         self.base_hi[cols] = self.dm.neg_ub[cols]
         self.base_hi[cols + 1] = self.dm.neg_ub[cols + 1]
-        self.lp.set_bounds(np.concatenate([cols, cols + 1]), 0.0,
-                           np.concatenate([self.base_hi[cols], self.base_hi[cols + 1]]))
+        both = np.concatenate([cols, cols + 1])
+        self._set_bounds(both, 0.0, self.base_hi[both])
 
     def solve(self, req: Requirement, avoid: np.ndarray) -> np.ndarray | None:
         """Cell deviations of the cheapest witness for ``req`` (``None`` if there is none)."""
@@ -182,17 +207,18 @@ class _DevLP:
         hi = self.base_hi
         if hi[pos] < req.level:
             return None
+        self._rescale(req.level)
         avoid_cols = dm.cell_col[avoid]
         avoid_both = np.concatenate([avoid_cols, avoid_cols + 1])
-        self.lp.set_bounds(avoid_both, 0.0, 0.0)
-        self.lp.set_bounds([pos, neg], [req.level, 0.0], [hi[pos], 0.0])
+        self._set_bounds(avoid_both, 0.0, 0.0)
+        self._set_bounds(np.array([pos, neg]), np.array([req.level, 0.0]), np.array([hi[pos], 0.0]))
         sol = self.lp.solve()
-        self.lp.set_bounds([pos, neg], [0.0, 0.0], [hi[pos], hi[neg]])
-        self.lp.set_bounds(avoid_both, 0.0, hi[avoid_both])
+        self._set_bounds(np.array([pos, neg]), 0.0, np.array([hi[pos], hi[neg]]))
+        self._set_bounds(avoid_both, 0.0, hi[avoid_both])
         self.last_status = sol.status
         if sol.status != "optimal" or sol.x is None:
             return None
-        return dm.cell_deviation(sol.x)
+        return dm.cell_deviation(sol.x) * self.bound_scale
 
     def moved(self, req: Requirement, avoid: np.ndarray) -> np.ndarray | None:
         """Cells moved by the cheapest witness (:meth:`solve`), or ``None``."""
@@ -200,8 +226,12 @@ class _DevLP:
         return None if dev is None else _moved(dev, req)
 
 
+#: a cell is moved by a witness when its deviation exceeds this share of the requirement's level
+MOVED_REL = 1e-6
+
+
 def _moved(dev: np.ndarray, req: Requirement) -> np.ndarray:
-    return np.flatnonzero(np.abs(dev) > 1e-6 * max(req.level, 1e-3))
+    return np.flatnonzero(np.abs(dev) > MOVED_REL * req.level)
 
 
 def sequential_lp(dm: DeviationModel, prep: Prepared, suppressed: np.ndarray,
@@ -303,7 +333,7 @@ def reroute(dm: DeviationModel, prep: Prepared, suppressed: np.ndarray, witnesse
         w = 0.0 if free else prep.weight[cells]
         lp.cost[cols] = w
         lp.cost[cols + 1] = w
-        lp.lp.set_cost(lp.cost)
+        lp.set_cost(lp.cost)
 
     sec = np.flatnonzero(supp & ~prep.must)
     for s in sec[np.argsort(-prep.weight[sec], kind="stable")]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ from kit.errors import KitError, SpecError
 from kit.protect.problem import ProtectionProblem
 from kit.status import CellStatus
 
-__all__ = ["Prepared", "Requirement", "prepare"]
+__all__ = ["CostModel", "Prepared", "Requirement", "cost_vector", "prepare"]
 
 UP, DOWN = 1, -1
 #: Exact-only requirements (both levels 0) are modelled as a move of this share of the cell's own
@@ -64,18 +65,62 @@ class Prepared:
         return float(min(req.level, self.values[req.cell] - self.values[k]))
 
 
+class CostModel(str, enum.Enum):
+    """What a secondary suppression costs (the quantity the pattern minimises).
+
+    ``VALUE`` (default): the cell's value (its absolute value), or the problem's own ``cost``
+    column when it has one (a user weight column, :meth:`ProtectionProblem.from_frame`
+    ``cost=``). ``FREQUENCY``: the number of contributing units (``n_units``; needs it).
+    ``UNITY``: 1 per cell (fewest cells). ``LOG``: log(1 + value). As in tau-Argus, every model
+    adds a small per-cell charge so that free cells are not suppressed needlessly.
+
+    Examples
+    --------
+    >>> CostModel.parse("frequency") is CostModel.FREQUENCY, CostModel.parse("cells") is CostModel.UNITY
+    (True, True)
+    """
+
+    VALUE = "value"
+    FREQUENCY = "frequency"
+    UNITY = "unity"
+    LOG = "log"
+
+    @classmethod
+    def parse(cls, name: str) -> CostModel:
+        """The model named ``name`` (``cells`` is accepted for ``unity``); a clear error otherwise."""
+        key = {"cells": "unity", "freq": "frequency"}.get(name.strip().lower(), name.strip().lower())
+        try:
+            return cls(key)
+        except ValueError:
+            raise SpecError("protect", f"unknown cost model {name!r}",
+                            f"use one of {', '.join(m.value for m in cls)} or an array of weights") from None
+
+
 def cost_vector(problem: ProtectionProblem, cost: Any) -> np.ndarray:
-    """Cost per cell from ``"value"``, ``"cells"``, ``"log"`` or an array of weights."""
+    """Cost per cell from a :class:`CostModel` (or its name) or an array of weights (one per cell).
+
+    Examples
+    --------
+    >>> from kit.protect.structure import Dimension, TableStructure
+    >>> s = TableStructure.from_dimensions([Dimension("r", ("a", "b"))])
+    >>> p = ProtectionProblem.build(s, [30.0, 10.0, 20.0], primary=[False, True, False], n_units=[5, 2, 3])
+    >>> cost_vector(p, "frequency").round(3).tolist()
+    [5.003, 2.003, 3.003]
+    """
     v = np.abs(problem.values)
-    if isinstance(cost, str):
-        if cost == "value":
+    if isinstance(cost, (str, CostModel)):
+        model = cost if isinstance(cost, CostModel) else CostModel.parse(cost)
+        if model is CostModel.VALUE:
             base = v if problem.cost is None else problem.cost
-        elif cost == "cells":
+        elif model is CostModel.FREQUENCY:
+            if problem.n_units is None:
+                raise SpecError("protect", "the frequency cost needs the number of units per cell",
+                                "give n_units (ProtectionProblem n_units=) or use the value cost")
+            base = np.abs(np.asarray(problem.n_units, dtype=float))
+        elif model is CostModel.UNITY:
             base = np.ones_like(v)
-        elif cost == "log":
-            base = np.log1p(v)
         else:
-            raise SpecError("protect", f"unknown cost {cost!r}", "use value, cells, log or an array of weights")
+            base = np.log1p(v)
     else:
         base = np.asarray(cost, dtype=float)
         if base.shape != v.shape or (base < 0).any() or not np.isfinite(base).all():

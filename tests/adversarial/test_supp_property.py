@@ -8,15 +8,19 @@ than its protection interval (tolerance relative to the cell's level, never to t
 optimal method's pattern costs the same share at every scale (its quality does not depend on the
 unit of the values). Variants: exact-only protection (levels 0: the interval must not be a point)
 and singletons (a one-unit inner cell is known to its unit, who may attack every other primary).
+
+The default run draws a few random cases plus the named regressions (about 15 s); set
+``KIT_LONG_PROPERTY=1`` for the long run (60 random cases; docs/suppression.md, *Tests*).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
@@ -159,20 +163,37 @@ def run_case(case: tuple[int, bool, bool, int, list[int], bool, bool]) -> None:
     check_pattern(s, parents, inner_scaled, p_scaled, res_g.suppressed, singletons)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: issue 24: the sequential protection LPs' costs were the cell values (1e12 at scale 1e10) and HiGHS
+#: reported a bounded LP "unbounded": gauss_lp refused a protectable table at 1e10 and 1e11 only
+REGRESSION_1E10 = (2980959, True, False, 10, [0, 6], False, False)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases())
+@example(case=REGRESSION_1E10)
 def test_protection_holds_at_every_scale(case: tuple[int, bool, bool, int, list[int], bool, bool]) -> None:
     run_case(case)
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("KIT_LONG_PROPERTY"), reason="long property run: set KIT_LONG_PROPERTY=1")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases())
 def test_protection_holds_at_every_scale_long(case: tuple[int, bool, bool, int, list[int], bool, bool]) -> None:
     run_case(case)
 
 
-@pytest.mark.parametrize("k", [-3, 0, 6, 9, 12])
+@pytest.mark.parametrize("k", [9, 10, 11, 12])
+def test_gauss_lp_protects_the_1e10_table(k: int) -> None:
+    """The table of the regression: gauss_lp must protect it at every scale (it raised at 1e10, 1e11)."""
+    seed, three_d, hierarchy, _, primary_idx, exact_only, singletons = REGRESSION_1E10
+    s, parents, inner = make_table(seed, three_d, hierarchy)
+    p = build(s, parents, inner, 10.0 ** k, primary_idx, exact_only, singletons)
+    res = protect(p, method="gauss_lp")
+    check_pattern(s, parents, {a: v * 10.0 ** k for a, v in inner.items()}, p, res.suppressed, singletons)
+
+
+@pytest.mark.parametrize("k", [-3, 6, 12])  # small, middle, large (1e10 and 1e11: the regression above)
 @pytest.mark.parametrize("exact_only", [False, True])
 def test_fixed_scales(k: int, exact_only: bool) -> None:
     run_case((12345, False, True, k, [0, 7], exact_only, False))
