@@ -24,8 +24,6 @@ def session() -> kit.Session:
     return kit.Session("dst", unit="PNR", created=CREATED)
 
 
-@pytest.mark.xfail(strict=True, reason="lazy path: NaN (not NULL) in a DOUBLE unit column passes the missing-id "
-                   "check; the id-less rows count as one unit and a two-person cell is published")
 def test_lazy_float_unit_ids_with_nan_are_refused_like_the_dataframe_path(tmp_path: Path) -> None:
     """A DOUBLE person-number column with NaN (not NULL) in Parquet: DuckDB's ``IS NULL`` misses NaN,
     so two persons plus two id-less rows made a published 3-unit cell (the DataFrame path refuses)."""
