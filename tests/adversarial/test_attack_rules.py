@@ -38,8 +38,6 @@ def weak_copy(tmp_path: Path, rule_id: str) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="a rule file whose id only renders as 'dst' (invisible, full-width or "
-                   "homoglyph characters) loads with a 1-unit threshold; the report reads 'Rule set dst'")
 @pytest.mark.parametrize("kind", [
     "zero-width space",
     "full-width letters",
