@@ -196,3 +196,18 @@ def test_estimate_with_its_populations_emptied(tmp_path: Path) -> None:
         n = len(df)  # the attacker knows the population size and that one person was dropped
         recovered = n * m_all - (n - 1) * m_rest
         assert abs(recovered - df.loc[target, "income"]) > 1.0, "one person's income is recovered"
+
+
+@pytest.mark.xfail(strict=True, reason="kit review says CLEAN (exit 0) for a release whose differencing check "
+                   "was turned off; mixed rule sets get ATTENTION, this opt-out does not")
+def test_review_flags_a_release_whose_differencing_check_was_off(tmp_path: Path) -> None:
+    from kit.release import review_release
+
+    df = persons()
+    s = session()
+    s.release(tmp_path / "r", [s.table(df, rows="KOM", name="t")], title="t", formats=("html",),
+              differencing=False, checker_dir=tmp_path / "checker")
+    for checker in (None, tmp_path / "checker"):
+        result = review_release(tmp_path / "r", checker_dir=checker)
+        # the checker must be told to compare this release with the project's others by hand
+        assert result.exit_code != 0, result.render()
