@@ -211,3 +211,59 @@ def test_review_flags_a_release_whose_differencing_check_was_off(tmp_path: Path)
         result = review_release(tmp_path / "r", checker_dir=checker)
         # the checker must be told to compare this release with the project's others by hand
         assert result.exit_code != 0, result.render()
+
+
+def determined(equations: list[tuple[dict[str, float], float]], unknowns: list[str]) -> dict[str, float]:
+    """The attacker's linear algebra: unknowns fixed exactly by the published equations
+    (``sum of coef * unknown = value``): those whose unit vector lies in the row space."""
+    a = np.array([[eq.get(u, 0.0) for u in unknowns] for eq, _ in equations])
+    b = np.array([v for _, v in equations])
+    solution = np.linalg.lstsq(a, b, rcond=None)[0]
+    rank = np.linalg.matrix_rank(a)
+    out = {}
+    for k, u in enumerate(unknowns):
+        e = np.zeros(len(unknowns))
+        e[k] = 1.0
+        if np.linalg.matrix_rank(np.vstack([a, e])) == rank:
+            out[u] = float(solution[k])
+    return out
+
+
+@pytest.mark.xfail(strict=True, reason="a mean table and a sum table of one measure get different secondary "
+                   "patterns; together their published cells give a 2-person primary's sum")
+def test_mean_and_sum_tables_with_margins_protected_apart(tmp_path: Path) -> None:
+    """Income by municipality x sex with margins, as a sum table and as a mean table (one release).
+    K0 x f holds 2 persons. Each table alone is protected; the two patterns differ."""
+    rng = np.random.default_rng(4)
+    rows, p = [], 0
+    for kom, sizes in [("K0", (20, 2)), ("K1", (20, 25)), ("K2", (30, 15))]:
+        for sex, n in zip("mf", sizes):
+            for _ in range(n):
+                p += 1
+                rows.append({"PNR": p, "KOM": kom, "sex": sex, "income": float(rng.integers(200, 600) * 1000)})
+    df = pd.DataFrame(rows)
+    s = session()
+    outputs = [s.table(df, rows="KOM", cols="sex", stat=stat, measure="income", margins=True, name=stat)
+               for stat in ("sum", "mean")]
+    landed = try_release(s, tmp_path / "r1", outputs)
+    if not landed:
+        return
+    sums = published(landed[0], ["KOM", "sex"])
+    means = published(landed[1], ["KOM", "sex"], "estimate")
+    cells = [(k, x) for k in ("K0", "K1", "K2") for x in ("m", "f")]
+
+    def inside(key: tuple[str, ...]) -> list[tuple[str, str]]:
+        return [c for c in cells if key[0] in (c[0], "Total") and key[1] in (c[1], "Total")]
+
+    # unknowns: the sum x and the number of persons n of every inner cell
+    equations = [({f"x{c}": 1.0 for c in inside(key)}, v) for key, v in sums.items()]
+    # a published mean m of a cell group: sum of x - m * sum of n = 0 (n never needed exactly)
+    equations += [({**{f"x{c}": 1.0 for c in inside(key)}, **{f"n{c}": -m for c in inside(key)}}, 0.0)
+                  for key, m in means.items()]
+    unknowns = [f"x{c}" for c in cells] + [f"n{c}" for c in cells]
+    got = determined(equations, unknowns)
+    truth = df.groupby(["KOM", "sex"])["income"].sum()
+    n = df.groupby(["KOM", "sex"])["PNR"].nunique()
+    for c in cells:
+        if n[c] < T and f"x{c}" in got:
+            assert not np.isclose(got[f"x{c}"], truth[c]), f"the {n[c]}-person cell {c} is recovered"
