@@ -95,7 +95,9 @@ def _checks(con: Any, view: str, rel: Relation, unit: str, spec: TableSpec, wher
     """The session's row checks in one pass; returns (rows, units as the session counts them)."""
     u = _ident(unit)
     integer_unit = rel.type_of(unit).upper() in _INTEGER
-    cols = ["count(*)", f"count(*) FILTER (WHERE {u} IS NULL)"]
+    # NaN is not NULL in DuckDB: a floating id column's NaN is a missing id too (as pandas' isna)
+    no_id = f"{u} IS NULL OR isnan({u})" if rel.type_of(unit).upper() in _FLOAT else f"{u} IS NULL"
+    cols = ["count(*)", f"count(*) FILTER (WHERE {no_id})"]
     cols += [f"CAST(min({u}) AS HUGEINT)", f"CAST(max({u}) AS HUGEINT)"] if integer_unit else ["0", "0"]
     if spec.measure is not None:
         if not _numeric(rel.type_of(spec.measure)):

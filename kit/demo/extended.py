@@ -98,6 +98,10 @@ def movers_outputs(session: Any, movers: pd.DataFrame, treated: Sequence[str], b
     note = (f"Movers-out: lived in the area in {base_year}; in the year they live elsewhere in Denmark "
             "(same municipality as the area, or elsewhere), or live in the area again after a year outside it "
             "(back). Persons who died or emigrated are not followed. Comparison areas pooled.",)
+    if "support" in movers.columns:
+        # both tables over the same persons: a person with one outcome missing would make the two
+        # populations differ by one, which the differencing registry refuses
+        movers = movers[movers["employed"].notna() & movers["support"].notna()]
     employment = session.table(
         movers, rows=["area", "destination"], cols="year", stat="rate", measure="employed", codes=codes,
         name="e7_movers_employment", title=f"Employment rate of {who}", notes=note,

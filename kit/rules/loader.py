@@ -58,6 +58,7 @@ import math
 import os
 import sys
 import typing
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,7 +242,13 @@ def verify_rule_set(rule_set: RuleSet) -> None:
                                "load rule sets with load_rule_set(); do not build them by hand")
         for fld in dataclasses.fields(rule.params):
             _check_number(getattr(rule.params, fld.name), fld.metadata, f"{where}, rule '{rule.id}'", fld.name)
-    normalised = rule_set.id.strip().lower() if isinstance(rule_set.id, str) else ""
+    # what a reader sees: compatibility forms folded (full-width letters), invisible and punctuation
+    # characters dropped ('dst\u200b', 'd\u00adst'); non-ASCII ids are refused (homoglyphs such as Cyrillic)
+    text = unicodedata.normalize("NFKC", rule_set.id) if isinstance(rule_set.id, str) else ""
+    if not text.isascii():
+        raise RuleSetError(where, "the id has characters outside ASCII (it could pass for another set's id)",
+                           "use ASCII letters, digits, '-', '_' or '.' (for example 'my-project')")
+    normalised = "".join(c for c in text if c.isalnum()).lower()
     if normalised != rule_set.id and shipped_fingerprint(normalised) is not None:
         raise RuleSetError(where, f"the id looks like the reserved id of the shipped set '{normalised}'",
                            "give your own rule set its own id (for example 'my-project')")

@@ -1,0 +1,89 @@
+"""Red team: who is a unit? The thresholds must count distinct persons on every engine and input.
+
+The pandas path refuses rows without a unit id; the lazy (DuckDB over Parquet) path must refuse
+them too, whatever the column's type. And one person must count once however her id is written,
+as the differencing registry already assumes (``kit.populations.unit_keys``). The attacker's own
+computation: the persons behind a published cell, counted from the data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kit
+from kit.errors import KitError
+
+CREATED = "2026-01-01T00:00:00+00:00"
+
+
+def session() -> kit.Session:
+    return kit.Session("dst", unit="PNR", created=CREATED)
+
+
+def test_lazy_float_unit_ids_with_nan_are_refused_like_the_dataframe_path(tmp_path: Path) -> None:
+    """A DOUBLE person-number column with NaN (not NULL) in Parquet: DuckDB's ``IS NULL`` misses NaN,
+    so two persons plus two id-less rows made a published 3-unit cell (the DataFrame path refuses)."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from kit.registers import scan
+
+    pnr = np.array([1.0, 2.0, np.nan, np.nan, 4.0, 5.0, 6.0, 7.0])
+    kom = ["A"] * 4 + ["B"] * 4
+    income = np.array([100_000.0, 200_000.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0])
+    path = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"PNR": pa.array(pnr, from_pandas=False), "KOM": kom, "INCOME": income}), path)
+    frame = pd.DataFrame({"PNR": pnr, "KOM": kom, "INCOME": income})
+    s = session()
+    with pytest.raises(KitError):
+        s.table(frame, rows="KOM", stat="sum", measure="INCOME")
+    for source in (scan(path), str(path)):
+        try:
+            t = s.table(source, rows="KOM", stat="sum", measure="INCOME")
+        except KitError as err:
+            assert "no unit id" in str(err) and "100000" not in str(err)
+            continue
+        out = kit.clear(t).to_frame(symbols=False)
+        a = out[out["KOM"] == "A"]["value"]
+        # the attacker: cell A rests on persons 1 and 2 only
+        assert a.isna().all(), "a two-person cell is published"
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_one_person_with_two_spellings_of_her_id_counts_once(engine: str) -> None:
+    """Person-year rows from two registers concatenated: one stores PNR as an integer (the leading
+    zero lost), the other as 10-character text. Cell A holds two persons."""
+    bef = pd.DataFrame({"PNR": [101801234, 202801234], "KOM": ["A", "A"], "income": [300_000.0, 400_000.0]})
+    ind = pd.DataFrame({"PNR": ["0101801234"], "KOM": ["A"], "income": [0.0]})
+    rest = pd.DataFrame({"PNR": list(range(10, 20)), "KOM": "B", "income": 1000.0})
+    df = pd.concat([bef, ind, rest], ignore_index=True)
+    try:
+        t = session().table(df, rows="KOM", stat="sum", measure="income", engine=engine)
+    except KitError as err:  # refused: a unit column mixing numbers and text
+        assert "101801234" not in str(err)
+        return
+    out = kit.clear(t).to_frame(symbols=False)
+    persons_in_a = {int(str(p)) for p in df.loc[df["KOM"] == "A", "PNR"]}  # the attacker's count
+    assert len(persons_in_a) == 2
+    assert out.loc[out["KOM"] == "A", "value"].isna().all(), "a two-person cell is published"
+
+
+def test_an_enterprise_id_as_the_unit_does_not_default_to_persons() -> None:
+    """A hurried researcher tabulates turnover with the CVR number as the unit and forgets unit_type."""
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"CVRNR": np.arange(12345670, 12345710), "KOM": np.repeat(["A", "B"], 20),
+                       "turnover": rng.integers(1, 5, 40) * 1e5})
+    df.loc[0, "turnover"] = 5e9
+    try:
+        s = kit.Session("dst", unit="CVRNR", created=CREATED)
+        out = kit.clear(s.table(df, rows="KOM", stat="sum", measure="turnover")).to_frame(symbols=False)
+    except KitError:
+        return  # refused: the unit type must be given for an enterprise id
+    a = out.loc[out["KOM"] == "A", "value"]
+    # the attacker: the cell total minus 19 small firms (at most 4e5 each) bounds the giant within 0.2 %
+    if not a.isna().all():
+        giant_low = float(a.iloc[0]) - 19 * 4e5
+        assert not (abs(giant_low - 5e9) / 5e9 < 0.002), "one enterprise's turnover is published"
