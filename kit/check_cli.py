@@ -82,6 +82,8 @@ def _run(args: argparse.Namespace) -> int:
     audit = result.assessment.audit
     if audit is not None:
         print(audit.summary())
+    if result.suppression_summary:
+        print(result.suppression_summary)  # the researcher's screen only, never the release
     if args.release:
         from kit.clearance import clear
         from kit.release import write_release

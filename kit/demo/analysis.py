@@ -145,8 +145,8 @@ class AnalysisResults:
     e7_difference: Any = None
 
     def outputs(self) -> list[Any]:
-        """Private results in release order."""
-        extra = [self.e4, *self.e5.values(), self.e6, self.e7_employment, self.e7_support, self.e7_difference]
+        """Private results in release order (E7's support rates stay on the server: see docs/aalborg.md)."""
+        extra = [self.e4, *self.e5.values(), self.e6, self.e7_employment, self.e7_difference]
         return [self.e0, self.e1, self.e2, self.e3, *(o for o in extra if o is not None)]
 
 

@@ -336,4 +336,4 @@ def test_solver_prints_nothing_on_stdout(tmp_path: Path, monkeypatch: pytest.Mon
     lines = out.strip().splitlines()
     assert lines[0].startswith("25 cells checked") and lines[1].startswith("audit "), out
     assert "highs" not in out.lower() and "tmpSolver" not in out
-    assert [line.split(":")[0] for line in lines[2:]] == ["written", "differencing check", "release"], out
+    assert [line.split(":")[0] for line in lines[2:]] == ["secondary suppression", "written", "differencing check", "release"], out
