@@ -323,15 +323,31 @@ class ClearedEstimate(_NoCopy):
                                       "this is a bug; please report it")
 
     def to_frame(self, symbols: bool = True) -> pd.DataFrame:
-        """The estimates as a DataFrame (one row per term)."""
+        """The estimates as a DataFrame (one row per term), with unique column names.
+
+        A key that repeats the term (a model's coefficients are keyed ``("term", name)``) is not
+        repeated; a key whose name collides with ``term``, a value column or ``flags`` otherwise is
+        shown as ``key_<name>``.
+        """
+        reserved = {"term", *self.columns, "flags"}
         key_names: list[str] = []
         for row in self.rows:
             for k, _ in row.keys:
                 if k not in key_names:
                     key_names.append(k)
+        # a "term" key equal to the row's term everywhere is the term itself
+        if "term" in key_names and all(dict(r.keys).get("term", r.term) == r.term for r in self.rows):
+            key_names.remove("term")
+        shown: dict[str, str] = {}
+        for k in key_names:
+            name = k
+            while name in reserved or name in shown.values():
+                name = f"key_{name}"
+            shown[k] = name
         records = []
         for row in self.rows:
-            rec: dict[str, object] = {"term": row.term, **dict(row.keys)}
+            rec: dict[str, object] = {"term": row.term}
+            rec.update({shown[k]: v for k, v in row.keys if k in shown})
             for col, value in zip(self.columns, row.values):
                 if row.suppressed:
                     rec[col] = self.symbol if symbols else math.nan
@@ -339,7 +355,7 @@ class ClearedEstimate(_NoCopy):
                     rec[col] = math.nan if value is None else value
             rec["flags"] = ",".join(f.value for f in row.flags)
             records.append(rec)
-        return pd.DataFrame.from_records(records, columns=["term", *key_names, *self.columns, "flags"])
+        return pd.DataFrame.from_records(records, columns=["term", *shown.values(), *self.columns, "flags"])
 
     def summary(self) -> str:
         """A statsmodels-like text summary with numbered notes."""
