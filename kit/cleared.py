@@ -252,8 +252,21 @@ class ClearedTable(_NoCopy):
         return pd.DataFrame.from_records(records, columns=[*self.dims, *self.value_columns])
 
     def __repr__(self) -> str:
-        return (f"<ClearedTable {self.name!r}: {len(self.rows)} rows, {self.n_suppressed} suppressed, "
-                f"{self.statistic} over {list(self.dims)}>")
+        from kit.reprs import short, short_list
+
+        return short(f"<ClearedTable {self.name!r}: {len(self.rows)} rows, {self.n_suppressed} suppressed, "
+                     f"{self.statistic} over {short_list(self.dims)}>")
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the first rows as released (suppressed cells show the symbol)."""
+        from kit.reprs import html_card, html_rows
+
+        frame = self.to_frame().head(10)
+        return html_card(f"ClearedTable {self.name}", [
+            ("title", self.title or "(none)"),
+            ("statistic", f"{self.statistic} over {', '.join(self.dims)}"),
+            ("rows", f"{len(self.rows)} ({self.n_suppressed} suppressed, shown as {self.symbol})"),
+        ], html_rows(list(frame.columns), frame.to_numpy().tolist(), len(self.rows)))
 
 
 class EstimateKind(enum.Enum):
@@ -376,7 +389,24 @@ class ClearedEstimate(_NoCopy):
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<ClearedEstimate {self.name!r} ({self.kind.value}): {len(self.rows)} rows>"
+        from kit.reprs import short
+
+        n_sup = sum(r.suppressed for r in self.rows)
+        return short(f"<ClearedEstimate {self.name!r} ({self.kind.value}): {len(self.rows)} rows, "
+                     f"{n_sup} suppressed>")
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the first estimates as released (suppressed ones show the symbol)."""
+        from kit.reprs import html_card, html_rows
+
+        frame = self.to_frame().head(10)
+        n_sup = sum(r.suppressed for r in self.rows)
+        return html_card(f"ClearedEstimate {self.name}", [
+            ("title", self.title or "(none)"),
+            ("kind", self.kind.value),
+            ("rows", f"{len(self.rows)} ({n_sup} suppressed, shown as {self.symbol})"),
+            ("N", self.n_reported),
+        ], html_rows(list(frame.columns), frame.to_numpy().tolist(), len(self.rows)))
 
 
 def _fmt(value: float | None) -> str:
