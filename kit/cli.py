@@ -20,6 +20,12 @@ naming the exception type and asking to report it, exit 70, and no traceback
 unless ``--debug`` is given. Argument errors (argparse) exit 2; ``--help`` and
 ``--version`` exit 0; ``main`` returns these codes instead of raising
 ``SystemExit``, so it can be called in-process.
+
+Options of every command, accepted before or after the subcommand: ``-v``/``--verbose`` shows the
+kit's INFO log lines on standard error (the command line configures logging for the duration of
+the command; importing the kit configures nothing), ``-q``/``--quiet`` prints nothing on standard
+output and no progress (errors and the exit code only), ``--progress`` shows progress of long steps
+on standard error when it is not a terminal (on a terminal it shows by default), ``--debug``.
 """
 
 from __future__ import annotations
