@@ -312,10 +312,15 @@ def _append_derived_margins(cells: pd.DataFrame, dims: list[str]) -> pd.DataFram
 
 
 def check_file(path: str | Path, dims: Sequence[str], count: str, rules: str = "dst", *,
-               out: str | Path | None = None, sep: str = ",", **options: object) -> tuple[CheckResult, Path]:
-    """Check a CSV file and write the copy with status columns (atomically, never overwriting)."""
+               out: str | Path | None = None, sep: str = ",", encoding: str = "detect",
+               notes: list[str] | None = None, **options: object) -> tuple[CheckResult, Path]:
+    """Check a CSV file and write the copy with status columns (atomically, never overwriting).
+
+    ``encoding`` is the file's text encoding, or ``"detect"`` (UTF-8 with or without a BOM, else
+    cp1252 with a note appended to ``notes``); see :func:`kit.table_input.read_table_csv`.
+    """
     src = Path(path)
-    df = read_table_csv(src, sep)
+    df = read_table_csv(src, sep, encoding, notes)
     target = output_target(src, out)
     result = check_table(df, dims, count, rules, **options)  # type: ignore[arg-type]
     write_text_new(target, result.frame.to_csv(index=False, sep=sep, lineterminator="\n"),

@@ -6,7 +6,9 @@ import argparse
 
 from kit.check import check_file
 from kit.evidence import TOTAL
+from kit.progress import start
 from kit.quiet import native_stdout_silenced
+from kit.table_input import check_encoding
 
 __all__ = ["register"]
 
@@ -40,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-empty-secondaries", action="store_true",
                         help="let empty cells be secondary suppressions (an attacker may know they are zero)")
     parser.add_argument("--sep", default=",", help="field separator (default ',')")
+    parser.add_argument("--encoding", default="detect", metavar="ENC",
+                        help="text encoding of the table (e.g. utf-8, cp1252, latin-1; default: detect = UTF-8 "
+                        "with or without a BOM, else cp1252, what Windows Excel writes, with a note)")
     parser.add_argument("--out", help="output file (default: TABLE.checked.csv in the current folder)")
     parser.add_argument("--release", metavar="DIR",
                         help="also write the cleared table (suppressed cells as the symbol) as a release with its "
@@ -68,14 +73,21 @@ def _run(args: argparse.Namespace) -> int:
         from kit.errors import SpecError
 
         raise SpecError("kit check", "--checker-dir needs --release", "add --release DIR, or leave out --checker-dir")
-    with native_stdout_silenced():  # failclosed: no solver chatter on stdout
+    check_encoding(args.encoding)  # failclosed: a bad --encoding before anything is read
+    notes: list[str] = []
+    with native_stdout_silenced(), start(getattr(args, "progress", None), "kit check: rules and suppression",
+                                         total=1, unit="tables") as task:  # failclosed: no solver chatter on stdout
         result, target = check_file(
-            args.table, dims, args.count, args.rules, out=args.out, sep=args.sep, value=args.value,
+            args.table, dims, args.count, args.rules, out=args.out, sep=args.sep, encoding=args.encoding,
+            notes=notes, value=args.value,
             top1=args.top1, top2=args.top2, total_label=args.total_label, unit_type=args.unit_type,
             derive_margins=not args.no_derive_margins, hierarchies=_hierarchies(args.hierarchy),
             name=args.name, title=args.title, time_limit=args.time_limit,
             allow_empty_secondaries=args.allow_empty_secondaries,
         )
+        task.advance()
+    for note in notes:
+        print(f"note: {note}")
     counts = result.assessment.counts()
     shown = ", ".join(f"{k.lower()} {v}" for k, v in counts.items() if v)
     print(f"{len(result.frame)} cells checked under {result.rules.id} {result.rules.version}: {shown}")

@@ -252,8 +252,21 @@ class ClearedTable(_NoCopy):
         return pd.DataFrame.from_records(records, columns=[*self.dims, *self.value_columns])
 
     def __repr__(self) -> str:
-        return (f"<ClearedTable {self.name!r}: {len(self.rows)} rows, {self.n_suppressed} suppressed, "
-                f"{self.statistic} over {list(self.dims)}>")
+        from kit.reprs import short, short_list
+
+        return short(f"<ClearedTable {self.name!r}: {len(self.rows)} rows, {self.n_suppressed} suppressed, "
+                     f"{self.statistic} over {short_list(self.dims)}>")
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the first rows as released (suppressed cells show the symbol)."""
+        from kit.reprs import html_card, html_rows
+
+        frame = self.to_frame().head(10)
+        return html_card(f"ClearedTable {self.name}", [
+            ("title", self.title or "(none)"),
+            ("statistic", f"{self.statistic} over {', '.join(self.dims)}"),
+            ("rows", f"{len(self.rows)} ({self.n_suppressed} suppressed, shown as {self.symbol})"),
+        ], html_rows(list(frame.columns), frame.to_numpy().tolist(), len(self.rows)))
 
 
 class EstimateKind(enum.Enum):
@@ -323,15 +336,31 @@ class ClearedEstimate(_NoCopy):
                                       "this is a bug; please report it")
 
     def to_frame(self, symbols: bool = True) -> pd.DataFrame:
-        """The estimates as a DataFrame (one row per term)."""
+        """The estimates as a DataFrame (one row per term), with unique column names.
+
+        A key that repeats the term (a model's coefficients are keyed ``("term", name)``) is not
+        repeated; a key whose name collides with ``term``, a value column or ``flags`` otherwise is
+        shown as ``key_<name>``.
+        """
+        reserved = {"term", *self.columns, "flags"}
         key_names: list[str] = []
         for row in self.rows:
             for k, _ in row.keys:
                 if k not in key_names:
                     key_names.append(k)
+        # a "term" key equal to the row's term everywhere is the term itself
+        if "term" in key_names and all(dict(r.keys).get("term", r.term) == r.term for r in self.rows):
+            key_names.remove("term")
+        shown: dict[str, str] = {}
+        for k in key_names:
+            name = k
+            while name in reserved or name in shown.values():
+                name = f"key_{name}"
+            shown[k] = name
         records = []
         for row in self.rows:
-            rec: dict[str, object] = {"term": row.term, **dict(row.keys)}
+            rec: dict[str, object] = {"term": row.term}
+            rec.update({shown[k]: v for k, v in row.keys if k in shown})
             for col, value in zip(self.columns, row.values):
                 if row.suppressed:
                     rec[col] = self.symbol if symbols else math.nan
@@ -339,7 +368,7 @@ class ClearedEstimate(_NoCopy):
                     rec[col] = math.nan if value is None else value
             rec["flags"] = ",".join(f.value for f in row.flags)
             records.append(rec)
-        return pd.DataFrame.from_records(records, columns=["term", *key_names, *self.columns, "flags"])
+        return pd.DataFrame.from_records(records, columns=["term", *shown.values(), *self.columns, "flags"])
 
     def summary(self) -> str:
         """A statsmodels-like text summary with numbered notes."""
@@ -360,7 +389,24 @@ class ClearedEstimate(_NoCopy):
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<ClearedEstimate {self.name!r} ({self.kind.value}): {len(self.rows)} rows>"
+        from kit.reprs import short
+
+        n_sup = sum(r.suppressed for r in self.rows)
+        return short(f"<ClearedEstimate {self.name!r} ({self.kind.value}): {len(self.rows)} rows, "
+                     f"{n_sup} suppressed>")
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the first estimates as released (suppressed ones show the symbol)."""
+        from kit.reprs import html_card, html_rows
+
+        frame = self.to_frame().head(10)
+        n_sup = sum(r.suppressed for r in self.rows)
+        return html_card(f"ClearedEstimate {self.name}", [
+            ("title", self.title or "(none)"),
+            ("kind", self.kind.value),
+            ("rows", f"{len(self.rows)} ({n_sup} suppressed, shown as {self.symbol})"),
+            ("N", self.n_reported),
+        ], html_rows(list(frame.columns), frame.to_numpy().tolist(), len(self.rows)))
 
 
 def _fmt(value: float | None) -> str:

@@ -20,21 +20,30 @@ naming the exception type and asking to report it, exit 70, and no traceback
 unless ``--debug`` is given. Argument errors (argparse) exit 2; ``--help`` and
 ``--version`` exit 0; ``main`` returns these codes instead of raising
 ``SystemExit``, so it can be called in-process.
+
+Options of every command, accepted before or after the subcommand: ``-v``/``--verbose`` shows the
+kit's INFO log lines on standard error (the command line configures logging for the duration of
+the command; importing the kit configures nothing), ``-q``/``--quiet`` prints nothing on standard
+output and no progress (errors and the exit code only), ``--progress`` shows progress of long steps
+on standard error when it is not a terminal (on a terminal it shows by default), ``--debug``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from kit import __version__
 from kit.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, KitError, KitInternalError, OptionalDependencyError
+from kit.progress import Progress, default_progress
 
 __all__ = ["build_parser", "count_arg", "main", "os_error_text"]
 
@@ -66,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kit {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="print the traceback of an internal error (for a bug report)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show the kit's log lines (INFO and up) on standard error")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing on standard output and no progress; errors (standard error) "
+                        "and the exit code only")
+    parser.add_argument("--progress", action="store_true",
+                        help="show progress of long steps on standard error even when it is not a terminal "
+                        "(shown by default on a terminal)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     unavailable: dict[str, str] = {}
     parser.set_defaults(unavailable=unavailable)
@@ -107,8 +124,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     unless ``--debug``)."""
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in words  # accepted anywhere: kit --debug check ... or kit check ... --debug
-    words = [w for w in words if w != "--debug"]
+    # global flags are accepted anywhere: kit --debug check ... or kit check ... --debug
+    flags = {w for w in words if w in _GLOBAL_FLAGS}
+    words = [w for w in words if w not in _GLOBAL_FLAGS]
+    debug = "--debug" in flags
+    quiet = bool(flags & {"-q", "--quiet"})
+    verbose = bool(flags & {"-v", "--verbose"})
+    if quiet and verbose:
+        print("kit: error: -q/--quiet and -v/--verbose exclude each other; pass one of them", file=sys.stderr)
+        return EXIT_BAD_INPUT
     missing = parser.get_default("unavailable")
     if words and words[0] in missing:  # its options cannot be parsed without the module
         package = missing[words[0]]
@@ -117,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     try:
         args = parser.parse_args(words)
-        args.debug = debug
+        args.debug, args.quiet, args.verbose = debug, quiet, verbose
     except SystemExit as exc:  # argparse: --help/--version give 0, a bad argument 2
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     handler = getattr(args, "handler", None)
@@ -125,6 +149,66 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     command = str(getattr(args, "command", "") or "")
+    args.progress = _progress_for(quiet, "--progress" in flags)
+    with _logging_to_stderr(logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING), \
+            _stdout_silenced(quiet):
+        return _run_handler(handler, args, command)
+
+
+#: Flags of the command itself, accepted before or after the subcommand.
+_GLOBAL_FLAGS = frozenset({"--debug", "-v", "--verbose", "-q", "--quiet", "--progress"})
+#: The loggers the command line shows (the library configures none of them).
+_LOGGERS = ("kit", "synthetic")
+
+
+def _progress_for(quiet: bool, forced: bool) -> Progress | None:
+    """A progress reporter on standard error when it is a terminal or ``--progress``; none with ``-q``."""
+    if quiet:
+        return None
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return default_progress() if forced or tty else None
+
+
+@contextlib.contextmanager
+def _logging_to_stderr(level: int) -> Iterator[None]:
+    """Show the kit's log records from ``level`` up on standard error while the command runs.
+
+    Configured here only (never at import) and undone afterwards, so ``main`` can run in-process
+    (tests, notebooks) without leaving handlers behind.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("kit: %(levelname)s: %(message)s"))
+    handler.setLevel(level)
+    saved = []
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, old_level, old_propagate in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+            logger.propagate = old_propagate
+
+
+@contextlib.contextmanager
+def _stdout_silenced(quiet: bool) -> Iterator[None]:
+    """With ``-q``: the command's informational lines on standard output go nowhere."""
+    if not quiet:
+        yield
+        return
+    with open(os.devnull, "w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
+        yield
+
+
+def _run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace, command: str) -> int:
     try:
         return int(handler(args))
     except KitError as err:

@@ -134,14 +134,13 @@ def evidence_from_arrays(
 def evidence_from_relation(con: Any, source: str, query: EvidenceQuery, n_input_units: int, *, n_rows: int,
                            options: EngineOptions) -> Evidence:
     """Evidence of the rows of ``source`` (a SQL query with ``cell``, ``unit``, ``x``, ``w``)."""
-    from tqdm import tqdm
+    from kit.progress import start
 
     sizes = query.sizes
     n_inner = int(np.prod(sizes)) if sizes else 1
     subsets = margin_subsets(len(sizes), query.margins, query.differencing_min_units is not None)
     pairs = f"kit_pairs_{uuid.uuid4().hex}"
-    bar = tqdm(total=1 + len(subsets), desc="evidence (duckdb)", unit="step", leave=False,
-               disable=not options.progress or n_rows < PROGRESS_ROWS)
+    bar = start(options.progress and n_rows >= PROGRESS_ROWS, "evidence (duckdb)", 1 + len(subsets), "steps")
     try:
         pair_sql = _pair_query(source, query)
         regroup = bool(subsets) and query.margins  # published margins regroup the pairs; bounded ones do not
@@ -151,7 +150,7 @@ def evidence_from_relation(con: Any, source: str, query: EvidenceQuery, n_input_
         else:
             pair_source = pair_sql
         inner = _cell_stats(con, pair_source, n_inner, query)
-        bar.update(1)
+        bar.advance()
         parts = [_columns(inner, n_inner, sizes, query.dims, query.dim_labels, tuple(range(len(sizes))),
                           exact=True, top_k=query.top_k)]
         for keep in subsets:
@@ -165,7 +164,7 @@ def evidence_from_relation(con: Any, source: str, query: EvidenceQuery, n_input_
                                  query.has_measure)
             parts.append(_columns(stats, n_cells, sizes, query.dims, query.dim_labels, keep, exact=exact,
                                   top_k=query.top_k))
-            bar.update(1)
+            bar.advance()
     finally:
         if regroup:
             con.execute(f"DROP TABLE IF EXISTS {pairs}")

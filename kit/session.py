@@ -110,8 +110,21 @@ class Session:
         self.engine_options = engine_options or EngineOptions()
 
     def __repr__(self) -> str:
-        return (f"<Session rules={self.rules.id} {self.rules.version} unit={self.unit!r} "
-                f"({self.unit_type.value})>")
+        from kit.reprs import short
+
+        return short(f"<Session rules={self.rules.id} {self.rules.version} unit={self.unit!r} "
+                     f"({self.unit_type.value})>")
+
+    def _repr_html_(self) -> str:
+        """A small HTML card for notebooks: rule set, unit, engine (no data)."""
+        from kit.reprs import html_card
+
+        return html_card("kit Session", [
+            ("rule set", f"{self.rules.id} {self.rules.version} (sha256:{self.rules.fingerprint[:12]})"),
+            ("unit", f"{self.unit} ({self.unit_type.value})"),
+            ("engine", self.engine.value),
+            ("data label", self.data_label or "(none)"),
+        ])
 
     # ------------------------------------------------------------------ tables
     def table(

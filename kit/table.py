@@ -148,10 +148,36 @@ class Table:
                                       "evaluate the table in a Session; never move populations between tables")
 
     def __repr__(self) -> str:
+        from kit.reprs import short, short_list
+
         counts = {k: v for k, v in self.assessment.counts().items() if v}
-        return (f"<Table {self.spec.name!r}: {self.spec.statistic.value} over {list(self.spec.dims)}, "
-                f"{int(self.assessment.published.sum())} published cells, statuses {counts}, "
-                f"verdict {self.assessment.verdict.value}; values hidden>")
+        return short(f"<Table {self.spec.name!r}: {self.spec.statistic.value} over {short_list(self.spec.dims)}, "
+                     f"{int(self.assessment.published.sum())} published cells, statuses {counts}, "
+                     f"verdict {self.assessment.verdict.value}; values hidden>")
+
+    def _repr_html_(self) -> str:
+        """Notebook view: verdict, counts by status and the first cells' codes, statuses and reasons.
+
+        Values and unit counts are not shown (a notebook's output is saved in the ``.ipynb``
+        file); :meth:`summary` and :meth:`status_frame` give them on the server.
+        """
+        from kit.reprs import html_card, html_rows
+
+        counts = {k: v for k, v in self.assessment.counts().items() if v}
+        pub = self.assessment.published
+        cells = self.evidence.cells.loc[pub, list(self.spec.dims)]
+        n = int(pub.sum())
+        statuses = [s for s, p in zip(self.assessment.statuses, pub) if p][:10]
+        reasons = [rs for rs, p in zip(self.assessment.reasons, pub) if p][:10]
+        rows = [[*codes, status.name, "; ".join(r.code.value for r in rs)]
+                for codes, status, rs in zip(cells.head(10).itertuples(index=False), statuses, reasons)]
+        return html_card(f"Table {self.spec.name}", [
+            ("values", "hidden (private; summary() shows them on the server)"),
+            ("statistic", f"{self.spec.statistic.value} over {', '.join(self.spec.dims)}"),
+            ("rule set", f"{self.rules.id} {self.rules.version}"),
+            ("verdict", self.assessment.verdict.value),
+            ("cells by status", ", ".join(f"{k.lower()} {v}" for k, v in counts.items()) or "none"),
+        ], html_rows([*self.spec.dims, "status", "reasons"], rows, n))
 
     __str__ = __repr__
 

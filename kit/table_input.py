@@ -6,9 +6,11 @@ numbers):
 
 - the separator must be one character that is not a quote, a line break or a space-like
   character the CSV reader cannot use;
-- the file must be a readable file (not a folder), UTF-8 text (a BOM is accepted) without NUL
-  bytes, with a header row, at least one data row, no duplicate or empty header names and every
-  row as long as the header (a ragged row is refused, never silently dropped or padded);
+- the file must be a readable file (not a folder), text without NUL bytes in the encoding
+  asked for (``--encoding``; by default UTF-8 with or without a BOM, else cp1252, what Windows
+  Excel writes, with a note; see :func:`decode_text`), with a header row, at least one data row,
+  no duplicate or empty header names and every row as long as the header (a ragged row is
+  refused, never silently dropped or padded);
 - dimension codes must not hold control characters (they would break XLSX and terminal output);
 - counts must be finite whole numbers ``>= 0`` and at most :data:`MAX_COUNT` (``2**53``, the
   largest whole number a float holds exactly, well within int64); cell values and largest
@@ -45,10 +47,13 @@ import pandas as pd
 from kit.errors import DataReadError, OutputExistsError, SchemaError, SpecError
 
 __all__ = [
+    "ENCODING_DETECT",
     "MAX_COUNT",
     "MAX_INPUT_BYTES",
     "MAX_MAGNITUDE",
+    "check_encoding",
     "check_separator",
+    "decode_text",
     "output_target",
     "parse_delimited",
     "read_table_csv",
@@ -66,6 +71,66 @@ MAX_MAGNITUDE = 1e18
 MAX_INPUT_BYTES = 512 * 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _WHERE = "kit check"
+#: The default of ``--encoding``: UTF-8 (with or without a BOM), else cp1252 with a note.
+ENCODING_DETECT = "detect"
+#: The fallback of detection: what Windows Excel writes for "CSV" in Western European locales.
+_FALLBACK = "cp1252"
+
+
+def check_encoding(encoding: str) -> str:
+    """The encoding's canonical name, or a :class:`SpecError` naming the option.
+
+    >>> check_encoding("latin-1"), check_encoding("CP1252"), check_encoding("detect")
+    ('iso8859-1', 'cp1252', 'detect')
+    """
+    import codecs
+
+    if encoding == ENCODING_DETECT:
+        return encoding
+    try:
+        info = codecs.lookup(encoding)
+    except (LookupError, TypeError, ValueError):
+        raise SpecError(_WHERE, "--encoding names no text encoding Python knows",
+                        "write e.g. --encoding utf-8, --encoding cp1252 or --encoding latin-1 "
+                        "(the default 'detect' reads UTF-8, else cp1252)") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise SpecError(_WHERE, "--encoding names a byte transform, not a text encoding",
+                        "write e.g. --encoding utf-8 or --encoding cp1252")
+    return info.name
+
+
+def decode_text(data: bytes, encoding: str, where: str, fix_format: str) -> tuple[str, str | None]:
+    """Decode ``data``: the text and a note (``None`` unless detection fell back to cp1252).
+
+    ``encoding`` is a name Python knows or ``"detect"``: UTF-8 (a BOM is dropped) when the bytes
+    are valid UTF-8, else cp1252 (Windows Excel's default for CSV; its 5 unused bytes are refused)
+    with a note saying so. Bytes that are not valid in the encoding are a :class:`DataReadError`
+    naming the file and ``--encoding``, never the bytes.
+
+    >>> decode_text("Ærø".encode("cp1252"), "detect", "t.csv", "save as CSV")
+    ('Ærø', "the file is not UTF-8; read as cp1252 (Windows Excel's CSV encoding). Pass --encoding to choose another")
+    >>> decode_text("\ufeffÆrø".encode("utf-8"), "detect", "t.csv", "save as CSV")
+    ('Ærø', None)
+    """
+    name = check_encoding(encoding)
+    if name == ENCODING_DETECT:
+        try:
+            return data.decode("utf-8-sig"), None
+        except UnicodeDecodeError:
+            pass
+        try:
+            text = data.decode(_FALLBACK)
+        except UnicodeDecodeError:
+            raise DataReadError(where, "the file is neither UTF-8 nor cp1252 text", f"{fix_format}, or pass "
+                                "--encoding with the file's encoding (e.g. --encoding latin-1)") from None
+        return text, (f"the file is not UTF-8; read as {_FALLBACK} (Windows Excel's CSV encoding). Pass "
+                      "--encoding to choose another")
+    try:
+        text = data.decode("utf-8-sig" if name == "utf-8" else name)
+    except UnicodeDecodeError:
+        raise DataReadError(where, f"the file is not valid {name} text", f"{fix_format}, or pass --encoding "
+                            "with the file's encoding (the default 'detect' reads UTF-8, else cp1252)") from None
+    return text, None
 
 
 def check_separator(sep: str) -> str:
@@ -80,11 +145,14 @@ def check_separator(sep: str) -> str:
     return sep
 
 
-def read_text_file(path: str | os.PathLike[str], what: str, fix_format: str) -> str:
-    """The UTF-8 text of a small input file, or a :class:`DataReadError` naming only the file.
+def read_text_file(path: str | os.PathLike[str], what: str, fix_format: str, encoding: str = "utf-8",
+                   notes: list[str] | None = None) -> str:
+    """The text of a small input file, or a :class:`DataReadError` naming only the file.
 
     Refuses a missing path, a folder, an unreadable file, a file larger than
-    :data:`MAX_INPUT_BYTES`, bytes that are not UTF-8 and NUL bytes (a binary file).
+    :data:`MAX_INPUT_BYTES`, bytes that are not text in ``encoding`` (UTF-8 by default; see
+    :func:`decode_text` for ``"detect"``) and NUL bytes (a binary file). A note on the encoding
+    used goes to ``notes`` when detection fell back to cp1252.
     """
     src = Path(path)
     where = f"{_WHERE}: {what} '{src.name}'"
@@ -101,12 +169,14 @@ def read_text_file(path: str | os.PathLike[str], what: str, fix_format: str) -> 
     except OSError as exc:
         raise DataReadError(where, f"the file cannot be read ({type(exc).__name__})",
                             "check that it exists and that you may read it") from None
-    if b"\x00" in data:
+    if b"\x00" in data and not check_encoding(encoding).startswith(("utf-16", "utf-32")):
         raise DataReadError(where, "the file is binary (it holds NUL bytes), not text", fix_format)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataReadError(where, "the file is not UTF-8 text", fix_format) from None
+    text, note = decode_text(data, encoding, where, fix_format)
+    if "\x00" in text:
+        raise DataReadError(where, "the file is binary (it holds NUL characters), not text", fix_format)
+    if note is not None and notes is not None:
+        notes.append(f"{src.name}: {note}")
+    return text
 
 
 def parse_delimited(text: str, sep: str, name: str) -> pd.DataFrame:
@@ -148,10 +218,16 @@ def parse_delimited(text: str, sep: str, name: str) -> pd.DataFrame:
     return pd.DataFrame([r for _, r in body], columns=header, dtype=object)
 
 
-def read_table_csv(path: str | os.PathLike[str], sep: str = ",") -> pd.DataFrame:
-    """Read the CSV table of ``kit check`` (see the module docs for what is refused)."""
+def read_table_csv(path: str | os.PathLike[str], sep: str = ",", encoding: str = ENCODING_DETECT,
+                   notes: list[str] | None = None) -> pd.DataFrame:
+    """Read the CSV table of ``kit check`` (see the module docs for what is refused).
+
+    ``encoding`` is ``"detect"`` (UTF-8 with or without a BOM, else cp1252 with a note added to
+    ``notes``) or a name Python knows (``"latin-1"``, ``"cp1252"``, ``"utf-16"``...).
+    """
     check_separator(sep)
-    text = read_text_file(path, "table", "save the table as UTF-8 CSV with a header row")
+    check_encoding(encoding)
+    text = read_text_file(path, "table", "save the table as UTF-8 CSV with a header row", encoding, notes)
     return parse_delimited(text, sep, Path(path).name)
 
 

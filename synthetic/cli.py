@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         changes["years"] = parse_years(args.years)
     if changes:
         config = replace(config, **changes)
-    result = generate(config, Path(args.out), fmt=args.format, progress=not args.no_progress)
+    progress = None if args.no_progress else getattr(args, "progress", None)
+    result = generate(config, Path(args.out), fmt=args.format, progress=progress)
     print(
         f"kit synth: wrote {len(result.files)} files to {result.out} "
         f"(seed {config.seed}, years {config.years[0]}-{config.years[1]}); planted effects in truth.json"

@@ -6,7 +6,7 @@ Examples
 >>> cfg = SynthConfig(persons=12_000, years=(2010, 2012), n_comparison=3, n_placebo=1,
 ...                   comparison_size=(1000, 1000), treated=())
 >>> with tempfile.TemporaryDirectory() as tmp:
-...     res = generate(cfg, pathlib.Path(tmp) / "out", progress=False)
+...     res = generate(cfg, pathlib.Path(tmp) / "out")
 ...     sorted(p.name for p in res.files)[:3]
 ['akm2010.parquet', 'akm2011.parquet', 'akm2012.parquet']
 """
@@ -24,9 +24,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from tqdm import tqdm
 
 from kit.errors import OutputExistsError, SpecError
+from kit.progress import Progress, track
 from synthetic.codes import Status
 from synthetic.config import SynthConfig
 from synthetic.demography import MigrationEvents, advance_demography
@@ -154,7 +154,8 @@ def _prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def generate(config: SynthConfig, out: Path, *, fmt: str = "parquet", progress: bool = True) -> GenerationResult:
+def generate(config: SynthConfig, out: Path, *, fmt: str = "parquet",
+             progress: Progress | None = None) -> GenerationResult:
     """Simulate the population and write the registers, area key, truth and configuration to ``out``.
 
     Parameters
@@ -166,7 +167,7 @@ def generate(config: SynthConfig, out: Path, *, fmt: str = "parquet", progress: 
     fmt
         ``"parquet"`` (default), ``"csv"`` or ``"xpt"`` (needs pyreadstat).
     progress
-        Show a tqdm progress bar over the years.
+        Reports the years generated (:mod:`kit.progress`; ``None``, the default, reports nothing).
 
     Returns
     -------
@@ -208,7 +209,8 @@ def generate(config: SynthConfig, out: Path, *, fmt: str = "parquet", progress: 
 
 
 def _run(
-    config: SynthConfig, areas: tuple[Area, ...], out: Path, staging: Path, fmt: FileFormat, progress: bool
+    config: SynthConfig, areas: tuple[Area, ...], out: Path, staging: Path, fmt: FileFormat,
+    progress: Progress | None
 ) -> tuple[tuple[Path, ...], Path, int]:
     seed = config.seed
     first = config.years[0]
@@ -230,7 +232,7 @@ def _run(
     mover_records: list[MoverRecord] = []
     area_kom = np.array([a.kom for a in areas], dtype=np.int64)
     left_year = np.zeros(state.n_persons, dtype=np.int16)
-    for year in tqdm(config.year_range(), desc="kit synth", unit="year", disable=not progress):
+    for year in track(progress, config.year_range(), "kit synth", unit="years"):
         events = advance_demography_year(state, year, config, cal)
         advance_moves(
             state,

@@ -45,6 +45,7 @@ import kit
 from kit.demo.extended import attachment_shares, movers_outputs, newcomer_share, outcome_studies
 from kit.demo.outcomes import MONTHS_COLUMN, add_outcomes, movers_frame, outcome
 from kit.errors import SchemaError, SpecError
+from kit.progress import Progress
 
 __all__ = ["GROUP_LABELS", "AnalysisConfig", "AnalysisResults", "prepare_movers", "prepare_panel", "run_analysis"]
 
@@ -233,7 +234,7 @@ def _groups_frame(frame: pd.DataFrame, base_year: int) -> pd.DataFrame:
 
 def run_analysis(frame: pd.DataFrame, config: AnalysisConfig, *,
                  step: Callable[[str], None] | None = None,
-                 movers: pd.DataFrame | None = None) -> AnalysisResults:
+                 movers: pd.DataFrame | None = None, progress: Progress | None = None) -> AnalysisResults:
     """Run E0-E7 on prepared analysis rows (see :func:`prepare_panel`).
 
     ``movers`` are the rows of :func:`prepare_movers`; without them (or with
@@ -271,7 +272,7 @@ def run_analysis(frame: pd.DataFrame, config: AnalysisConfig, *,
         e1_rows[(e1_rows["group"] == "all") | (e1_rows["year"] >= config.base_year)],
         outcome="employed", group="area", period="year", treated=treated, comparison=list(comparison),
         base_period=config.base_year, covariates=list(config.covariates), subgroup="group",
-        include_all=False, permutations=config.permutations, seed=config.seed,
+        include_all=False, permutations=config.permutations, seed=config.seed, progress=progress,
         name="e1_event_study",
         title=f"Effect on the employment rate relative to {config.base_year} (event study)",
     )
@@ -297,7 +298,7 @@ def run_analysis(frame: pd.DataFrame, config: AnalysisConfig, *,
     results.e4 = newcomer_share(session, frame[frame["area"].isin(keep_areas)], list(treated), config.base_year,
                                 years, config.age)
     results.e5 = outcome_studies(session, frame, config.outcomes, treated, comparison, config.base_year,
-                                 config.permutations, config.seed, say)
+                                 config.permutations, config.seed, say, progress)
     if "attachment" in frame.columns:
         say("E6: labour-market attachment (SOCIO13 groups) by area and year")
         results.e6 = attachment_shares(session, frame[frame["area"].isin(keep_areas)], list(treated), years,

@@ -41,5 +41,5 @@ def _run(args: argparse.Namespace) -> int:
     from kit.demo.pipeline import run_demo
 
     run_demo(args.out, persons=args.persons, seed=args.seed, permutations=args.permutations,
-             progress=not args.no_progress, record=tuple(args.record))
+             progress=None if args.no_progress else getattr(args, "progress", None), record=tuple(args.record))
     return EXIT_OK

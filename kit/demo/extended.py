@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from kit.demo.outcomes import COMPARISON_LABEL, Attachment, Destination, outcome
+from kit.progress import Progress
 
 __all__ = ["attachment_shares", "movers_outputs", "newcomer_share", "outcome_studies"]
 
@@ -50,7 +51,7 @@ def newcomer_share(session: Any, frame: pd.DataFrame, treated: Sequence[str], ba
 
 def outcome_studies(session: Any, frame: pd.DataFrame, names: Sequence[str], treated: dict[str, int],
                     comparison: Sequence[str], base_year: int, permutations: int, seed: int,
-                    say: Callable[[str], None]) -> dict[str, Any]:
+                    say: Callable[[str], None], progress: Progress | None = None) -> dict[str, Any]:
     """E5: one event study per outcome (all residents of the outcome's age band)."""
     out: dict[str, Any] = {}
     for name in names:
@@ -63,7 +64,7 @@ def outcome_studies(session: Any, frame: pd.DataFrame, names: Sequence[str], tre
         out[name] = session.event_study(
             rows.assign(**{spec.column: rows[spec.column].astype(np.int8)}) if spec.binary else rows,
             outcome=spec.column, group="area", period="year", treated=treated, comparison=list(comparison),
-            base_period=base_year, permutations=permutations, seed=seed, name=f"e5_{name}",
+            base_period=base_year, permutations=permutations, seed=seed, progress=progress, name=f"e5_{name}",
             title=f"Effect on the share {spec.title}, relative to {base_year} (event study)",
         )
     return out

@@ -42,6 +42,7 @@ from kit.demo.figures import demo_figures
 from kit.demo.outcomes import MONTHS_COLUMN
 from kit.demo.truth_report import format_rows, movers_vs_truth, newcomer_share_vs_truth, outcomes_vs_truth
 from kit.errors import OptionalDependencyError, OutputExistsError, SpecError
+from kit.progress import Progress
 
 __all__ = ["DemoResult", "format_comparison", "run_demo"]
 
@@ -62,7 +63,7 @@ class DemoResult:
 
 
 def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = None,
-             permutations: int = 999, progress: bool = True,
+             permutations: int = 999, progress: Progress | None = None,
              echo: Callable[[str], None] = print, created: str | None = None,
              record: Sequence[str | Path] = ()) -> DemoResult:
     """Run the whole demo into the folder ``out`` (which must not exist or be empty).
@@ -107,7 +108,7 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     years = range(config.years[0], config.years[1] + 1)
     panel = registers.build_panel(project, years, status="ras", income=None, education="udda",
                                   extra_registers={"akm": ("SOCIO13", MONTHS_COLUMN)}, area_key=project.area_key_path(),
-                                  columns=("KOEN", "ALDER", "IE_TYPE", "KOM")).data
+                                  columns=("KOEN", "ALDER", "IE_TYPE", "KOM"), progress=progress).data
     truth = json.loads((project_dir / "truth.json").read_text(encoding="utf-8"))
     analysis_config = AnalysisConfig(
         treated=tuple((name, int(truth["areas"][name]["start"])) for name in truth["treated_areas"]),
@@ -128,7 +129,8 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
          f"{movers['PNR'].nunique():,} movers-out followed")
 
     step("3/5 running E0-E7 under the dst rule set")
-    results = run_analysis(frame, analysis_config, step=lambda text: step("   " + text), movers=movers)
+    results = run_analysis(frame, analysis_config, step=lambda text: step("   " + text), movers=movers,
+                           progress=progress)
 
     step("4/5 clearing and releasing")
     session = results.session

@@ -158,7 +158,8 @@ def dp_regression(session: Any, data: DataLike, spec: DPRegressionSpec, ledger: 
         ba, bb = bounds[a], bounds[b]
         assert ba is not None and bb is not None
         aggs.append((pl.col(a) * pl.col(b)).dp.sum(_prod_bounds(ba, bb)).alias(f"__kit_p_{a}__{b}"))
-    ctx = _compositor(libs, frame, spec.config, Mechanism.ZCDP, rep.remaining_rho, Fraction(0))
+    # sized to this release's loss (the ledger accounts across releases; see kit.dp.release.dp_table)
+    ctx = _compositor(libs, frame, spec.config, Mechanism.ZCDP, spec.rho_exact, Fraction(0))
     query = ctx.query(rho=float_down(spec.rho_exact)).select(*aggs)
     meas, run = _engine.resolve_query(libs, query)
     summary = libs.summarize(meas, None).to_dicts()

@@ -449,9 +449,13 @@ def dp_table(session: Any, data: DataLike, spec: DPTableSpec, ledger: BudgetLedg
     frame = prepare(libs.pl, lf, unit=unit, config=spec.config, dims=spec.dims, measures=measures,
                     aggregate=spec.stat is not Statistic.COUNT, derive=spec.derive, where=where,
                     native=native)
-    has_delta = rep.remaining_delta > 0 and spec.mech is Mechanism.ZCDP
-    ctx = _compositor(libs, frame, spec.config, spec.mech, rep.remaining_rho,
-                      rep.remaining_delta if has_delta else Fraction(0))
+    # the compositor holds this release's own loss, not the budget left: the ledger is the accountant
+    # across releases (it refused above what would exceed the cap), and a compositor sized to the
+    # remaining budget made OpenDP warn "rho should be less than or equal to 0.5" on every release of
+    # a project with a budget above 1/2, whatever the release spent (issue 22)
+    has_delta = spec.delta_exact > 0 and spec.mech is Mechanism.ZCDP
+    ctx = _compositor(libs, frame, spec.config, spec.mech, spec.rho_exact,
+                      spec.delta_exact if has_delta else Fraction(0))
     query = _query(libs, ctx, spec, has_delta, native)
     meas, run = _engine.resolve_query(libs, query)
     noise, threshold = _noise(spec, libs.summarize(meas, None))

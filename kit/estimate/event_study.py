@@ -87,6 +87,7 @@ from kit.estimate.results import (
     spec_fingerprint,
 )
 from kit.populations import group_populations
+from kit.progress import Progress, track
 from kit.spec import safe_name
 from kit.spec_types import Statistic
 from kit.status import Reason, ReasonCode
@@ -205,6 +206,7 @@ def event_study(
     missing: str | MissingPolicy = MissingPolicy.DROP,
     name: str = "event_study",
     title: str = "",
+    progress: Progress | None = None,
 ) -> EventStudyResult:
     """Estimate an event study with cluster-robust and randomisation inference.
 
@@ -249,6 +251,9 @@ def event_study(
         ``"drop"`` rows with missing values (count in the notes) or ``"raise"``.
     name, title
         Output name and title.
+    progress
+        Reports the placebo draws of the randomisation inference (:mod:`kit.progress`;
+        ``None``, the default, reports nothing).
 
     Returns
     -------
@@ -327,7 +332,7 @@ def event_study(
     for label, mask in sub_values:
         f = frame.loc[mask] if mask is not None else frame
         xs = x[mask] if (x is not None and mask is not None) else x
-        sub_rows, info = _one_subgroup(session, spec, f, xs, periods, groups, scale, stat, label)
+        sub_rows, info = _one_subgroup(session, spec, f, xs, periods, groups, scale, stat, label, progress)
         rows.extend(sub_rows)
         blocked.extend(b for b in info["blocked"] if b not in blocked)
         if info["assign"] not in notes_assign:
@@ -518,6 +523,7 @@ def _one_subgroup(
     scale: float,
     stat: Statistic,
     label: str,
+    progress: Progress | None = None,
 ) -> tuple[list[ResultRow], dict[str, Any]]:
     where = f"event study, subgroup '{label}'" if label != "all" else "event study"
     n_tr = len(spec.treated)
@@ -561,7 +567,8 @@ def _one_subgroup(
         pval = 2 * sps.t.sf(np.abs(beta / se), dof_t)
     # ---- randomisation inference on the comparison pool
     gamma = fit.theta[q:] if cells.p else None
-    p_perm, assign, placebos, var_placebos = _permute(spec, cells, gamma, effects, beta, base, len(periods), n_tr)
+    p_perm, assign, placebos, var_placebos = _permute(spec, cells, gamma, effects, beta, base, len(periods), n_tr,
+                                                   progress)
     var_treated = np.array([np.nan if h < 0 or spec.pooled else sampling_var(cells, h, k, base)
                             for h, k in effects])
     ri = _ri_intervals(beta, placebos, spec.alpha, var_treated, var_placebos)
@@ -724,6 +731,7 @@ def _permute(
     base: int,
     n_periods: int,
     n_tr: int,
+    progress: Progress | None = None,
 ) -> tuple[np.ndarray, str, np.ndarray, np.ndarray]:
     """Permutation p-values, the placebo effects and their sampling variances (placebo x effect)."""
     if spec.permutations == 0:
@@ -737,7 +745,7 @@ def _permute(
     a: Assignments = assignments(len(pool), size, spec.permutations, spec.seed)
     placebo = np.full((len(a.sets), n_periods), np.nan)
     var_placebo = np.full((len(a.sets), n_periods), np.nan)
-    for j, chosen in enumerate(a.sets):
+    for j, chosen in enumerate(track(progress, a.sets, "event study: permutations", unit="draws")):
         fake = [pool[c] for c in chosen]
         if len(fake) == 1:
             for k in range(n_periods):

@@ -285,12 +285,29 @@ class EstimateResult:
 
     # -------------------------------------------------------------- inspection
     def __repr__(self) -> str:
+        from kit.reprs import short
+
         n_sup = sum(r.suppressed for r in self._rows)
         state = ", BLOCKED" if self.blocked else ""
-        return (
+        return short(
             f"<{type(self).__name__} {self.name!r} ({self.kind.value}): {len(self._rows)} rows, "
             f"{n_sup} suppressed{state}; values hidden>"
         )
+
+    def _repr_html_(self) -> str:
+        """Notebook view: terms and whether they pass the checks, with reason codes; no values
+        (a notebook's output is saved in the ``.ipynb`` file; :meth:`summary` shows them)."""
+        from kit.reprs import html_card, html_rows
+
+        n_sup = sum(r.suppressed for r in self._rows)
+        rows = [[r.term, "suppressed" if r.suppressed else "passes",
+                 "; ".join(x.code.value for x in r.reasons)] for r in self._rows[:10]]
+        facts = [("values", "hidden (private; summary() shows them on the server)"), ("kind", self.kind.value),
+                 ("rows", f"{len(self._rows)} ({n_sup} suppressed)")]
+        if self.blocked:
+            facts.append(("blocked", "; ".join(x.code.value for x in self.blocked)))
+        return html_card(f"{type(self).__name__} {self.name}", facts,
+                         html_rows(["term", "checks", "reasons"], rows, len(self._rows)))
 
     __str__ = __repr__
 

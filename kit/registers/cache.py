@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.errors import DataReadError, OptionalDependencyError
+from kit.progress import Progress, start
 from kit.registers import readers
 from kit.registers.discover import CACHE_STATE_NAME, FileFormat, RegisterFile
 
@@ -141,11 +142,10 @@ def _arrow_schema(first: Any) -> Any:
 
 
 def _convert_one(
-    source: RegisterFile, target: Path, *, chunk_rows: int, progress: bool
+    source: RegisterFile, target: Path, *, chunk_rows: int, progress: Progress | None
 ) -> tuple[int, list[str]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from tqdm import tqdm
 
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + _PARTIAL_SUFFIX)
@@ -158,7 +158,7 @@ def _convert_one(
     writer = None
     schema = None
     total = readers.count_rows(source.path, source.fmt)
-    bar = tqdm(total=total, desc=source.relpath, unit="rows", disable=not progress, leave=False)
+    bar = start(progress, f"convert {source.relpath}", total, "rows")
     try:
         for chunk in readers.iter_chunks(source.path, source.fmt, chunk_rows=chunk_rows, where=where):
             if schema is None:
@@ -175,7 +175,7 @@ def _convert_one(
                 ) from exc
             _write_table(writer, table)
             rows += len(chunk)
-            bar.update(len(chunk))
+            bar.advance(len(chunk))
         if writer is None:  # no rows at all: keep the columns
             names = readers.list_columns(source.path, source.fmt, where=where)
             columns = list(names)
@@ -196,10 +196,13 @@ def convert(
     files: Iterable[RegisterFile],
     cache_dir: Path,
     *,
-    progress: bool = True,
+    progress: Progress | None = None,
     chunk_rows: int = readers.DEFAULT_CHUNK_ROWS,
 ) -> ConversionReport:
-    """Convert SAS files to Parquet in ``cache_dir`` (resumable; see the module docs)."""
+    """Convert SAS files to Parquet in ``cache_dir`` (resumable; see the module docs).
+
+    ``progress`` reports the rows of each file converted (:mod:`kit.progress`; ``None``: nothing).
+    """
     try:
         import pyarrow  # noqa: F401
     except ImportError as exc:

@@ -98,7 +98,7 @@ def run_convert(args: argparse.Namespace) -> int:
         args.to,
         registers=args.register or None,
         years=parse_years(args.years),
-        progress=not args.no_progress,
+        progress=None if args.no_progress else getattr(args, "progress", None),
         chunk_rows=args.chunk_rows,
     )
     print(report.summary())

@@ -49,6 +49,7 @@ import pandas as pd
 
 from kit.engine import Engine, choose_engine
 from kit.errors import DataReadError, SchemaError, SpecError
+from kit.progress import Progress, track
 from kit.registers import readers
 from kit.registers.discover import FileFormat
 from kit.registers.filters import FilterLike
@@ -269,6 +270,7 @@ def build_panel(
     compact: bool = True,
     extra_registers: Mapping[str, Sequence[str]] | None = None,
     engine: Engine | str = Engine.PANDAS,
+    progress: Progress | None = None,
 ) -> RegisterFrame:
     """Build a persons x years panel (see the module docs for reference times).
 
@@ -307,6 +309,9 @@ def build_panel(
         ``"pandas"`` (default) or ``"duckdb"``: the same rows and values built in one
         DuckDB query over the Parquet files (:func:`kit.registers.panel_duckdb.build_panel_duckdb`,
         DuckDB's column types); ``"auto"`` takes DuckDB when it is installed.
+    progress
+        Reports the years built (:mod:`kit.progress`; ``None``: nothing). The DuckDB panel
+        reports through its :class:`~kit.engine.EngineOptions` instead.
 
     Returns
     -------
@@ -366,7 +371,7 @@ def build_panel(
     parts: list[pd.DataFrame] = []
     edu_state: pd.DataFrame | None = None
     next_edu = 0
-    for year in years:
+    for year in track(progress, years, "panel", unit="years"):
         pop_frame = project.read(population, year, [PERSON, *pop_columns, *extra_pop])
         sources.extend(pop_frame.sources)
         panel = pop_frame.data

@@ -190,7 +190,7 @@ def _build(project: Project, years: list[int], population: str, status: str | No
            education_columns: Sequence[str], area_key: pd.DataFrame | str | os.PathLike[str] | None,
            columns: Sequence[str], allow_missing: bool, person_ids: bool, output: str | os.PathLike[str] | None,
            opts: EngineOptions) -> RegisterFrame | Relation:
-    from tqdm import tqdm
+    from kit.progress import start
 
     if not years:
         raise SchemaError("panel", "no years were asked for", "pass at least one year")
@@ -215,7 +215,7 @@ def _build(project: Project, years: list[int], population: str, status: str | No
     if education is not None and not edu_years:
         raise DataReadError(f"register {education}", f"no files for {years[-1]} or earlier",
                             "pass education=None or add the education register")
-    bar = tqdm(total=4, desc="panel (duckdb)", unit="step", leave=False, disable=not opts.progress)
+    bar = start(opts.progress, "panel (duckdb)", 4, "steps")
     con = connect(opts)
     sources: list[Source] = []
     try:
@@ -253,10 +253,10 @@ def _build(project: Project, years: list[int], population: str, status: str | No
                 ctes[name] = " UNION ALL BY NAME ".join(parts)
             joins.append((name, cols))
         _check_unique(con, checks)
-        bar.update(1)
+        bar.advance()
         if education is not None:
             ctes["edu"] = _education(con, project, education, edu_years, education_columns, sources)
-        bar.update(1)
+        bar.advance()
         select = [f"p.{TIME_COLUMN}", f"p.{PERSON}", *(f"p.{_ident(c)}" for c in [*pop_columns, *extra_pop])]
         from_sql = "pop p"
         for i, (name, join_cols) in enumerate(joins):
@@ -281,17 +281,17 @@ def _build(project: Project, years: list[int], population: str, status: str | No
             from_sql += f" LEFT JOIN read_parquet('{_quote(str(keys))}') k ON k.{PERSON} = p.{PERSON}"
         with_sql = "WITH " + ", ".join(f"{n} AS ({s})" for n, s in ctes.items())
         query = f"{with_sql} SELECT {', '.join(select)} FROM {from_sql}"
-        bar.update(1)
+        bar.advance()
         if output is not None:
             target = Path(output)
             partial = target.with_name(target.name + ".partial")
             con.execute(f"COPY ({query} ORDER BY p.{TIME_COLUMN}, p._ROW) TO '{_quote(str(partial))}' "
                         "(FORMAT parquet)")
             os.replace(partial, target)
-            bar.update(1)
+            bar.advance()
             return scan(target, options=opts)
         data = con.sql(f"{query} ORDER BY p.{TIME_COLUMN}, p._ROW").df()
-        bar.update(1)
+        bar.advance()
     finally:
         bar.close()
         con.close()

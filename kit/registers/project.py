@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from kit.errors import DataReadError, SchemaError
+from kit.progress import Progress
 from kit.registers import cache as cache_mod
 from kit.registers import readers
 from kit.registers.discover import FileFormat, Inventory, RegisterFile, scan
@@ -333,14 +334,15 @@ class Project:
         cache_dir: str | os.PathLike[str] | None = None,
         registers: Iterable[str] | None = None,
         years: Iterable[int] | None = None,
-        progress: bool = True,
+        progress: Progress | None = None,
         *,
         chunk_rows: int = readers.DEFAULT_CHUNK_ROWS,
     ) -> cache_mod.ConversionReport:
         """Convert the chosen SAS files to a Parquet cache (resumable; see :mod:`kit.registers.cache`).
 
         ``cache_dir`` defaults to the project's cache folder. Reopen the project
-        with ``cache=`` (or use :meth:`with_cache`) to read from the cache.
+        with ``cache=`` (or use :meth:`with_cache`) to read from the cache. ``progress``
+        reports the rows converted per file (:mod:`kit.progress`; ``None``: nothing).
         """
         target = Path(cache_dir) if cache_dir is not None else self.cache_dir
         if target is None:

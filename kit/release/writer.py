@@ -89,10 +89,25 @@ class ReleaseResult:
     notes: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        return (
-            f"<ReleaseResult {self.folder.name!r}: {len(self.outputs)} outputs, {len(self.files)} files, "
-            f"manifest {self.manifest_path.name}>"
+        from kit.reprs import short, short_list
+
+        return short(
+            f"<ReleaseResult {self.folder.name!r}: {len(self.outputs)} outputs {short_list(self.outputs)}, "
+            f"{len(self.files)} files, manifest {self.manifest_path.name}>"
         )
+
+    def _repr_html_(self) -> str:
+        """Notebook view: folder, outputs, files, notes (all of it cleared)."""
+        from kit.reprs import html_card, html_rows
+
+        facts = [("folder", self.folder.name), ("manifest", self.manifest_path.name),
+                 ("outputs", f"{len(self.outputs)}"), ("files", f"{len(self.files)}"),
+                 ("differencing pairs checked", str(self.differencing_pairs))]
+        if self.skipped:
+            facts.append(("skipped formats", str(len(self.skipped))))
+        facts.extend(("note", n) for n in self.notes[:5])
+        return html_card(f"Release {self.folder.name}", facts,
+                         html_rows(["output"], [[o] for o in self.outputs[:10]], len(self.outputs)))
 
 
 Output = ClearedTable | ClearedEstimate | Figure
