@@ -381,7 +381,7 @@ def benders(dm: DeviationModel, prep: Prepared, supp: np.ndarray, witnesses: Wit
             return
         best, best_wit, best_cost = pattern, wit, c
         stats.improved += 1
-        log.debug("benders: %s gives %.0f (%d cells)", what, c, int((pattern & ~prep.must).sum()))
+        log.debug("benders: %s gives %d cells", what, int((pattern & ~prep.must).sum()))  # no costs: values
 
     def repair(pattern: np.ndarray, weights: Prepared, protected: bool, what: str) -> None:
         """Sequential LPs from ``pattern`` (cells priced by ``weights``), then redundancy elimination."""
@@ -419,8 +419,7 @@ def benders(dm: DeviationModel, prep: Prepared, supp: np.ndarray, witnesses: Wit
             stats.lower_bound = bound + fixed_cost
             _, n_new = separate_all(full(x), capped=True)
             stats.cuts = len(master.rows)
-            log.debug("benders LP round %d: bound %.0f, %d new cut(s), %d in all", stats.lp_rounds,
-                      stats.lower_bound, n_new, len(master.rows))
+            log.debug("benders LP round %d: %d new cut(s), %d in all", stats.lp_rounds, n_new, len(master.rows))
             hist.append(stats.lower_bound)
             if n_new == 0 or (len(hist) > 3 and hist[-1] - hist[-4] < LP_STALL * max(abs(hist[-1]), 1.0)):
                 break
@@ -444,9 +443,9 @@ def benders(dm: DeviationModel, prep: Prepared, supp: np.ndarray, witnesses: Wit
             pattern = y > 0.5
             short, _ = separate_all(y, capped=False)
             stats.cuts = len(master.rows)
-            log.debug("benders round %d: master %s%s, cost %.0f (bound %.0f), %d short, incumbent %.0f",
-                      stats.rounds, status, f" (radius {radius})" if local else "", cost(pattern),
-                      bound + fixed_cost, short, best_cost)
+            log.debug("benders round %d: master %s%s, %d short, %s the incumbent", stats.rounds, status,
+                      f" (radius {radius})" if local else "", short,
+                      "below" if cost(pattern) < best_cost else "not below")
             if short == 0:
                 before = best_cost
                 if len(found) == len(reqs):  # the exact LPs' deviations are the witnesses

@@ -207,7 +207,7 @@ def branch_improve(problem: ProtectionProblem, dm: DeviationModel, prep: Prepare
         except KitError:
             continue
         old_c, new_c = value(supp), value(cand)
-        log.debug("branch with %d requirement cell(s): cost %.0f -> %.0f", n_req, old_c, new_c)
+        log.debug("branch with %d requirement cell(s): %s", n_req, "cheaper" if new_c < old_c else "not cheaper")
         if new_c >= old_c - 1e-9 * max(old_c, 1.0):
             continue
         if not accept(cand):

@@ -274,8 +274,7 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
                 prep_m = replace(prep, weight=prep.weight + mult * charge)
                 restart, wit_r = sequential_lp(dm, prep_m, prep.must.copy())
                 restart, wit_r = redundancy_elimination(dm, prep_m, restart, wit_r, deadline)
-                log.debug("restart with %.1f x the charge: %d suppressed (%.0f; incumbent %.0f) after %.1f s", mult,
-                          int(restart.sum()), prep_c.weight[restart].sum(), prep_c.weight[supp].sum(),
+                log.debug("restart with %.1f x the charge: %d suppressed after %.1f s", mult, int(restart.sum()),
                           time.perf_counter() - t0)
                 if prep_c.weight[restart].sum() < prep_c.weight[supp].sum() and passes(restart):
                     supp, wit = restart, wit_r

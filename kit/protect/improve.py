@@ -271,8 +271,7 @@ def _solve_lazy(dm: DeviationModel, prep: Prepared, supp: np.ndarray, cand: np.n
         if res is None:
             return None
         new, wit = res
-        log.debug("block MILP: %d/%d requirements, %.1f s left, cost %.0f (incumbent %.0f)", len(active),
-                  len(reqs), end - time.perf_counter(), float(prep.weight[new & ~prep.must].sum()), incumbent)
+        log.debug("block MILP: %d/%d requirements, %.1f s left", len(active), len(reqs), end - time.perf_counter())
         if float(prep.weight[new & ~prep.must].sum()) >= incumbent - 1e-9 * max(incumbent, 1.0):
             return None
         done = {(r.cell, r.direction) for r in active}
@@ -363,8 +362,8 @@ def block_improve(structure: TableStructure, dm: DeviationModel, prep: Prepared,
                 continue
             new, new_wit = res
             old_c, new_c = cost(supp), cost(new)
-            log.debug("block %d: %d candidates, %d requirements, %.2f s, cost %.0f -> %.0f", i,
-                      int(cand.sum()), len(reqs), time.perf_counter() - t0, old_c, new_c)
+            log.debug("block %d: %d candidates, %d requirements, %.2f s, %s", i, int(cand.sum()), len(reqs),
+                      time.perf_counter() - t0, "cheaper" if new_c < old_c else "not cheaper")
             if new_c >= old_c - 1e-9 * max(old_c, 1.0):
                 continue
             if accept is not None and not accept(new):
