@@ -48,6 +48,8 @@ __all__ = ["lazy_table_evidence"]
 _INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT", "UHUGEINT"}
 _FLOAT = {"FLOAT", "DOUBLE", "REAL"}
+#: Integer unit types that fit a BIGINT (cast to it, so that evidence and populations hash one type).
+_BIGINT_SAFE = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
 def _numeric(type_name: str) -> bool:
@@ -108,7 +110,10 @@ def _prepare(con: Any, view: str, rel: Relation, spec: TableSpec, unit: str, max
     cell = "0"
     for code, size in zip(codes, sizes):
         cell = f"({cell}) * {size} + {code}"
-    cols = [f"CAST({cell} AS BIGINT) AS cell", f"r.{_ident(unit)} AS unit"]
+    unit_sql = f"r.{_ident(unit)}"
+    if rel.type_of(unit).upper() in _BIGINT_SAFE:
+        unit_sql = f"CAST({unit_sql} AS BIGINT)"
+    cols = [f"CAST({cell} AS BIGINT) AS cell", f"{unit_sql} AS unit"]
     if spec.measure is not None:
         xv = f"CAST(r.{_ident(spec.measure)} AS DOUBLE)"
         cols.append(f"CASE WHEN isnan({xv}) THEN NULL ELSE {xv} END AS x")
@@ -125,12 +130,15 @@ def _lazy_evidence(session: Session, spec: TableSpec, rel: Relation, options: En
     view = f"kit_rel_{tag}"
     try:
         con.execute(f"CREATE TEMP VIEW {view} AS {rel.sql}")
-        n_rows, n_units = _checks(con, view, rel, session.unit, spec, where)
+        n_rows, n_units, unit_low = _checks(con, view, rel, session.unit, spec, where)
+        if rel.type_of(session.unit).upper() not in _BIGINT_SAFE:
+            unit_low = None
         labels, source = _prepare(con, view, rel, spec, session.unit, session.max_categories, where, tag)
         salt = secrets.randbits(62)
         query = EvidenceQuery(tuple(spec.dims), tuple(tuple(lab) for lab in labels), spec.measure is not None,
                               spec.weight is not None, spec.margins, diff_min_units, top_k, absolute, contributions,
-                              print_salt=salt, attribute=spec.statistic is Statistic.RATE)
+                              print_salt=salt, attribute=spec.statistic is Statistic.RATE, unit_low=unit_low,
+                              unit_span=n_units if unit_low is not None else None)
         evidence, fingerprint = evidence_with_print(con, source, query, n_units, n_rows=n_rows, options=options)
         assert fingerprint is not None
         return evidence, labels, fingerprint
@@ -192,8 +200,13 @@ def _load_pairs(encoding: _Encoding, options: EngineOptions,
     return units, inner, attribute
 
 
-def _checks(con: Any, view: str, rel: Relation, unit: str, spec: TableSpec, where: str) -> tuple[int, int]:
-    """The session's row checks in one pass; returns (rows, units as the session counts them)."""
+def _checks(con: Any, view: str, rel: Relation, unit: str, spec: TableSpec,
+            where: str) -> tuple[int, int, int | None]:
+    """The session's row checks in one pass.
+
+    Returns rows, units as the session counts them, and the smallest id of integer units with a
+    span below 2**40 (else ``None``).
+    """
     u = _ident(unit)
     integer_unit = rel.type_of(unit).upper() in _INTEGER
     cols = ["count(*)", f"count(*) FILTER (WHERE {u} IS NULL)"]
@@ -249,8 +262,8 @@ def _checks(con: Any, view: str, rel: Relation, unit: str, spec: TableSpec, wher
                               "median weight; such a unit is counted by the thresholds but hardly enters the "
                               "estimate", "drop or trim those rows (see docs/estimates.md, 'Weights')")
     if integer_unit and high - low < 2**40:  # as the session: the span of integer ids
-        return n_rows, high - low + 1
-    return n_rows, int(con.execute(f"SELECT count(DISTINCT {u}) FROM {view}").fetchone()[0])
+        return n_rows, high - low + 1, low
+    return n_rows, int(con.execute(f"SELECT count(DISTINCT {u}) FROM {view}").fetchone()[0]), None
 
 
 def _encode_dimension(con: Any, view: str, dim: str, code_list: tuple[str, ...] | None, max_categories: int,
