@@ -119,6 +119,13 @@ def _run(args: list[str]) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (the machine is shared: record them with the times)."""
+    import os
+
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("job", choices=["evidence", "panel"])
@@ -130,6 +137,7 @@ def main() -> None:
     parser.add_argument("--folder", help="work folder (default a temporary one)")
     args = parser.parse_args()
     engines = [args.only] if args.only else ["pandas", "duckdb"]
+    print("load average at start:", _load())
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.folder or tmp)
         if args.job == "evidence":
@@ -154,6 +162,7 @@ def main() -> None:
             for engine in engines:
                 results[engine].append(_run(jobs[engine]))
                 print(engine, json.dumps(results[engine][-1]))
+        print("load average at end:", _load())
         best = {e: min(r, key=lambda x: x.get("total", float("inf"))) for e, r in results.items()}
         if len(best) == 2 and all("total" in b for b in best.values()):
             p, d = best["pandas"], best["duckdb"]

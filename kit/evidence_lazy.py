@@ -15,16 +15,27 @@ counts come back to Python; the rows stay in DuckDB.
 from __future__ import annotations
 
 import math
+import secrets
 import uuid
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from kit.engine import EngineOptions, connect, engine_errors
-from kit.errors import SchemaError, SpecError
-from kit.evidence import MISSING, Evidence
-from kit.evidence_duckdb import EvidenceQuery, evidence_from_relation
+from kit.errors import KitError, SchemaError, SpecError
+from kit.evidence import MISSING, TOTAL, Evidence
+from kit.evidence_duckdb import (
+    EvidenceQuery,
+    PopulationPrint,
+    _arrow,
+    evidence_with_print,
+    population_print_sql,
+    print_from_arrow,
+)
+from kit.populations import TablePopulations, lazy_table_populations
 from kit.registers.lazy import Relation, _ident
 from kit.spec import TableSpec
 from kit.spec_types import Statistic
@@ -37,6 +48,8 @@ __all__ = ["lazy_table_evidence"]
 _INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT", "UHUGEINT"}
 _FLOAT = {"FLOAT", "DOUBLE", "REAL"}
+#: Integer unit types that fit a BIGINT (cast to it, so that evidence and populations hash one type).
+_BIGINT_SAFE = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
 def _numeric(type_name: str) -> bool:
@@ -46,53 +59,154 @@ def _numeric(type_name: str) -> bool:
 
 def lazy_table_evidence(session: Session, spec: TableSpec, rel: Relation, options: EngineOptions, where: str,
                         *, diff_min_units: int | None, top_k: int, absolute: bool,
-                        contributions: bool) -> Evidence:
-    """Validate ``rel`` for ``spec`` and compute its evidence in DuckDB (see the module docs)."""
+                        contributions: bool) -> tuple[Evidence, TablePopulations]:
+    """Validate ``rel`` for ``spec``, compute its evidence in DuckDB and its unit populations (deferred).
+
+    The populations (:mod:`kit.populations`, for the differencing registry) are
+    rebuilt from the relation in DuckDB when the release first asks for them,
+    and checked then against a salted print of every inner cell's units taken in
+    the evidence pass: if the Parquet files changed in between, the release is
+    refused (:class:`~kit.release.registry.PopulationsUnknownError`).
+    """
     session._check_columns(pd.DataFrame(columns=list(rel.columns)), spec, where)
     with engine_errors(where, options):
-        return _lazy_evidence(session, spec, rel, options, where, diff_min_units, top_k, absolute, contributions)
+        evidence, labels, fingerprint = _lazy_evidence(session, spec, rel, options, where, diff_min_units, top_k,
+                                                       absolute, contributions)
+    encoding = _Encoding(rel, session.unit, spec, session.max_categories, where, tuple(map(tuple, labels)))
+    row_labels = [evidence.cells[d].astype(str).tolist() for d in spec.dims]
+    populations = lazy_table_populations(partial(_load_pairs, encoding, options, fingerprint), labels, row_labels,
+                                         total_label=TOTAL, rate=spec.statistic is Statistic.RATE)
+    return evidence, populations
+
+
+@dataclass(frozen=True)
+class _Encoding:
+    """What rebuilds a lazy table's cells (public parts and the relation; no data)."""
+
+    rel: Relation
+    unit: str
+    spec: TableSpec
+    max_categories: int
+    where: str
+    labels: tuple[tuple[str, ...], ...]
+
+
+def _prepare(con: Any, view: str, rel: Relation, spec: TableSpec, unit: str, max_categories: int, where: str,
+             tag: str) -> tuple[list[list[str]], str]:
+    """Dimension labels and the SQL of the rows as (cell, unit, x, w) over the temporary view ``view``."""
+    from kit.session import MAX_CELLS
+
+    labels, joins, codes = [], [], []
+    for i, dim in enumerate(spec.dims):
+        lab, table, missing_pos = _encode_dimension(con, view, dim, spec.code_list(dim), max_categories,
+                                                    where, f"{tag}_{i}")
+        labels.append(lab)
+        joins.append(f"LEFT JOIN {table} m{i} ON r.{_ident(dim)} = m{i}.v")
+        codes.append(f"coalesce(m{i}.pos, {missing_pos})")
+    sizes = [len(lab) for lab in labels]
+    n_cells = int(np.prod(sizes))
+    if n_cells > MAX_CELLS:
+        raise SpecError(where, f"the table would have {n_cells} cells", "use fewer or coarser dimensions")
+    cell = "0"
+    for code, size in zip(codes, sizes):
+        cell = f"({cell}) * {size} + {code}"
+    unit_sql = f"r.{_ident(unit)}"
+    if rel.type_of(unit).upper() in _BIGINT_SAFE:
+        unit_sql = f"CAST({unit_sql} AS BIGINT)"
+    cols = [f"CAST({cell} AS BIGINT) AS cell", f"{unit_sql} AS unit"]
+    if spec.measure is not None:
+        xv = f"CAST(r.{_ident(spec.measure)} AS DOUBLE)"
+        cols.append(f"CASE WHEN isnan({xv}) THEN NULL ELSE {xv} END AS x")
+    if spec.weight is not None:
+        cols.append(f"CAST(r.{_ident(spec.weight)} AS DOUBLE) AS w")
+    return labels, f"SELECT {', '.join(cols)} FROM {view} r {' '.join(joins)}"
 
 
 def _lazy_evidence(session: Session, spec: TableSpec, rel: Relation, options: EngineOptions, where: str,
-                   diff_min_units: int | None, top_k: int, absolute: bool, contributions: bool) -> Evidence:
-    from kit.session import MAX_CELLS
-
+                   diff_min_units: int | None, top_k: int, absolute: bool,
+                   contributions: bool) -> tuple[Evidence, list[list[str]], PopulationPrint]:
     con = connect(options)
     tag = uuid.uuid4().hex
     view = f"kit_rel_{tag}"
     try:
         con.execute(f"CREATE TEMP VIEW {view} AS {rel.sql}")
-        n_rows, n_units = _checks(con, view, rel, session.unit, spec, where)
-        labels, joins, codes = [], [], []
-        for i, dim in enumerate(spec.dims):
-            lab, table, missing_pos = _encode_dimension(con, view, dim, spec.code_list(dim), session.max_categories,
-                                                        where, f"{tag}_{i}")
-            labels.append(lab)
-            joins.append(f"LEFT JOIN {table} m{i} ON r.{_ident(dim)} = m{i}.v")
-            codes.append(f"coalesce(m{i}.pos, {missing_pos})")
-        sizes = [len(lab) for lab in labels]
-        n_cells = int(np.prod(sizes))
-        if n_cells > MAX_CELLS:
-            raise SpecError(where, f"the table would have {n_cells} cells", "use fewer or coarser dimensions")
-        cell = "0"
-        for code, size in zip(codes, sizes):
-            cell = f"({cell}) * {size} + {code}"
-        cols = [f"CAST({cell} AS BIGINT) AS cell", f"r.{_ident(session.unit)} AS unit"]
-        if spec.measure is not None:
-            xv = f"CAST(r.{_ident(spec.measure)} AS DOUBLE)"
-            cols.append(f"CASE WHEN isnan({xv}) THEN NULL ELSE {xv} END AS x")
-        if spec.weight is not None:
-            cols.append(f"CAST(r.{_ident(spec.weight)} AS DOUBLE) AS w")
-        source = f"SELECT {', '.join(cols)} FROM {view} r {' '.join(joins)}"
+        n_rows, n_units, unit_low = _checks(con, view, rel, session.unit, spec, where)
+        if rel.type_of(session.unit).upper() not in _BIGINT_SAFE:
+            unit_low = None
+        labels, source = _prepare(con, view, rel, spec, session.unit, session.max_categories, where, tag)
+        salt = secrets.randbits(62)
         query = EvidenceQuery(tuple(spec.dims), tuple(tuple(lab) for lab in labels), spec.measure is not None,
-                              spec.weight is not None, spec.margins, diff_min_units, top_k, absolute, contributions)
-        return evidence_from_relation(con, source, query, n_units, n_rows=n_rows, options=options)
+                              spec.weight is not None, spec.margins, diff_min_units, top_k, absolute, contributions,
+                              print_salt=salt, attribute=spec.statistic is Statistic.RATE, unit_low=unit_low,
+                              unit_span=n_units if unit_low is not None else None)
+        evidence, fingerprint = evidence_with_print(con, source, query, n_units, n_rows=n_rows, options=options)
+        assert fingerprint is not None
+        return evidence, labels, fingerprint
     finally:
         con.close()
 
 
-def _checks(con: Any, view: str, rel: Relation, unit: str, spec: TableSpec, where: str) -> tuple[int, int]:
-    """The session's row checks in one pass; returns (rows, units as the session counts them)."""
+def _load_pairs(encoding: _Encoding, options: EngineOptions,
+                fingerprint: PopulationPrint) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The distinct (inner cell, unit) pairs a lazy table counted, checked against its print.
+
+    Returns unit ids, inner cells and (rates) whether the unit has the attribute
+    in the cell, one entry per pair, for :class:`kit.populations.TablePopulations`.
+    """
+    from kit.release.registry import PopulationsUnknownError
+
+    spec = encoding.spec
+    changed = PopulationsUnknownError(
+        encoding.where, "its data changed after it was evaluated (the units in its cells are no longer those "
+        "its numbers count), so the differencing registry cannot check it",
+        "evaluate the table again on the current files and release the new table")
+    rate = fingerprint.n_attribute is not None
+    try:
+        with engine_errors(encoding.where, options):
+            con = connect(options)
+            tag = uuid.uuid4().hex
+            view = f"kit_rel_{tag}"
+            pairs = f"kit_pop_{tag}"
+            try:
+                con.execute(f"CREATE TEMP VIEW {view} AS {encoding.rel.sql}")
+                labels, source = _prepare(con, view, encoding.rel, spec, encoding.unit, encoding.max_categories,
+                                          encoding.where, tag)
+                if tuple(map(tuple, labels)) != encoding.labels:
+                    raise changed
+                counted = ["x IS NOT NULL"] if spec.measure is not None else []
+                if spec.weight is not None:
+                    counted.append("w > 0")
+                where_sql = f" WHERE {' AND '.join(counted)}" if counted else ""
+                attr = ", bool_or(x = 1) AS attr" if rate else ""
+                con.execute(f"CREATE TEMP TABLE {pairs} AS SELECT cell, unit{attr} FROM ({source}){where_sql} "
+                            "GROUP BY cell, unit")
+                n_cells = len(fingerprint.n)
+                print_cols = population_print_sql(fingerprint.salt, "TRUE", "attr" if rate else None)
+                check = _arrow(con, f"SELECT cell, {', '.join(print_cols)} FROM {pairs} GROUP BY cell")
+                if not print_from_arrow(check, n_cells, fingerprint.salt, rate).same(fingerprint):
+                    raise changed
+                got = _arrow(con, f"SELECT cell, unit{', attr' if rate else ''} FROM {pairs}")
+            finally:
+                con.close()
+    except PopulationsUnknownError:
+        raise
+    except KitError as exc:  # the files are gone or unreadable: the populations are unknown
+        raise PopulationsUnknownError(encoding.where, f"its data can no longer be read ({type(exc).__name__})",
+                                      "evaluate the table again on the current files and release the new "
+                                      "table") from None
+    inner = got.column("cell").to_numpy().astype(np.int64)
+    units = got.column("unit").to_numpy(zero_copy_only=False)
+    attribute = got.column("attr").to_numpy(zero_copy_only=False).astype(bool) if rate else None
+    return units, inner, attribute
+
+
+def _checks(con: Any, view: str, rel: Relation, unit: str, spec: TableSpec,
+            where: str) -> tuple[int, int, int | None]:
+    """The session's row checks in one pass.
+
+    Returns rows, units as the session counts them, and the smallest id of integer units with a
+    span below 2**40 (else ``None``).
+    """
     u = _ident(unit)
     integer_unit = rel.type_of(unit).upper() in _INTEGER
     # NaN is not NULL in DuckDB: a floating id column's NaN is a missing id too (as pandas' isna)
@@ -150,8 +264,8 @@ def _checks(con: Any, view: str, rel: Relation, unit: str, spec: TableSpec, wher
                               "median weight; such a unit is counted by the thresholds but hardly enters the "
                               "estimate", "drop or trim those rows (see docs/estimates.md, 'Weights')")
     if integer_unit and high - low < 2**40:  # as the session: the span of integer ids
-        return n_rows, high - low + 1
-    return n_rows, int(con.execute(f"SELECT count(DISTINCT {u}) FROM {view}").fetchone()[0])
+        return n_rows, high - low + 1, low
+    return n_rows, int(con.execute(f"SELECT count(DISTINCT {u}) FROM {view}").fetchone()[0]), None
 
 
 def _encode_dimension(con: Any, view: str, dim: str, code_list: tuple[str, ...] | None, max_categories: int,

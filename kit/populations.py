@@ -35,7 +35,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +44,10 @@ import pandas as pd
 
 __all__ = [
     "CellPopulations",
+    "LazyTablePopulations",
     "TablePopulations",
     "group_populations",
+    "lazy_table_populations",
     "mix64",
     "salted",
     "sorted_unique",
@@ -348,6 +350,66 @@ def table_populations(
         xv = np.asarray(x)
         attr = (xv[ok] if ok is not None else xv) == 1
     return TablePopulations(ids, inner, sizes, row_pos, attr)
+
+
+#: Loads a lazy table's counted (unit id, inner cell, attribute) entries: one per row or per pair.
+PairLoader = Callable[[], "tuple[np.ndarray, np.ndarray, np.ndarray | None]"]
+
+
+class LazyTablePopulations(TablePopulations):
+    """Populations of a table over a lazy relation: its (cell, unit) pairs are loaded on first use.
+
+    A table evaluated in DuckDB over Parquet files (:func:`kit.registers.scan`) keeps no unit ids in
+    memory; ``load`` (from :mod:`kit.evidence_lazy`) fetches the distinct (unit, inner cell) pairs
+    from DuckDB when the release first asks for the populations, and checks them against a print of
+    what the evidence counted. The cells are then built exactly as for a DataFrame table.
+
+    >>> load = lambda: (np.array([1, 2, 2, 3]), np.array([0, 0, 1, 1]), None)
+    >>> pops = lazy_table_populations(load, [["a", "b"]], [["a", "b", "Total"]], total_label="Total")
+    >>> pops
+    <LazyTablePopulations: 3 cells; units hidden; not loaded>
+    >>> pops.cells.sizes().tolist()
+    [2, 2, 3]
+    """
+
+    def __init__(self, load: PairLoader, sizes: Sequence[int], row_pos: np.ndarray, rate: bool) -> None:
+        super().__init__(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), sizes, row_pos,
+                         np.empty(0, dtype=bool) if rate else None)
+        self._load: PairLoader | None = load
+
+    def __repr__(self) -> str:
+        state = "not loaded" if self._load is not None else "loaded"
+        return f"<LazyTablePopulations: {self._row_pos.shape[1]} cells; units hidden; {state}>"
+
+    def _build(self, mask: np.ndarray | None) -> CellPopulations:
+        if self._load is not None:
+            ids, inner, attribute = self._load()
+            if (attribute is None) != (self._attribute is None):  # pragma: no cover - a kit bug
+                raise ValueError("the loader's attribute does not match the table's statistic")
+            self._ids, self._inner, self._attribute = ids, np.asarray(inner, dtype=np.int64), attribute
+            self._load = None
+            if mask is not None:
+                mask = self._attribute
+        return super()._build(mask)
+
+
+def lazy_table_populations(load: PairLoader, dim_labels: Sequence[Sequence[str]],
+                           row_labels: Sequence[Sequence[str]], *, total_label: str,
+                           rate: bool = False) -> LazyTablePopulations:
+    """:func:`table_populations` of a lazy table: the counted units come from ``load`` on first use.
+
+    ``load()`` returns unit ids, inner cells and (``rate``) the attribute flags of the counted rows or
+    (cell, unit) pairs: only rows with a measure and a positive weight. ``dim_labels`` and
+    ``row_labels`` are those of the evidence, as for :func:`table_populations`.
+    """
+    positions = [{lab: i for i, lab in enumerate(labels)} for labels in dim_labels]
+    n_out = len(row_labels[0]) if row_labels else 1
+    row_pos = np.array(
+        [[positions[d].get(lab, -1) if lab != total_label else -1 for lab in row_labels[d]]
+         for d in range(len(dim_labels))],
+        dtype=np.int64,
+    ).reshape(len(dim_labels), n_out)
+    return LazyTablePopulations(load, [len(lab) for lab in dim_labels], row_pos, rate)
 
 
 def group_populations(unit_ids: np.ndarray | pd.Series, groups: Sequence[np.ndarray | pd.Series],

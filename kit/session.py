@@ -253,14 +253,14 @@ class Session:
         top_k = top_k_needed(self.rules, stat, self.unit_type)
         contributions = (top_k > 0 or stat is Statistic.RATE
                          or bool(self.rules.of_kind(RuleKind.NEGATIVE_VALUES, stat)))
-        evidence = lazy_table_evidence(self, spec, rel, self.engine_options, where,
-                                       diff_min_units=max(diff_rules) if diff_rules else None, top_k=top_k,
-                                       absolute=needs_absolute(self.rules, stat), contributions=contributions)
+        evidence, populations = lazy_table_evidence(
+            self, spec, rel, self.engine_options, where, diff_min_units=max(diff_rules) if diff_rules else None,
+            top_k=top_k, absolute=needs_absolute(self.rules, stat), contributions=contributions)
         assessment = assess(evidence, spec, self.rules, self.unit_type)
         estimates = cell_estimates(evidence.cells, stat, weighted=spec.weight is not None)
         table = Table(spec=spec, rules=self.rules, unit_type=self.unit_type, evidence=evidence,
                       estimates=estimates, assessment=assessment, data_label=self.data_label,
-                      created=self.created)
+                      created=self.created, unit_populations=populations)
         if spec.margins:
             from kit.protect_bridge import protect_table
 

@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--permutations", type=count_arg(1, 10**7), default=999,
                         help="largest number of placebo assignments (default 999)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--engine", choices=["pandas", "duckdb", "auto"], default="pandas",
+                        help="engine of the panel build (default pandas; duckdb needs the scale extra)")
     parser.add_argument("--record", action="append", default=[], metavar="FILE",
                         help="rewrite the kit-demo blocks of this markdown file with the run's numbers "
                         "(repeatable; the docs are recorded with --record docs/aalborg.md --record README.md)")
@@ -41,5 +43,6 @@ def _run(args: argparse.Namespace) -> int:
     from kit.demo.pipeline import run_demo
 
     run_demo(args.out, persons=args.persons, seed=args.seed, permutations=args.permutations,
-             progress=None if args.no_progress else getattr(args, "progress", None), record=tuple(args.record))
+             progress=None if args.no_progress else getattr(args, "progress", None), record=tuple(args.record),
+             engine=args.engine)
     return EXIT_OK

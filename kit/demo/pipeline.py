@@ -65,8 +65,11 @@ class DemoResult:
 def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = None,
              permutations: int = 999, progress: Progress | None = None,
              echo: Callable[[str], None] = print, created: str | None = None,
-             record: Sequence[str | Path] = ()) -> DemoResult:
+             record: Sequence[str | Path] = (), engine: str = "pandas") -> DemoResult:
     """Run the whole demo into the folder ``out`` (which must not exist or be empty).
+
+    ``engine``: how the panel is built (``"pandas"``, ``"duckdb"`` or ``"auto"``, see
+    :func:`kit.registers.build_panel`); the analysis and its numbers are the same.
 
     ``record``: markdown files whose ``kit-demo`` blocks are rewritten with this run's
     numbers (:mod:`kit.demo.record`); checked before the run starts.
@@ -108,7 +111,7 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     years = range(config.years[0], config.years[1] + 1)
     panel = registers.build_panel(project, years, status="ras", income=None, education="udda",
                                   extra_registers={"akm": ("SOCIO13", MONTHS_COLUMN)}, area_key=project.area_key_path(),
-                                  columns=("KOEN", "ALDER", "IE_TYPE", "KOM"), progress=progress).data
+                                  columns=("KOEN", "ALDER", "IE_TYPE", "KOM"), progress=progress, engine=engine).data
     truth = json.loads((project_dir / "truth.json").read_text(encoding="utf-8"))
     analysis_config = AnalysisConfig(
         treated=tuple((name, int(truth["areas"][name]["start"])) for name in truth["treated_areas"]),

@@ -48,7 +48,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from kit.engine import Engine, choose_engine
-from kit.errors import DataReadError, SchemaError, SpecError
+from kit.errors import DataReadError, SchemaError
 from kit.progress import Progress, track
 from kit.registers import readers
 from kit.registers.discover import FileFormat
@@ -320,15 +320,12 @@ def build_panel(
         and area columns; key columns marked in the schema.
     """
     if choose_engine(engine, n_rows=0, lazy=False, auto_rows=0) is Engine.DUCKDB:
-        if extra_registers:
-            raise SpecError("panel", "extra_registers are not joined by the DuckDB panel yet",
-                            'build this panel with engine="pandas"')
         from kit.registers.panel_duckdb import build_panel_duckdb
 
         out = build_panel_duckdb(project, years, population=population, status=status, status_columns=status_columns,
                                  status_filters=status_filters, income=income, income_register=income_register,
                                  education=education, education_columns=education_columns, area_key=area_key,
-                                 columns=columns, allow_missing=allow_missing)
+                                 columns=columns, allow_missing=allow_missing, extra_registers=extra_registers)
         assert isinstance(out, RegisterFrame)
         return out
     years = sorted(set(years))

@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +148,7 @@ def build_panel_duckdb(
     area_key: pd.DataFrame | str | os.PathLike[str] | None = None,
     columns: Sequence[str] = DEFAULT_POPULATION_COLUMNS,
     allow_missing: bool = False,
+    extra_registers: Mapping[str, Sequence[str]] | None = None,
     person_ids: bool = False,
     output: str | os.PathLike[str] | None = None,
     options: EngineOptions | None = None,
@@ -156,6 +157,9 @@ def build_panel_duckdb(
 
     Parameters
     ----------
+    extra_registers
+        Further yearly registers joined like income, e.g. ``{"akm": ("SOCIO13",)}`` beside
+        ``status="ras"`` (one row per person and year; ``allow_missing`` applies), in this order.
     person_ids
         Add the dense integer ``PID`` from :func:`person_keys`.
     output
@@ -181,14 +185,15 @@ def build_panel_duckdb(
     with engine_errors("panel (duckdb)", opts):
         return _build(project, sorted(set(years)), population, status, status_columns, status_filters, income,
                       income_register, education, education_columns, area_key, columns, allow_missing,
-                      person_ids, output, opts)
+                      dict(extra_registers or {}), person_ids, output, opts)
 
 
 def _build(project: Project, years: list[int], population: str, status: str | None,
            status_columns: Sequence[str] | None, status_filters: Sequence[FilterLike] | None,
            income: Sequence[str] | None, income_register: str, education: str | None,
            education_columns: Sequence[str], area_key: pd.DataFrame | str | os.PathLike[str] | None,
-           columns: Sequence[str], allow_missing: bool, person_ids: bool, output: str | os.PathLike[str] | None,
+           columns: Sequence[str], allow_missing: bool, extra_registers: Mapping[str, Sequence[str]],
+           person_ids: bool, output: str | os.PathLike[str] | None,
            opts: EngineOptions) -> RegisterFrame | Relation:
     from kit.progress import start
 
@@ -228,10 +233,13 @@ def _build(project: Project, years: list[int], population: str, status: str | No
             pop_parts.append(f"SELECT CAST({int(year)} AS SMALLINT) AS {TIME_COLUMN}, * FROM ({sql})")
         ctes = {"pop": " UNION ALL ".join(pop_parts)}
         joins: list[tuple[str, Sequence[str]]] = []
-        for name, register, cols, filters, defaults in (
+        joined = [
             ("status", status, st_cols, status_filters, STATUS_FILTERS.get((status or "").lower(), ())),
             ("income", income_register if income is not None else None, tuple(income or ()), None, ()),
-        ):
+            *((f"extra{i}", register, tuple(cols), None, ()) for i, (register, cols) in
+              enumerate(extra_registers.items())),
+        ]
+        for name, register, cols, filters, defaults in joined:
             if register is None:
                 continue
             parts = []

@@ -111,19 +111,42 @@ def test_person_keys_are_dense_cached_and_used(project_dir: Path, tmp_path: Path
         panel.groupby("YEAR")["PNR"].nunique().tolist())
 
 
+@pytest.mark.parametrize("allow_missing", [False, True])
+def test_extra_registers_joined_as_build_panel(project_dir: Path, allow_missing: bool) -> None:
+    """extra_registers (AKM beside RAS, IND as an extra): the same rows and values from either engine."""
+    project = open_project(project_dir)
+    years = project.years("bef")
+    kwargs = {"status": "ras", "income": None, "education": None, "area_key": project_dir / "area_key.csv",
+              "extra_registers": {"akm": ("SOCIO13",), "ind": ("PERINDKIALT_13",)}, "allow_missing": allow_missing}
+    ref = build_panel(project, years, **kwargs).data
+    got = build_panel(project, years, engine="duckdb", **kwargs).data
+    assert "SOCIO13" in got.columns and "PERINDKIALT_13" in got.columns
+    assert list(got.columns) == list(ref.columns)
+    pd.testing.assert_frame_equal(_plain(ref), _plain(got), check_exact=True)
+    # independent: SOCIO13 of each person-year is the AKM file's value of that year
+    akm = pd.concat([pd.read_parquet(project_dir / f"akm{y}.parquet", columns=["PNR", "SOCIO13"]).assign(YEAR=y)
+                     for y in years])
+    merged = got.merge(akm, on=["PNR", "YEAR"], how="left", suffixes=("", "_file"))
+    assert _plain(merged[["SOCIO13"]]).equals(_plain(merged[["SOCIO13_file"]]).set_axis(["SOCIO13"], axis=1))
+
+
 def test_demo_analysis_rows_equal_on_the_duckdb_panel(project_dir: Path) -> None:
-    """The Aalborg analysis' input (prepare_panel) is the same from either panel: the demo can run on it."""
-    from kit.demo.analysis import AnalysisConfig, prepare_panel
+    """The Aalborg analysis' input (prepare_panel, prepare_movers) is the same from either panel, built as
+    the demo builds it (RAS status, AKM as an extra register, UDDA, the area key): the demo can run on it."""
+    from kit.demo.analysis import AnalysisConfig, prepare_movers, prepare_panel
 
     project = open_project(project_dir)
     years = project.years("bef")
-    kwargs = {"status": "ras", "income": None, "education": None, "area_key": project.area_key_path(),
-              "columns": ("KOEN", "ALDER", "IE_TYPE", "KOM")}
+    kwargs = {"status": "ras", "income": None, "education": "udda", "area_key": project.area_key_path(),
+              "extra_registers": {"akm": ("SOCIO13",)}, "columns": ("KOEN", "ALDER", "IE_TYPE", "KOM")}
     import json
 
     truth = json.loads((project_dir / "truth.json").read_text(encoding="utf-8"))
     treated = tuple((name, int(truth["areas"][name]["start"])) for name in truth["treated_areas"])
     config = AnalysisConfig(treated=treated, years=(years[0], years[-1]), base_year=years[1], target_year=years[-1])
-    ref = prepare_panel(build_panel(project, years, **kwargs).data, config)
-    got = prepare_panel(build_panel(project, years, engine="duckdb", **kwargs).data, config)
-    pd.testing.assert_frame_equal(ref, got, check_exact=True)
+    ref_panel = build_panel(project, years, **kwargs).data
+    got_panel = build_panel(project, years, engine="duckdb", **kwargs).data
+    pd.testing.assert_frame_equal(prepare_panel(ref_panel, config), prepare_panel(got_panel, config),
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(prepare_movers(ref_panel, config), prepare_movers(got_panel, config),
+                                  check_exact=True)
