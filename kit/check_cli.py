@@ -58,6 +58,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--state-dir", metavar="DIR",
                         help="with --release: the project state folder (default: KIT_STATE_DIR, the nearest "
                         ".kit-state folder, ~/.kit-state)")
+    parser.add_argument("--context", metavar="TEXT",
+                        help="with --release and --checker-dir: make the release a request for the output checker's "
+                        "workbench, with what the table shows and for which population (docs/review.md)")
+    parser.add_argument("--controls", metavar="TEXT", help="with --context: why the table is safe")
+    parser.add_argument("--exception", metavar="TEXT",
+                        help="with --context: an exception request (why a rule should not apply)")
     parser.add_argument("--name", default="checked_table", help="output name in the release")
     parser.add_argument("--title", default="", help="title of the table and the report")
     parser.set_defaults(handler=_run)
@@ -73,6 +79,7 @@ def _run(args: argparse.Namespace) -> int:
         from kit.errors import SpecError
 
         raise SpecError("kit check", "--checker-dir needs --release", "add --release DIR, or leave out --checker-dir")
+    request = _request(args)  # checked before anything is written
     check_encoding(args.encoding)  # failclosed: a bad --encoding before anything is read
     notes: list[str] = []
     with native_stdout_silenced(), start(getattr(args, "progress", None), "kit check: rules and suppression",
@@ -105,7 +112,8 @@ def _run(args: argparse.Namespace) -> int:
                 release = write_release(args.release, [clear(result.table)], result.rules,
                                         title=args.title or args.name, checker_dir=args.checker_dir,
                                         private_results=[result.table],
-                                        differencing=not args.no_differencing_check, state_dir=args.state_dir)
+                                        differencing=not args.no_differencing_check, state_dir=args.state_dir,
+                                        request=request)
         except BaseException:
             target.unlink(missing_ok=True)  # failclosed: a failed command leaves no file behind
             raise
@@ -131,3 +139,17 @@ def _hierarchies(items: list[str]) -> dict[str, str]:
                             "write e.g. --hierarchy geo=geo.hrc")
         out[dim.strip()] = path.strip()
     return out
+
+
+def _request(args: argparse.Namespace) -> dict[str, dict[str, str]] | None:
+    """The release request of ``--context/--controls/--exception`` (None when none is given)."""
+    given = {k: getattr(args, k) for k in ("context", "controls", "exception") if getattr(args, k)}
+    if not given:
+        return None
+    if not args.release or not args.checker_dir:
+        from kit.errors import SpecError
+
+        raise SpecError("kit check", "a release request (--context, --controls, --exception) needs --release "
+                        "and --checker-dir", "add --release DIR --checker-dir DIR: the request is kept beside the "
+                        "checker's report")
+    return {args.name: given}

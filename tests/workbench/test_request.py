@@ -163,3 +163,24 @@ def test_a_request_cannot_be_bypassed_by_leaving_out_the_checker_folder(rel):
     snap = snapshot(release, checker_dir=None, log_path=None, site=SiteReview(), reviewer=author())
     with pytest.raises(SpecError, match="written as a request"):
         build_takehome(snap, time="2024-01-01T00:00:00+00:00")
+
+
+def test_kit_check_release_can_be_a_request(tmp_path, monkeypatch):
+    """`kit check --release --checker-dir --context ...` writes request.json beside the checker's report."""
+    import json
+
+    from kit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.csv").write_text("KOM,n\n101,12\n147,20\n851,30\n", encoding="utf-8")
+    args = ["check", "t.csv", "--dims", "KOM", "--count", "n", "--release", "rel", "--checker-dir", "chk",
+            "--no-differencing-check", "--context", "Residents by municipality", "--controls", "counts >= 3"]
+    assert main(args) == 0
+    request = json.loads((tmp_path / "chk" / "rel" / "request.json").read_text(encoding="utf-8"))
+    text = json.dumps(request)
+    assert "Residents by municipality" in text and "counts >= 3" in text
+    assert not (tmp_path / "rel" / "request.json").exists()
+    # a request without a checker folder is refused before anything is written
+    assert main(["check", "t.csv", "--dims", "KOM", "--count", "n", "--release", "rel2",
+                 "--context", "x"]) == 2
+    assert not (tmp_path / "rel2").exists()
