@@ -17,12 +17,20 @@ Where it lives
 - ``outputs/<release>--<output>--<id>.npz``: per output the salted unit keys of its cells, sorted by
   key (delta-coded, compressed) with the cell of each, and per cell a published flag, a layer
   number and an attribute flag;
-- ``index.json``: one entry per recorded output with the SHA-256 of its ``.npz`` (a file that does
-  not match stops every later release: restore the folder from the project's backup).
+- ``sketches/<same name>.npz``: per output the sketch :mod:`kit.release.prefilter` reads on every
+  check (per cell and bucket: count, key sum, extreme keys; the keys of small cells);
+- ``index.json``: one entry per recorded output with the SHA-256 and size of its data file and the
+  SHA-256 of its sketch (a sketch that does not match, or a data file missing or of another size,
+  stops every later release; a data file's digest is checked whenever it is read).
 
-Check and record run under one inter-process lock (:func:`kit.state.locked` on ``index.json``); the
-release writer records only after the release folder is in place, still inside the lock, so a
-failed release records nothing and two concurrent releases are checked one after the other.
+Check and record run under one inter-process lock (:func:`kit.state.locked` on ``index.json``).
+Inside it the release writer records the cells *pending* on its release folder, renames the folder
+into place and commits the record (:meth:`ReleaseRegistry.record_cells`, :meth:`~ReleaseRegistry.commit`);
+a failed release drops its pending record, and one left by a killed writer is settled by the next
+check (:meth:`~ReleaseRegistry.resolve_pending`): kept when the folder exists, dropped when not.
+
+Only recorded outputs the prefilter cannot rule out are read and compared exactly
+(:func:`kit.release.prefilter.may_fire`; it never rules out one that fires).
 
 Populations of an output
 ------------------------
