@@ -45,7 +45,7 @@ import pandas as pd
 
 import kit
 from kit.populations import CellPopulations
-from kit.release.prefilter import OutputSketch, may_fire
+from kit.release.prefilter import NewSide, OutputSketch, may_fire
 from kit.release.registry import ReleaseRegistry
 from kit.release.set_compare import OutputCells, compare
 
@@ -99,9 +99,9 @@ def run(persons: int, cells: int, outputs: list[int], seed: int, layout: str, ke
             with reg.held():
                 pairs = reg.check_cells([new], 3)
             t_check = time.perf_counter() - t0
-            sa = OutputSketch.of(new, 3)
+            sa = NewSide(new, 3)
             sketches = sorted((Path(tmp) / "differencing" / "sketches").iterdir())
-            compared = sum(may_fire(new, OutputSketch.from_bytes(p.read_bytes()), 3, sa) for p in sketches)
+            compared = sum(may_fire(sa, OutputSketch.from_bytes(p.read_bytes()), 3) for p in sketches)
             t_old = float("nan")
             if n_out <= old_max:
                 t0 = time.perf_counter()

@@ -64,7 +64,7 @@ import numpy as np
 
 from kit.release.set_compare import OutputCells
 
-__all__ = ["SMALL", "OutputSketch", "may_fire"]
+__all__ = ["BOTTOM", "SMALL", "NewSide", "OutputSketch", "may_fire"]
 
 #: Cells of at most this many units keep their keys in the sketch.
 SMALL = 64
@@ -170,29 +170,50 @@ def _identical_ok(ca: np.ndarray, cb: np.ndarray, sa: OutputSketch, sb: OutputSk
     return same & (sa.published[ca] == sb.published[cb])
 
 
-def _pairwise(sa: OutputSketch, sb: OutputSketch) -> bool:
+class NewSide:
+    """A new output prepared once for many recorded sketches (sorted hashes, extreme keys per layer)."""
+
+    def __init__(self, a: OutputCells, m: int) -> None:
+        self.a = a
+        self.sk = sk = OutputSketch.of(a, m)
+        h = _hash(np.arange(m)[None, :], sk.count, sk.total).ravel()
+        self.valid = np.flatnonzero((sk.count > 0).ravel())
+        self.order = np.argsort(h[self.valid])
+        self.sorted_h = h[self.valid][self.order]
+        self.layers: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for layer in np.flatnonzero(sk.partition):
+            cells_m = np.flatnonzero(sk.layer == layer)
+            for beta in range(m):
+                cm = cells_m[sk.count[cells_m, beta] > 0]
+                if len(cm) == 0:
+                    continue
+                lo_sorted = np.argsort(sk.low[cm, beta])
+                hi_sorted = np.argsort(sk.high[cm, beta])
+                self.layers.append((np.array([beta]), cm[lo_sorted], sk.low[cm, beta][lo_sorted],
+                                    cm[hi_sorted], sk.high[cm, beta][hi_sorted]))
+
+    def __repr__(self) -> str:
+        return f"<NewSide {self.a.name!r}; units hidden>"
+
+
+def _pairwise(new: NewSide, sb: OutputSketch) -> bool:
     """Rule 1 on non-degenerate pairs: some bucket with equal count and key sum."""
-    m = sa.m
-    ha = _hash(np.arange(m)[None, :], sa.count, sa.total).ravel()
+    sa, m, sorted_a = new.sk, new.sk.m, new.sorted_h
+    if len(sorted_a) == 0:
+        return False
     hb = _hash(np.arange(m)[None, :], sb.count, sb.total).ravel()
-    va = (sa.count > 0).ravel()
-    vb = (sb.count > 0).ravel()
-    ia = np.flatnonzero(va)
-    order = np.argsort(ha[ia])
-    sorted_a = ha[ia][order]
-    ib = np.flatnonzero(vb)
+    ib = np.flatnonzero((sb.count > 0).ravel())
     pos = np.searchsorted(sorted_a, hb[ib])
-    pos_c = np.minimum(pos, max(len(sorted_a) - 1, 0))
-    hit = (pos < len(sorted_a)) & (sorted_a[pos_c] == hb[ib]) if len(sorted_a) else np.zeros(len(ib), bool)
+    pos_c = np.minimum(pos, len(sorted_a) - 1)
+    hit = (pos < len(sorted_a)) & (sorted_a[pos_c] == hb[ib])
     if not hit.any():
         return False
     # every a-cell with that hash (duplicates: the same population in several layers)
     lo = np.searchsorted(sorted_a, hb[ib][hit], "left")
     hi = np.searchsorted(sorted_a, hb[ib][hit], "right")
-    reps = hi - lo
-    cb = np.repeat(ib[hit] // m, reps)
-    idx = np.concatenate([np.arange(s, e) for s, e in zip(lo, hi)]) if len(lo) else np.empty(0, np.int64)
-    ca = ia[order][idx] // m
+    q, idx = _expand(lo, hi)
+    cb = ib[hit][q] // m
+    ca = new.valid[new.order][idx] // m
     both_attr = sa.attribute[ca] & sb.attribute[cb]
     fine = both_attr | _identical_ok(ca, cb, sa, sb)
     return bool((~fine).any())
@@ -213,6 +234,8 @@ def _forward_union(a: OutputCells, sa: OutputSketch, sb: OutputSketch) -> bool:
     cb, beta = np.nonzero((sb.count > 0) & part[:, None])
     if len(cb) == 0 or len(a.keys) == 0:
         return False
+    by_key = np.argsort(sb.low[cb, beta])  # sorted queries: searchsorted walks the keys once
+    cb, beta = cb[by_key], beta[by_key]
     mins = sb.low[cb, beta]
     lo = np.searchsorted(a.keys, mins, "left")
     hi = np.searchsorted(a.keys, mins, "right")
@@ -247,44 +270,43 @@ def _forward_union(a: OutputCells, sa: OutputSketch, sb: OutputSketch) -> bool:
     return bool(match.any())
 
 
-def _reverse_union(a: OutputCells, sa: OutputSketch, sb: OutputSketch) -> bool:
+def _reverse_union(new: NewSide, sb: OutputSketch) -> bool:
     """Rule 2, recorded non-degenerate cell B against the union of new partition-layer cells."""
-    m = sa.m
+    sa = new.sk
     rec_ok = ~sb.degenerate
-    for layer in np.flatnonzero(sa.partition):
-        cells_m = np.flatnonzero(sa.layer == layer)
-        for beta in range(m):
-            cm = cells_m[sa.count[cells_m, beta] > 0]
-            if len(cm) == 0:
-                continue
-            lo_sorted = np.argsort(sa.low[cm, beta])
-            hi_sorted = np.argsort(sa.high[cm, beta])
-            lows, highs = sa.low[cm, beta][lo_sorted], sa.high[cm, beta][hi_sorted]
-            rb = np.flatnonzero(rec_ok & (sb.count[:, beta] > 0))
-            if len(rb) == 0:
-                continue
-            pl = np.minimum(np.searchsorted(lows, sb.low[rb, beta]), len(lows) - 1)
-            ph = np.minimum(np.searchsorted(highs, sb.high[rb, beta]), len(highs) - 1)
-            found = (lows[pl] == sb.low[rb, beta]) & (highs[ph] == sb.high[rb, beta])
-            rb, p, q = rb[found], cm[lo_sorted[pl[found]]], cm[hi_sorted[ph[found]]]
-            both_attr = sb.attribute[rb] & sa.attribute[p]
-            cb_ = sb.count[rb, beta]
-            cp, cq = sa.count[p, beta], sa.count[q, beta]
-            fits = np.where(p == q, cp <= cb_, cp + cq <= cb_) & (sa.high[p, beta] <= sb.high[rb, beta])
-            same = (p == q) & (cp == cb_)
-            fits &= ~same | (sa.total[p, beta] == sb.total[rb, beta])
-            fits &= ~(same & _identical_ok(p, rb, sa, sb))
-            # A_p inside B: A_p's smallest keys below B's BOTTOM-th smallest key are among B's smallest
-            ap, bb = sa.bottom[p, beta], sb.bottom[rb, beta]
-            tau = bb[:, -1:]
-            listed = (ap[:, :, None] == bb[:, None, :]).any(axis=2)
-            fits &= np.all(listed | (ap > tau) | (ap == _PAD), axis=1)
-            # A_q inside B: A_q's largest keys above B's BOTTOM-th largest key are among B's largest
-            aq, bt = sa.top[q, beta], sb.top[rb, beta]
-            listed = (aq[:, :, None] == bt[:, None, :]).any(axis=2)
-            fits &= np.all(listed | (aq < bt[:, -1:]) | (aq == 0), axis=1)
-            if bool((fits & ~both_attr).any()):
-                return True
+    for beta_arr, lo_cells, lows, hi_cells, highs in new.layers:
+        beta = int(beta_arr[0])
+        rb = np.flatnonzero(rec_ok & (sb.count[:, beta] > 0))
+        if len(rb) == 0:
+            continue
+        pl = np.minimum(np.searchsorted(lows, sb.low[rb, beta]), len(lows) - 1)
+        ph = np.minimum(np.searchsorted(highs, sb.high[rb, beta]), len(highs) - 1)
+        found = (lows[pl] == sb.low[rb, beta]) & (highs[ph] == sb.high[rb, beta])
+        rb, p, q = rb[found], lo_cells[pl[found]], hi_cells[ph[found]]
+        if len(rb) == 0:
+            continue
+        cb_ = sb.count[rb, beta]
+        cp, cq = sa.count[p, beta], sa.count[q, beta]
+        fits = np.where(p == q, cp <= cb_, cp + cq <= cb_) & (sa.high[p, beta] <= sb.high[rb, beta])
+        same = (p == q) & (cp == cb_)
+        fits &= ~same | (sa.total[p, beta] == sb.total[rb, beta])
+        fits &= ~(same & _identical_ok(p, rb, sa, sb))
+        fits &= ~(sb.attribute[rb] & sa.attribute[p])
+        rb, p, q = rb[fits], p[fits], q[fits]  # the rest on the survivors only
+        if len(rb) == 0:
+            continue
+        fits = np.ones(len(rb), dtype=bool)
+        # A_p and A_q inside B: their smallest keys below B's BOTTOM-th smallest key are among B's
+        # smallest keys, their largest keys above B's BOTTOM-th largest among B's largest
+        bb, bt = sb.bottom[rb, beta], sb.top[rb, beta]
+        for c in (p, q):
+            ab, at = sa.bottom[c, beta], sa.top[c, beta]
+            listed = (ab[:, :, None] == bb[:, None, :]).any(axis=2)
+            fits &= np.all(listed | (ab > bb[:, -1:]) | (ab == _PAD), axis=1)
+            listed = (at[:, :, None] == bt[:, None, :]).any(axis=2)
+            fits &= np.all(listed | (at < bt[:, -1:]) | (at == 0), axis=1)
+        if bool(fits.any()):
+            return True
     return False
 
 
@@ -331,20 +353,21 @@ def _small(a: OutputCells, sa: OutputSketch, sb: OutputSketch, k: int) -> bool:
     return False
 
 
-def may_fire(a: OutputCells, sb: OutputSketch, threshold: int, sa: OutputSketch | None = None) -> bool:
+def may_fire(a: OutputCells | NewSide, sb: OutputSketch, threshold: int) -> bool:
     """Whether comparing new output ``a`` with the recorded output sketched by ``sb`` can find a risky
     cell; ``False`` proves that :func:`~kit.release.set_compare.compare` finds none.
 
-    The recorded output itself is not read. ``sa`` is ``a``'s sketch with ``sb.m`` buckets (made here
-    when missing).
+    The recorded output itself is not read. Pass a :class:`NewSide` (``NewSide(a, sb.m)``) to
+    prepare the new output once for many recorded sketches.
     """
     k = threshold - 1
     if k < 0:
         return False
     if sb.m < k + 1:
         return True  # too few buckets for this threshold: compare exactly
-    sa = sa if sa is not None and sa.m == sb.m else OutputSketch.of(a, sb.m)
+    new = a if isinstance(a, NewSide) and a.sk.m == sb.m else NewSide(a.a if isinstance(a, NewSide) else a, sb.m)
+    sa = new.sk
     if bool((sa.degenerate & (sa.sizes > SMALL - k)).any()):
         return True  # a large degenerate cell (vanishingly rare): its union may use large cells
-    return (_pairwise(sa, sb) or _small(a, sa, sb, k) or _forward_union(a, sa, sb)
-            or _reverse_union(a, sa, sb))
+    return (_pairwise(new, sb) or _small(new.a, sa, sb, k) or _forward_union(new.a, sa, sb)
+            or _reverse_union(new, sb))

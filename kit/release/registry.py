@@ -82,7 +82,7 @@ import numpy as np
 from kit.cleared import ClearedEstimate, ClearedTable
 from kit.errors import DisclosureError, KitError, SpecError
 from kit.populations import CellPopulations, salted
-from kit.release.prefilter import OutputSketch, may_fire
+from kit.release.prefilter import NewSide, OutputSketch, may_fire
 from kit.release.set_compare import OutputCells, compare
 from kit.rules.loader import RuleSet
 from kit.rules.model import RuleKind
@@ -420,14 +420,14 @@ class ReleaseRegistry:
         for k, a in enumerate(new):
             for b in new[k + 1 :]:
                 add(a, b)
-        own: dict[int, list[OutputSketch]] = {}
+        own: dict[int, list[NewSide]] = {}
         for e in self._index():
             self._stat_ok(e)
             if "sketch" in e:
                 sb = OutputSketch.from_bytes(self._read(e, "sketch", "sketch_sha256"))
                 if sb.m not in own:
-                    own[sb.m] = [OutputSketch.of(a, sb.m) for a in new]
-                firing = [a for a, sa in zip(new, own[sb.m]) if may_fire(a, sb, threshold, sa)]
+                    own[sb.m] = [NewSide(a, sb.m) for a in new]
+                firing = [side.a for side in own[sb.m] if may_fire(side, sb, threshold)]
             else:
                 firing = list(new)  # recorded before sketches: compared exactly
             if firing:
