@@ -17,12 +17,20 @@ Where it lives
 - ``outputs/<release>--<output>--<id>.npz``: per output the salted unit keys of its cells, sorted by
   key (delta-coded, compressed) with the cell of each, and per cell a published flag, a layer
   number and an attribute flag;
-- ``index.json``: one entry per recorded output with the SHA-256 of its ``.npz`` (a file that does
-  not match stops every later release: restore the folder from the project's backup).
+- ``sketches/<same name>.npz``: per output the sketch :mod:`kit.release.prefilter` reads on every
+  check (per cell and bucket: count, key sum, extreme keys; the keys of small cells);
+- ``index.json``: one entry per recorded output with the SHA-256 and size of its data file and the
+  SHA-256 of its sketch (a sketch that does not match, or a data file missing or of another size,
+  stops every later release; a data file's digest is checked whenever it is read).
 
-Check and record run under one inter-process lock (:func:`kit.state.locked` on ``index.json``); the
-release writer records only after the release folder is in place, still inside the lock, so a
-failed release records nothing and two concurrent releases are checked one after the other.
+Check and record run under one inter-process lock (:func:`kit.state.locked` on ``index.json``).
+Inside it the release writer records the cells *pending* on its release folder, renames the folder
+into place and commits the record (:meth:`ReleaseRegistry.record_cells`, :meth:`~ReleaseRegistry.commit`);
+a failed release drops its pending record, and one left by a killed writer is settled by the next
+check (:meth:`~ReleaseRegistry.resolve_pending`): kept when the folder exists, dropped when not.
+
+Only recorded outputs the prefilter cannot rule out are read and compared exactly
+(:func:`kit.release.prefilter.may_fire`; it never rules out one that fires).
 
 Populations of an output
 ------------------------
@@ -74,6 +82,7 @@ import numpy as np
 from kit.cleared import ClearedEstimate, ClearedTable
 from kit.errors import DisclosureError, KitError, SpecError
 from kit.populations import CellPopulations, salted
+from kit.release.prefilter import NewSide, OutputSketch, may_fire
 from kit.release.set_compare import OutputCells, compare
 from kit.rules.loader import RuleSet
 from kit.rules.model import RuleKind
@@ -353,60 +362,154 @@ class ReleaseRegistry:
                 "restore the registry folder from the project's backup; the kit never edits it by hand",
             ) from None
 
+    def _path(self, e: Mapping[str, Any], key: str) -> Path:
+        return self.folder / ("sketches" if key == "sketch" else "outputs") / str(e[key])
+
+    def _damaged(self, e: Mapping[str, Any]) -> RegistryDamagedError:
+        return RegistryDamagedError(
+            f"registry file for output '{e.get('output')}'", "it is missing or does not match the index",
+            "restore the registry folder from the project's backup",
+        )
+
+    def _read(self, e: Mapping[str, Any], key: str, digest: str) -> bytes:
+        try:
+            data = self._path(e, key).read_bytes()
+        except OSError:
+            data = b""
+        if hashlib.sha256(data).hexdigest() != e.get(digest):
+            raise self._damaged(e)
+        return data
+
+    def _stat_ok(self, e: Mapping[str, Any]) -> None:
+        """A cheap check of a data file the prefilter does not read (its digest is checked when read)."""
+        try:
+            size = self._path(e, "file").stat().st_size
+        except OSError:
+            raise self._damaged(e) from None
+        if "size" in e and size != e["size"]:
+            raise self._damaged(e)
+
+    def _cells(self, e: Mapping[str, Any]) -> OutputCells:
+        with np.load(io.BytesIO(self._read(e, "file", "sha256"))) as z:
+            keys = np.cumsum(z["key_deltas"], dtype=np.uint64)
+            return OutputCells(str(e["output"]), str(e["release"]), keys, z["cells"], z["published"],
+                               z["layer"], z["partition"], z["attribute"])
+
     def entries(self) -> list[OutputCells]:
-        """Every recorded output (checked against its index digest)."""
-        out = []
-        for e in self._index():
-            path = self.folder / "outputs" / str(e["file"])
-            try:
-                data = path.read_bytes()
-            except OSError:
-                data = b""
-            if hashlib.sha256(data).hexdigest() != e.get("sha256"):
-                raise RegistryDamagedError(
-                    f"registry file for output '{e.get('output')}'", "it is missing or does not match the index",
-                    "restore the registry folder from the project's backup",
-                )
-            with np.load(io.BytesIO(data)) as z:
-                keys = np.cumsum(z["key_deltas"], dtype=np.uint64)
-                out.append(
-                    OutputCells(str(e["output"]), str(e["release"]), keys, z["cells"], z["published"],
-                                z["layer"], z["partition"], z["attribute"])
-                )
-        return out
+        """Every recorded output (checked against its index digest; pending ones included)."""
+        return [self._cells(e) for e in self._index()]
 
     def check_cells(self, new: Sequence[OutputCells], threshold: int) -> tuple[DifferencingPair, ...]:
-        """Pairs of new outputs with each other and with recorded outputs (blocking ones first)."""
+        """Pairs of new outputs with each other and with recorded outputs (blocking ones first).
+
+        New outputs are compared with each other exactly. A recorded output is read and compared
+        exactly only when its sketch says it may fire against a new output
+        (:func:`kit.release.prefilter.may_fire`, which never skips a risky one); the pairs of the
+        outputs it skips (none risky) are not listed.
+        """
         pairs: list[DifferencingPair] = []
-        earlier = self.entries()
-        for k, a in enumerate(new):
-            for b in [*new[k + 1 :], *earlier]:
-                found = compare(a, b, threshold)
-                if found.n_common == 0:
-                    continue
+
+        def add(a: OutputCells, b: OutputCells) -> None:
+            found = compare(a, b, threshold)
+            if found.n_common:
                 pairs.append(
                     DifferencingPair(a.name, a.release, b.name, b.release, "", "", found.n_common, found.n_risky,
                                      found.smallest, threshold)
                 )
+
+        for k, a in enumerate(new):
+            for b in new[k + 1 :]:
+                add(a, b)
+        own: dict[int, list[NewSide]] = {}
+        for e in self._index():
+            self._stat_ok(e)
+            if "sketch" in e:
+                sb = OutputSketch.from_bytes(self._read(e, "sketch", "sketch_sha256"))
+                if sb.m not in own:
+                    own[sb.m] = [NewSide(a, sb.m) for a in new]
+                firing = [side.a for side in own[sb.m] if may_fire(side, sb, threshold)]
+            else:
+                firing = list(new)  # recorded before sketches: compared exactly
+            if firing:
+                b = self._cells(e)
+                for a in firing:
+                    add(a, b)
         return tuple(p for p in pairs if p.blocking) + tuple(p for p in pairs if not p.blocking)
 
-    def record_cells(self, new: Sequence[OutputCells], rules: RuleSet, created: str) -> int:
-        """Append outputs to the registry (data files first, then the index, each atomically)."""
+    def record_cells(
+        self, new: Sequence[OutputCells], rules: RuleSet, created: str, pending: str | None = None
+    ) -> int:
+        """Append outputs to the registry (data files first, then the index, each atomically).
+
+        With ``pending`` (the release folder about to be renamed into place), the entries are marked
+        pending: :meth:`commit` clears the mark once the release is in place; a pending entry whose
+        release folder never appeared (a writer killed before its rename) is dropped by
+        :meth:`resolve_pending` at the next use, one whose folder exists is kept. Pending entries are
+        checked against like recorded ones, so a killed writer never lets a later release through.
+        """
         if not new:
             return 0
         index = self._index()
         (self.folder / "outputs").mkdir(parents=True, exist_ok=True)
+        (self.folder / "sketches").mkdir(parents=True, exist_ok=True)
+        m = max(threshold_of(rules), 2)
         for cells in new:
             data = _npz_bytes(cells)
-            file = f"{cells.release}--{cells.name}--{secrets.token_hex(4)}.npz"
-            atomic_write_bytes(self.folder / "outputs" / file, data)
-            index.append({
-                "release": cells.release, "output": cells.name, "file": file, "created": created,
+            sketch = OutputSketch.of(cells, m).to_bytes()
+            stem = f"{cells.release}--{cells.name}--{secrets.token_hex(4)}"
+            atomic_write_bytes(self.folder / "outputs" / f"{stem}.npz", data)
+            atomic_write_bytes(self.folder / "sketches" / f"{stem}.npz", sketch)
+            entry = {
+                "release": cells.release, "output": cells.name, "file": f"{stem}.npz", "created": created,
                 "rule_set": rules.id, "threshold": threshold_of(rules), "n_cells": cells.n_cells,
-                "sha256": hashlib.sha256(data).hexdigest(),
-            })
-        atomic_write_text(self.path, json.dumps({"format": _FORMAT, "outputs": index}, indent=1, sort_keys=True))
+                "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "sketch": f"{stem}.npz",
+                "sketch_sha256": hashlib.sha256(sketch).hexdigest(),
+            }
+            if pending is not None:
+                entry["pending"] = pending
+            index.append(entry)
+        self._write_index(index)
         return len(new)
+
+    def _write_index(self, index: list[dict[str, Any]]) -> None:
+        atomic_write_text(self.path, json.dumps({"format": _FORMAT, "outputs": index}, indent=1, sort_keys=True))
+
+    def commit(self, pending: str) -> int:
+        """Clear the pending mark of the entries recorded for release folder ``pending`` (call inside :meth:`held`)."""
+        index = self._index()
+        n = sum(1 for e in index if e.get("pending") == pending)
+        if n:
+            for e in index:
+                if e.get("pending") == pending:
+                    del e["pending"]
+            self._write_index(index)
+        return n
+
+    def abort(self, pending: str) -> int:
+        """Drop the entries recorded for release folder ``pending`` (its release failed; inside :meth:`held`)."""
+        index = self._index()
+        drop = [e for e in index if e.get("pending") == pending]
+        if drop:
+            self._write_index([e for e in index if e.get("pending") != pending])
+            for e in drop:
+                for key in ("file", "sketch"):
+                    if key in e:
+                        self._path(e, key).unlink(missing_ok=True)
+        return len(drop)
+
+    def resolve_pending(self) -> tuple[int, int]:
+        """Settle entries left pending by a killed writer (inside :meth:`held`): kept (committed) when
+        their release folder exists, dropped when it does not. Returns (committed, dropped)."""
+        folders = {str(e["pending"]) for e in self._index() if "pending" in e}
+        kept = dropped = 0
+        for folder in sorted(folders):
+            if Path(folder).exists():
+                kept += self.commit(folder)
+            else:
+                dropped += self.abort(folder)
+        if kept or dropped:
+            log.warning("differencing registry: %d entry(ies) of interrupted releases kept, %d dropped", kept, dropped)
+        return kept, dropped
 
     # convenience wrappers (lock held by the caller or taken here)
     def check(
@@ -414,6 +517,7 @@ class ReleaseRegistry:
     ) -> tuple[DifferencingPair, ...]:
         """Check a release's outputs (under the lock); see :meth:`check_cells`."""
         with self.held():
+            self.resolve_pending()
             return self.check_cells(output_cells(list(outputs), privates, release, self.salt()), threshold_of(rules))
 
     def record(
@@ -453,6 +557,7 @@ class DifferencingGuard:
 
     def __post_init__(self) -> None:
         self._cells: list[OutputCells] = []
+        self._pending: str | None = None
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -468,14 +573,33 @@ class DifferencingGuard:
         if not self.enabled or self.registry is None:
             log.warning("release %s: differencing check turned off by the caller", self.release)
             return ()
+        self.registry.resolve_pending()
         self._cells = output_cells(outputs, privates, self.release, self.registry.salt())
         return self.registry.check_cells(self._cells, threshold_of(self.rules))
 
-    def record(self, created: str) -> int:
-        """Record the checked cells (call inside :meth:`held`, after the release folder is in place)."""
+    def record(self, created: str, pending: str | os.PathLike[str] | None = None) -> int:
+        """Record the checked cells (call inside :meth:`held`).
+
+        The writer records them *pending* on its release folder before renaming it into place, then
+        :meth:`commit` (or :meth:`abort` when the release fails): a writer killed in between leaves
+        a pending entry that the next check settles (:meth:`ReleaseRegistry.resolve_pending`).
+        """
         if not self.enabled or self.registry is None:
             return 0
-        return self.registry.record_cells(self._cells, self.rules, created)
+        self._pending = None if pending is None else str(Path(pending).absolute())
+        return self.registry.record_cells(self._cells, self.rules, created, pending=self._pending)
+
+    def commit(self) -> None:
+        """The release folder is in place: the pending entries become recorded."""
+        if self.enabled and self.registry is not None and self._pending is not None:
+            self.registry.commit(self._pending)
+            self._pending = None
+
+    def abort(self) -> None:
+        """The release failed: drop its pending entries (if any)."""
+        if self.enabled and self.registry is not None and self._pending is not None:
+            self.registry.abort(self._pending)
+            self._pending = None
 
     def manifest_entry(self) -> dict[str, Any]:
         """What the manifest says about the check (no counts of units)."""

@@ -343,7 +343,7 @@ def write_release(
     privates: dict[Any, Any] = dict(_sealed_privates(checked))
     privates.update({private_name(p): p for p in private_results})
     env = make_environment(site_templates)
-    # differencing registry: check here and record after the rename, under one lock (`held` below)
+    # differencing registry: check here; record pending before the rename, commit after; one lock (`held`)
     guard = DifferencingGuard(
         (as_registry(registry) if registry is not None else as_registry(project_state_dir(state_dir) / REGISTRY_FOLDER))
         if differencing else None,
@@ -447,14 +447,17 @@ def write_release(
             )
             if contexts is not None:
                 _write_request(tmp_checker, target.name, contexts, stamp)
+        guard.record(stamp, pending=target)  # inside the lock: pending -> rename -> commit
         os.rename(tmp, target)
         moved.append(target)
         if tmp_checker is not None and checker_target is not None:
             checker_target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(tmp_checker, checker_target)
             moved.append(checker_target)
-        guard.record(stamp)  # inside the lock, after the release is in place
+        guard.commit()
     except BaseException:
+        with contextlib.suppress(Exception):
+            guard.abort()  # a failed release records nothing (a killed one: settled at the next check)
         for path in (tmp, tmp_checker, *moved):
             if path is not None and path.exists():
                 shutil.rmtree(path, ignore_errors=True)
