@@ -5,7 +5,7 @@ SQL with the same messages: an empty input, missing unit ids, a non-numeric or
 infinite measure, rate measures other than 0/1, missing or negative weights,
 dimensions with too many categories or with codes outside their public code
 list. Dimension values are labelled as the session labels them
-(:func:`kit.session.code_text`; missing values become :data:`~kit.evidence.MISSING`),
+(:func:`kit.session.code_text`; missing values become :data:`~kit.core.evidence.MISSING`),
 so the cells, and the evidence, are those of the DataFrame path.
 
 Only the distinct values of each dimension (with their row counts) and a few
@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kit.core.evidence import MISSING, Evidence
+from kit.core.spec import TableSpec
+from kit.core.spec_types import Statistic
 from kit.engine import EngineOptions, connect, engine_errors
 from kit.errors import SchemaError, SpecError
-from kit.evidence import MISSING, Evidence
 from kit.evidence_duckdb import EvidenceQuery, evidence_from_relation
 from kit.registers.lazy import Relation, _ident
-from kit.spec import TableSpec
-from kit.spec_types import Statistic
 
 if TYPE_CHECKING:
     from kit.session import Session

@@ -30,18 +30,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kit.assess import assess, needs_absolute, top_k_needed
-from kit.cleared import utc_now
+from kit.core.assess import assess, needs_absolute, top_k_needed
+from kit.core.cleared import utc_now
+from kit.core.evidence import MISSING, TOTAL, build_evidence
+from kit.core.populations import table_populations
+from kit.core.rules.loader import RuleSet, load_rule_set
+from kit.core.rules.model import Differencing, KeyColumns, RuleKind
+from kit.core.schema import ColumnRole, DatasetSchema, looks_like_key
+from kit.core.spec import TableSpec, as_dims
+from kit.core.spec_types import Statistic, UnitType
+from kit.core.table import Table, cell_estimates
 from kit.engine import Engine, EngineOptions, choose_engine
 from kit.errors import SchemaError, SpecError
-from kit.evidence import MISSING, TOTAL, build_evidence
-from kit.populations import table_populations
-from kit.rules.loader import RuleSet, load_rule_set
-from kit.rules.model import Differencing, KeyColumns, RuleKind
-from kit.schema import ColumnRole, DatasetSchema, looks_like_key
-from kit.spec import TableSpec, as_dims
-from kit.spec_types import Statistic, UnitType
-from kit.table import Table, cell_estimates
 
 __all__ = ["Session"]
 
@@ -60,7 +60,7 @@ class Session:
     ----------
     rules
         A shipped rule-set name (``"dst"``, ``"sacro"``, ``"sds"``), a path to a
-        rule file, or a loaded :class:`~kit.rules.RuleSet`.
+        rule file, or a loaded :class:`~kit.core.rules.RuleSet`.
     unit
         The unit column: thresholds count its distinct values.
     unit_type
@@ -129,14 +129,14 @@ class Session:
         engine: Engine | str | None = None,
         **options: Any,
     ) -> Table:
-        """Describe and evaluate a table in one call (see :class:`~kit.spec.TableSpec`).
+        """Describe and evaluate a table in one call (see :class:`~kit.core.spec.TableSpec`).
 
         ``df`` is a DataFrame, a lazy relation (:func:`kit.registers.scan`) or a path
         to Parquet data (evaluated in DuckDB, never loaded into pandas); ``engine``
         overrides the session's engine for this table. Extra keyword options are passed
         to :class:`TableSpec` (``attributes``, ``structural_zeros``, ``forced``, ``never``,
         ``population``, ``notes``); an unknown option is an error. With ``margins=True``, ``time_limit``
-        (seconds; default :data:`kit.protect_bridge.DEFAULT_TIME_LIMIT`) bounds secondary
+        (seconds; default :data:`kit.protect.bridge.DEFAULT_TIME_LIMIT`) bounds secondary
         suppression and ``allow_empty_secondaries`` lets empty cells be secondary suppressions
         (docs/suppression.md).
         """
@@ -213,7 +213,7 @@ class Session:
                       estimates=estimates, assessment=assessment, data_label=self.data_label,
                       created=self.created, unit_populations=populations)
         if spec.margins:
-            from kit.protect_bridge import protect_table
+            from kit.protect.bridge import protect_table
 
             protect_table(table, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries)
         log.info("evaluated %s: %d cells", where, len(evidence))
@@ -247,7 +247,7 @@ class Session:
                       estimates=estimates, assessment=assessment, data_label=self.data_label,
                       created=self.created)
         if spec.margins:
-            from kit.protect_bridge import protect_table
+            from kit.protect.bridge import protect_table
 
             protect_table(table, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries)
         log.info("evaluated %s in DuckDB: %d cells", where, len(evidence))
@@ -349,7 +349,7 @@ class Session:
         ``differencing=False`` turns that off explicitly (the manifest records it).
         See :func:`kit.release.write_release` for the other options.
         """
-        from kit.clearance import clear
+        from kit.core.clearance import clear
         from kit.release import DEFAULT_FORMATS, write_release
 
         cleared: list[Any] = []

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from kit.core.status import CellStatus
 from kit.errors import KitError, SpecError
 from kit.protect.problem import ProtectionProblem
-from kit.status import CellStatus
 
 __all__ = ["Prepared", "Requirement", "prepare"]
 

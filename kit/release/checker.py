@@ -41,9 +41,9 @@ from typing import Any
 import pandas as pd
 
 from kit import __version__
-from kit.cleared import ClearedEstimate, ClearedTable
+from kit.core.cleared import ClearedEstimate, ClearedTable
+from kit.core.rules.loader import RuleSet
 from kit.release.charts import Figure
-from kit.rules.loader import RuleSet
 
 __all__ = ["BANNER", "CHECKER_FILES", "PAGE_LINES", "Tabular", "tabular", "write_checker_report"]
 

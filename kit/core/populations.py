@@ -2,7 +2,7 @@
 
 The differencing registry (:mod:`kit.release.registry`) compares outputs on the *units* behind
 their numbers, never on labels. This module computes those populations from the same inputs the
-evidence uses, in a separate pass, so :mod:`kit.evidence` stays untouched.
+evidence uses, in a separate pass, so :mod:`kit.core.evidence` stays untouched.
 
 Unit keys
 ---------

@@ -41,13 +41,13 @@ __all__ = ["build_parser", "count_arg", "main", "os_error_text"]
 #: Modules that add subcommands through ``register(subparsers)``, in help order, with the
 #: commands they add (used when a module cannot be imported, see :func:`_unavailable`).
 _COMMAND_MODULES = (
-    ("kit.demo.cli", ("demo",)),
+    ("kit.cli.demo", ("demo",)),
     ("synthetic.cli", ("synth",)),
-    ("kit.registers.cli", ("registers",)),
-    ("kit.rules.cli", ("rules",)),
-    ("kit.check_cli", ("check",)),
-    ("kit.dp.cli", ("budget",)),
-    ("kit.release.cli", ("review",)),
+    ("kit.cli.registers", ("registers",)),
+    ("kit.cli.rules", ("rules",)),
+    ("kit.cli.check", ("check",)),
+    ("kit.cli.budget", ("budget",)),
+    ("kit.cli.review", ("review",)),
 )
 
 #: Third-party packages the commands import, with the extra that brings them (None: required).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from kit.check import check_file
-from kit.evidence import TOTAL
+from kit.core.evidence import TOTAL
+from kit.external.check import check_file
 from kit.quiet import native_stdout_silenced
 
 __all__ = ["register"]
@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--hierarchy", action="append", default=[], metavar="DIM=FILE.hrc",
                         help="a dimension's hierarchy in tau-Argus .hrc format (repeatable)")
     parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
-                        help="seconds for secondary suppression (default: 60; kit.protect_bridge.DEFAULT_TIME_LIMIT)")
+                        help="seconds for secondary suppression (default: 60; kit.protect.bridge.DEFAULT_TIME_LIMIT)")
     parser.add_argument("--allow-empty-secondaries", action="store_true",
                         help="let empty cells be secondary suppressions (an attacker may know they are zero)")
     parser.add_argument("--sep", default=",", help="field separator (default ',')")
@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
     if audit is not None:
         print(audit.summary())
     if args.release:
-        from kit.clearance import clear
+        from kit.core.clearance import clear
         from kit.release import write_release
 
         try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from kit.core.rules.loader import list_rule_sets, load_rule_set
 from kit.errors import EXIT_OK
-from kit.rules.loader import list_rule_sets, load_rule_set
 
 __all__ = ["register"]
 

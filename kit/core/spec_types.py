@@ -1,6 +1,6 @@
 """Small enums shared by specs and rule sets.
 
-Kept apart from :mod:`kit.spec` so the rule-set loader can use them without
+Kept apart from :mod:`kit.core.spec` so the rule-set loader can use them without
 importing table specifications.
 
 >>> Statistic.parse("mean") is Statistic.MEAN

@@ -2,7 +2,7 @@
 
 The lead CLI (:mod:`kit.cli`) calls :func:`register` with its sub-parsers;
 every sub-command sets ``handler``, a function ``(args) -> int``. The module
-also runs on its own: ``python -m kit.dp.cli budget show``.
+also runs on its own: ``python -m kit.cli.budget budget show``.
 
 The kit finds the ledger in the project state folder (``--state-dir``, else
 ``KIT_STATE_DIR``, else the nearest ``.kit-state`` folder); ``--source`` picks

@@ -63,10 +63,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kit.core.rules.model import PARAMS_BY_KIND, Rule, RuleKind, RuleParams
+from kit.core.spec_types import Statistic
 from kit.errors import RuleSetError
 from kit.resources import rules_dir
-from kit.rules.model import PARAMS_BY_KIND, Rule, RuleKind, RuleParams
-from kit.spec_types import Statistic
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -136,7 +136,7 @@ class RuleSet:
 
     def min_units(self, statistic: Statistic = Statistic.COUNT) -> int:
         """The strictest threshold for a statistic (1 when the set has none)."""
-        from kit.rules.model import Threshold
+        from kit.core.rules.model import Threshold
 
         values = [r.params.min_units for r in self.of_kind(RuleKind.THRESHOLD, statistic)
                   if isinstance(r.params, Threshold)]
