@@ -5,7 +5,7 @@ SQL with the same messages: an empty input, missing unit ids, a non-numeric or
 infinite measure, rate measures other than 0/1, missing or negative weights,
 dimensions with too many categories or with codes outside their public code
 list. Dimension values are labelled as the session labels them
-(:func:`kit.session.code_text`; missing values become :data:`~kit.core.evidence.MISSING`),
+(:func:`kit.core.codes.code_text`; missing values become :data:`~kit.core.evidence.MISSING`),
 so the cells, and the evidence, are those of the DataFrame path.
 
 Only the distinct values of each dimension (with their row counts) and a few
@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from kit.core.codes import MAX_CELLS, code_text, sorted_codes
 from kit.core.evidence import MISSING, Evidence
 from kit.core.spec import TableSpec
 from kit.core.spec_types import Statistic
@@ -29,8 +30,18 @@ from kit.errors import SchemaError, SpecError
 from kit.evidence_duckdb import EvidenceQuery, evidence_from_relation
 from kit.registers.lazy import Relation, _ident
 
-if TYPE_CHECKING:
-    from kit.session import Session
+
+class Session(Protocol):
+    """What this module needs of the :class:`kit.Session` that calls it (it does not import it).
+
+    The session sits above the engines (docs/architecture.md); it passes itself in.
+    """
+
+    unit: str
+    max_categories: int
+
+    def _check_columns(self, df: pd.DataFrame, spec: TableSpec, where: str) -> None: ...
+
 
 __all__ = ["lazy_table_evidence"]
 
@@ -55,8 +66,6 @@ def lazy_table_evidence(session: Session, spec: TableSpec, rel: Relation, option
 
 def _lazy_evidence(session: Session, spec: TableSpec, rel: Relation, options: EngineOptions, where: str,
                    diff_min_units: int | None, top_k: int, absolute: bool, contributions: bool) -> Evidence:
-    from kit.session import MAX_CELLS
-
     con = connect(options)
     tag = uuid.uuid4().hex
     view = f"kit_rel_{tag}"
@@ -159,8 +168,6 @@ def _encode_dimension(con: Any, view: str, dim: str, code_list: tuple[str, ...] 
     Returns the labels, the mapping table (``v``, ``pos``) and the position of
     missing values (NULL, and NaN in floating columns).
     """
-    from kit.session import _sorted_codes, code_text
-
     values = f"kit_values_{tag}"
     con.execute(f"CREATE TEMP TABLE {values} AS SELECT {_ident(dim)} AS v, count(*) AS n FROM {view} GROUP BY 1")
     rows = con.execute(f"SELECT rowid, v, n FROM {values}").fetchall()
@@ -180,7 +187,7 @@ def _encode_dimension(con: Any, view: str, dim: str, code_list: tuple[str, ...] 
             raise SpecError(where, f"dimension '{dim}' has {len(set(observed))} categories, more than "
                             f"{max_categories}", "it is probably an identifier: group it first, or "
                             "raise max_categories in the Session if it really is a grouping")
-        labels = _sorted_codes(list(dict.fromkeys(observed)))
+        labels = sorted_codes(list(dict.fromkeys(observed)))
     else:
         labels = list(code_list)
         known = set(labels)

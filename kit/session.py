@@ -32,6 +32,8 @@ import pandas as pd
 
 from kit.core.assess import assess, needs_absolute, top_k_needed
 from kit.core.cleared import utc_now
+from kit.core.codes import MAX_CELLS, code_text
+from kit.core.codes import sorted_codes as _sorted_codes
 from kit.core.evidence import MISSING, TOTAL, build_evidence
 from kit.core.populations import table_populations
 from kit.core.rules.loader import RuleSet, load_rule_set
@@ -49,8 +51,6 @@ log = logging.getLogger(__name__)
 
 #: A dimension with more categories than this is refused (it is probably an identifier).
 DEFAULT_MAX_CATEGORIES = 1000
-#: A table with more inner cells than this is refused.
-MAX_CELLS = 2_000_000
 
 
 class Session:
@@ -533,19 +533,3 @@ def _plain_integer(col: pd.Series) -> bool:
     (True, False)
     """
     return isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu"
-
-
-def code_text(value: Any) -> str:
-    """A code as text: integral floats lose their '.0' (2011.0 -> '2011')."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, (np.integer,)):
-        return str(int(value))
-    return str(value)
-
-
-def _sorted_codes(codes: list[str]) -> list[str]:
-    try:
-        return sorted(codes, key=lambda c: (float(c), c))
-    except ValueError:
-        return sorted(codes)
