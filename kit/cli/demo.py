@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kit.cli import count_arg
+from kit.cli._common import count_arg
 from kit.errors import EXIT_OK
 
 __all__ = ["register"]
