@@ -51,7 +51,7 @@ __all__ = [
     "wilson_interval",
 ]
 
-Z95 = float(sps.norm.ppf(0.975))
+Z95: float = float(sps.norm.ppf(0.975))
 
 
 def wilson_interval(p: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
