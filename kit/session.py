@@ -754,7 +754,7 @@ class Session:
             if not ok.all():
                 raise SchemaError(where, f"the rate measure '{spec.measure}' has {int((~ok).sum())} value(s) "
                                   "other than 0 and 1", "code the outcome as 0/1 (or True/False)")
-        return x
+        return np.asarray(x)
 
     def _weight(self, df: pd.DataFrame, spec: TableSpec, where: str) -> np.ndarray | None:
         if spec.weight is None:

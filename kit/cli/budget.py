@@ -122,7 +122,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     subparsers
         The object returned by ``ArgumentParser.add_subparsers()``.
     """
-    budget = subparsers.add_parser("budget", help="differential-privacy budget ledger",
+    budget: argparse.ArgumentParser = subparsers.add_parser("budget", help="differential-privacy budget ledger",
                                    description="Create, show, verify and pin the project's privacy-budget "
                                    "ledger (one per data source, kept in the project state folder).")
     sub = budget.add_subparsers(dest="budget_command", required=True)

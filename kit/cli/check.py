@@ -11,7 +11,7 @@ from kit.quiet import native_stdout_silenced
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``kit check`` to the command line."""
     parser = subparsers.add_parser(
         "check", help="check a table made elsewhere (SAS, R, Stata) against a rule set",

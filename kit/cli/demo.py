@@ -10,7 +10,7 @@ from kit.errors import EXIT_OK
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``kit demo`` to the command line."""
     parser = subparsers.add_parser(
         "demo", help="run the flagship Aalborg-model analysis on synthetic data",

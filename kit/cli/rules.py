@@ -10,7 +10,7 @@ from kit.errors import EXIT_OK
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``kit rules`` to the command line."""
     parser = subparsers.add_parser(
         "rules", help="list, show and validate rule sets",

@@ -17,7 +17,7 @@ a str is not a result the kit can clear
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from kit.core.cleared import _GATE, ClearedEstimate, ClearedTable, _clearance, _module_class, _seal
 from kit.errors import DisclosureError
@@ -56,4 +56,4 @@ def clear(result: Any, *, allow_review: bool = False) -> ClearedTable | ClearedE
             raise DisclosureError("clear", "the result did not produce a cleared object",
                                   "this is a bug in the kit; please report it")
         _seal(cleared, result)
-    return cleared
+    return cast("ClearedTable | ClearedEstimate", cleared)

@@ -72,7 +72,7 @@ def mix64(x: np.ndarray) -> np.ndarray:
         z ^= z >> np.uint64(27)
         z *= _M2
         z ^= z >> np.uint64(31)
-    return z
+    return np.asarray(z)
 
 
 def sorted_unique(x: np.ndarray) -> np.ndarray:
@@ -114,7 +114,7 @@ def unit_keys(ids: np.ndarray | pd.Series) -> np.ndarray:
         d = digits.to_numpy()
         out[d] = text[d].astype(np.int64).to_numpy().view(np.uint64)
         out[~d] = pd.util.hash_array(text[~d].to_numpy(dtype=object), hash_key=_SIP_KEY)
-    return mix64(out)[codes]
+    return np.asarray(mix64(out)[codes])
 
 
 def salted(keys: np.ndarray, salt: bytes) -> np.ndarray:

@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 from kit.errors import SpecError
 
@@ -20,7 +21,7 @@ __all__ = ["Statistic", "UnitType"]
 
 class _ParseableEnum(enum.Enum):
     @classmethod
-    def parse(cls, text: object, where: str = "option"):
+    def parse(cls, text: object, where: str = "option") -> Any:
         """Parse a case-insensitive name; unknown names are errors listing the choices."""
         if isinstance(text, cls):
             return text

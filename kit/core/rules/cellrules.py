@@ -77,7 +77,7 @@ def zero_variance(cells: pd.DataFrame) -> np.ndarray:
         mean = np.where(sw > 0, swx / np.where(sw > 0, sw, 1.0), 0.0)
         second = np.where(sw > 0, swx2 / np.where(sw > 0, sw, 1.0), 0.0)
     var = second - mean * mean
-    return (sw > 0) & (var <= ZERO_VARIANCE_RTOL * np.maximum(second, np.finfo(float).tiny))
+    return np.asarray((sw > 0) & (var <= ZERO_VARIANCE_RTOL * np.maximum(second, np.finfo(float).tiny)))
 
 
 def kish_failures(cells: pd.DataFrame, rules: RuleSet, stat: Statistic) -> list[Failure]:

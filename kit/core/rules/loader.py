@@ -286,7 +286,8 @@ def _looks_like_path(text: str) -> bool:
 
 def _read_toml(path: Path) -> Mapping[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data: Mapping[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        return data
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleSetError(f"rule set file {path.name}", f"cannot be read ({type(exc).__name__})",
                            "check the file's permissions and that it is UTF-8 text") from None

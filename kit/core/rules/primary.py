@@ -90,14 +90,14 @@ def p_percent_fails(top1: np.ndarray, top2: np.ndarray, total: np.ndarray, n_uni
     [False, True]
     """
     remainder = total - top1 - top2
-    return (n_units > 0) & (remainder < params.p_share * top1)
+    return np.asarray((n_units > 0) & (remainder < params.p_share * top1))
 
 
 def zero_fails(n_units: np.ndarray, structural: np.ndarray, params: Zeros) -> np.ndarray:
     """Observed (not structural) empty cells, when the rule calls them disclosive."""
     if not params.observed_zero_disclosive:
         return np.zeros(len(n_units), dtype=bool)
-    return (n_units == 0) & ~structural
+    return np.asarray((n_units == 0) & ~structural)
 
 
 def rate_group_fails(n_units: np.ndarray, n_positive: np.ndarray, params: GroupDisclosure) -> np.ndarray:
@@ -114,7 +114,7 @@ def rate_group_fails(n_units: np.ndarray, n_positive: np.ndarray, params: GroupD
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.maximum(n_positive, n_units - n_positive) / np.where(n_units > 0, n_units, 1)
-    return (n_units > 0) & (share >= params.max_category_share)
+    return np.asarray((n_units > 0) & (share >= params.max_category_share))
 
 
 def category_group_fails(n_units: np.ndarray, n_units_group: np.ndarray,
