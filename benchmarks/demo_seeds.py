@@ -66,7 +66,7 @@ def one_seed(seed: int, persons: int, permutations: int) -> tuple[int, int, int,
         for row in est.rows:
             if row.key("year") == "2017" and not row.suppressed:
                 n_placebo += 1
-                flagged += kit.cleared.Flag.NOT_DISTINGUISHABLE_FROM_ZERO not in row.flags
+                flagged += kit.core.cleared.Flag.NOT_DISTINGUISHABLE_FROM_ZERO not in row.flags
     return covered, total, flagged, n_placebo
 
 

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 import kit
-from kit.populations import CellPopulations
+from kit.core.populations import CellPopulations
 from kit.release.prefilter import NewSide, OutputSketch, may_fire
 from kit.release.registry import ReleaseRegistry
 from kit.release.set_compare import OutputCells, compare

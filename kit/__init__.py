@@ -11,8 +11,12 @@ results into cleared output that templates and the release writer accept.
 
 __version__ = "0.1.0"
 
-from kit.clearance import clear
-from kit.cleared import ClearedEstimate, ClearedTable, Provenance
+from kit.core.clearance import clear
+from kit.core.cleared import ClearedEstimate, ClearedTable, Provenance
+from kit.core.rules import RuleSet, list_rule_sets, load_rule_set
+from kit.core.schema import Column, ColumnRole, DatasetSchema
+from kit.core.spec import Statistic, TableSpec, UnitType
+from kit.core.status import CellStatus, Reason, ReasonCode, Verdict
 from kit.errors import (
     BudgetExceededError,
     DisclosureError,
@@ -22,11 +26,7 @@ from kit.errors import (
     SchemaError,
     SpecError,
 )
-from kit.rules import RuleSet, list_rule_sets, load_rule_set
-from kit.schema import Column, ColumnRole, DatasetSchema
 from kit.session import Session
-from kit.spec import Statistic, TableSpec, UnitType
-from kit.status import CellStatus, Reason, ReasonCode, Verdict
 
 __all__ = [
     "BudgetExceededError",

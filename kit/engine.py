@@ -1,8 +1,8 @@
 """Which engine computes the evidence: pandas (the reference) or DuckDB (scale).
 
-Evidence is a group-by. The pandas engine (:func:`kit.evidence.build_evidence`)
+Evidence is a group-by. The pandas engine (:func:`kit.core.evidence.build_evidence`)
 is the reference and the fastest for tables that fit in memory; the DuckDB
-engine (:mod:`kit.evidence_duckdb`) computes the same :class:`~kit.evidence.Evidence`
+engine (:mod:`kit.evidence_duckdb`) computes the same :class:`~kit.core.evidence.Evidence`
 with a memory limit and spilling to a temporary folder, over a DataFrame
 (zero-copy) or lazily over Parquet files (:func:`kit.registers.scan`).
 Rules, suppression and release never know which engine ran.

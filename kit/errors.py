@@ -35,6 +35,7 @@ __all__ = [
     "KitInternalError",
     "OptionalDependencyError",
     "OutputExistsError",
+    "PopulationsUnknownError",
     "RuleSetError",
     "SchemaError",
     "SpecError",
@@ -124,6 +125,10 @@ class DisclosureError(KitError):
     """An attempt to release, render or write something that is not cleared."""
 
     exit_code = EXIT_BLOCKED
+
+
+class PopulationsUnknownError(DisclosureError):
+    """An output's units are unknown, so the differencing registry cannot check it."""
 
 
 class OutputExistsError(KitError):

@@ -1,6 +1,6 @@
-"""Evidence computed in DuckDB: the same :class:`~kit.evidence.Evidence` as the pandas engine.
+"""Evidence computed in DuckDB: the same :class:`~kit.core.evidence.Evidence` as the pandas engine.
 
-The pandas engine (:func:`kit.evidence.build_evidence`) is the reference; this
+The pandas engine (:func:`kit.core.evidence.build_evidence`) is the reference; this
 module computes the same cells, columns, dtypes and values (sums to rounding:
 DuckDB adds in another order) with DuckDB's memory limit and spilling, so the
 input may be far larger than memory. Only the evidence computation differs:
@@ -49,8 +49,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kit.core.evidence import Evidence, _columns, _decompose, margin_subsets
 from kit.engine import EngineOptions, connect, engine_errors
-from kit.evidence import Evidence, _columns, _decompose, margin_subsets
 
 __all__ = ["EvidenceQuery", "PopulationPrint", "evidence_from_arrays", "evidence_from_relation",
            "evidence_with_print", "population_print_sql"]
@@ -63,7 +63,7 @@ PROGRESS_ROWS = 5_000_000
 class EvidenceQuery:
     """What to compute (public: names and sizes, no data).
 
-    Mirrors the keyword arguments of :func:`kit.evidence.build_evidence`.
+    Mirrors the keyword arguments of :func:`kit.core.evidence.build_evidence`.
     """
 
     dims: tuple[str, ...]
@@ -171,7 +171,7 @@ def evidence_from_arrays(
     contributions: bool,
     options: EngineOptions,
 ) -> Evidence:
-    """:func:`kit.evidence.build_evidence` computed in DuckDB (same arguments, same result).
+    """:func:`kit.core.evidence.build_evidence` computed in DuckDB (same arguments, same result).
 
     The arrays are handed to DuckDB without copying (Arrow views of the NumPy
     buffers); the group-bys run under ``options.memory_limit``.

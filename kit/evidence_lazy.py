@@ -5,7 +5,7 @@ SQL with the same messages: an empty input, missing unit ids, a non-numeric or
 infinite measure, rate measures other than 0/1, missing or negative weights,
 dimensions with too many categories or with codes outside their public code
 list. Dimension values are labelled as the session labels them
-(:func:`kit.session.code_text`; missing values become :data:`~kit.evidence.MISSING`),
+(:func:`kit.core.codes.code_text`; missing values become :data:`~kit.core.evidence.MISSING`),
 so the cells, and the evidence, are those of the DataFrame path.
 
 Only the distinct values of each dimension (with their row counts) and a few
@@ -19,14 +19,18 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from kit.core.codes import MAX_CELLS, code_text, sorted_codes
+from kit.core.evidence import MISSING, TOTAL, Evidence
+from kit.core.populations import TablePopulations, lazy_table_populations
+from kit.core.spec import TableSpec
+from kit.core.spec_types import Statistic
 from kit.engine import EngineOptions, connect, engine_errors
-from kit.errors import KitError, SchemaError, SpecError
-from kit.evidence import MISSING, TOTAL, Evidence
+from kit.errors import KitError, PopulationsUnknownError, SchemaError, SpecError
 from kit.evidence_duckdb import (
     EvidenceQuery,
     PopulationPrint,
@@ -35,13 +39,20 @@ from kit.evidence_duckdb import (
     population_print_sql,
     print_from_arrow,
 )
-from kit.populations import TablePopulations, lazy_table_populations
 from kit.registers.lazy import Relation, _ident
-from kit.spec import TableSpec
-from kit.spec_types import Statistic
 
-if TYPE_CHECKING:
-    from kit.session import Session
+
+class Session(Protocol):
+    """What this module needs of the :class:`kit.Session` that calls it (it does not import it).
+
+    The session sits above the engines (docs/architecture.md); it passes itself in.
+    """
+
+    unit: str
+    max_categories: int
+
+    def _check_columns(self, df: pd.DataFrame, spec: TableSpec, where: str) -> None: ...
+
 
 __all__ = ["lazy_table_evidence"]
 
@@ -62,7 +73,7 @@ def lazy_table_evidence(session: Session, spec: TableSpec, rel: Relation, option
                         contributions: bool) -> tuple[Evidence, TablePopulations]:
     """Validate ``rel`` for ``spec``, compute its evidence in DuckDB and its unit populations (deferred).
 
-    The populations (:mod:`kit.populations`, for the differencing registry) are
+    The populations (:mod:`kit.core.populations`, for the differencing registry) are
     rebuilt from the relation in DuckDB when the release first asks for them,
     and checked then against a salted print of every inner cell's units taken in
     the evidence pass: if the Parquet files changed in between, the release is
@@ -94,7 +105,6 @@ class _Encoding:
 def _prepare(con: Any, view: str, rel: Relation, spec: TableSpec, unit: str, max_categories: int, where: str,
              tag: str) -> tuple[list[list[str]], str]:
     """Dimension labels and the SQL of the rows as (cell, unit, x, w) over the temporary view ``view``."""
-    from kit.session import MAX_CELLS
 
     labels, joins, codes = [], [], []
     for i, dim in enumerate(spec.dims):
@@ -151,10 +161,8 @@ def _load_pairs(encoding: _Encoding, options: EngineOptions,
     """The distinct (inner cell, unit) pairs a lazy table counted, checked against its print.
 
     Returns unit ids, inner cells and (rates) whether the unit has the attribute
-    in the cell, one entry per pair, for :class:`kit.populations.TablePopulations`.
+    in the cell, one entry per pair, for :class:`kit.core.populations.TablePopulations`.
     """
-    from kit.release.registry import PopulationsUnknownError
-
     spec = encoding.spec
     changed = PopulationsUnknownError(
         encoding.where, "its data changed after it was evaluated (the units in its cells are no longer those "
@@ -275,8 +283,6 @@ def _encode_dimension(con: Any, view: str, dim: str, code_list: tuple[str, ...] 
     Returns the labels, the mapping table (``v``, ``pos``) and the position of
     missing values (NULL, and NaN in floating columns).
     """
-    from kit.session import _sorted_codes, code_text
-
     values = f"kit_values_{tag}"
     con.execute(f"CREATE TEMP TABLE {values} AS SELECT {_ident(dim)} AS v, count(*) AS n FROM {view} GROUP BY 1")
     rows = con.execute(f"SELECT rowid, v, n FROM {values}").fetchall()
@@ -296,7 +302,7 @@ def _encode_dimension(con: Any, view: str, dim: str, code_list: tuple[str, ...] 
             raise SpecError(where, f"dimension '{dim}' has {len(set(observed))} categories, more than "
                             f"{max_categories}", "it is probably an identifier: group it first, or "
                             "raise max_categories in the Session if it really is a grouping")
-        labels = _sorted_codes(list(dict.fromkeys(observed)))
+        labels = sorted_codes(list(dict.fromkeys(observed)))
     else:
         labels = list(code_list)
         known = set(labels)

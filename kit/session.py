@@ -22,35 +22,132 @@ Examples
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from kit.assess import assess, needs_absolute, top_k_needed
-from kit.cleared import utc_now
+from kit import estimate as _estimate
+from kit.core.assess import assess, needs_absolute, top_k_needed
+from kit.core.cleared import utc_now
+from kit.core.codes import MAX_CELLS, code_text
+from kit.core.codes import sorted_codes as _sorted_codes
+from kit.core.evidence import MISSING, TOTAL, build_evidence
+from kit.core.populations import table_populations
+from kit.core.rules.loader import RuleSet, load_rule_set
+from kit.core.rules.model import Differencing, KeyColumns, RuleKind
+from kit.core.schema import ColumnRole, DatasetSchema, looks_like_key
+from kit.core.spec import TableSpec, as_dims
+from kit.core.spec_types import Statistic, UnitType
+from kit.core.table import Table, cell_estimates
 from kit.engine import Engine, EngineOptions, choose_engine
 from kit.errors import SchemaError, SpecError
-from kit.evidence import MISSING, TOTAL, build_evidence
-from kit.populations import table_populations
-from kit.rules.loader import RuleSet, load_rule_set
-from kit.rules.model import Differencing, KeyColumns, RuleKind
-from kit.schema import ColumnRole, DatasetSchema, looks_like_key
-from kit.spec import TableSpec, as_dims
-from kit.spec_types import Statistic, UnitType
-from kit.table import Table, cell_estimates
+from kit.estimate import (
+    Control,
+    CovType,
+    DecompositionResult,
+    EventStudyResult,
+    Family,
+    FlagBy,
+    MissingPolicy,
+    ModelResult,
+    QuantileResult,
+    RateResult,
+    StaggeredResult,
+)
+
+if TYPE_CHECKING:
+    from kit.dp import BudgetLedger, DPPreview, DPRegressionResult, DPRegressionSpec, DPResult, DPTableSpec
+    from kit.dp.data import DataLike
+    from kit.progress import Progress
 
 __all__ = ["Session"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _options_checked(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Refuse a call that does not fit ``method``'s signature with a :class:`SpecError`.
+
+    A misspelt option (``popluation=``) is bad input: it gets the kit's error, naming the
+    option and the options there are, before any data are read.
+    """
+    signature = inspect.signature(method)
+    options = [name for name in signature.parameters if name != "self"]
+
+    @functools.wraps(method)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            unknown = sorted(set(kwargs) - set(options))
+            problem = f"unknown option(s) {unknown}" if unknown else f"the call does not fit: {exc}"
+            raise SpecError(method.__name__, problem,
+                            f"allowed options are {options} (help(kit.Session.{method.__name__}))") from None
+        return method(*args, **kwargs)
+
+    return checked
+
+
+def _parameters_section(doc: str | None) -> str:
+    """The numpydoc Parameters and Returns sections of ``doc`` without the ``session`` entry.
+
+    >>> print(_parameters_section('''Do it.
+    ...
+    ...     Parameters
+    ...     ----------
+    ...     session
+    ...         The session.
+    ...     df
+    ...         Microdata.
+    ...
+    ...     Examples
+    ...     --------
+    ...     none
+    ...     '''))
+    Parameters
+    ----------
+    df
+        Microdata.
+    """
+    lines = inspect.cleandoc(doc or "").splitlines()
+    out: list[str] = []
+    keep = skip_entry = False
+    for i, line in enumerate(lines):
+        underline = i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}
+        if underline:  # a section heading
+            keep = line.strip() in ("Parameters", "Returns", "Raises")
+        if not keep:
+            continue
+        if line and not line.startswith(" "):
+            skip_entry = line.strip() == "session"
+        if not skip_entry:
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _documented_by(func: Callable[..., Any]) -> Callable[[_F], _F]:
+    """Append the Parameters/Returns of the estimator ``func`` (minus ``session``) to a method's doc."""
+
+    def decorate(method: _F) -> _F:
+        own = inspect.cleandoc(method.__doc__ or "")
+        method.__doc__ = f"{own}\n\n{_parameters_section(func.__doc__)}\n"
+        return method
+
+    return decorate
+
 
 log = logging.getLogger(__name__)
 
 #: A dimension with more categories than this is refused (it is probably an identifier).
 DEFAULT_MAX_CATEGORIES = 1000
-#: A table with more inner cells than this is refused.
-MAX_CELLS = 2_000_000
 
 
 class Session:
@@ -60,7 +157,7 @@ class Session:
     ----------
     rules
         A shipped rule-set name (``"dst"``, ``"sacro"``, ``"sds"``), a path to a
-        rule file, or a loaded :class:`~kit.rules.RuleSet`.
+        rule file, or a loaded :class:`~kit.core.rules.RuleSet`.
     unit
         The unit column: thresholds count its distinct values.
     unit_type
@@ -127,6 +224,7 @@ class Session:
         ])
 
     # ------------------------------------------------------------------ tables
+    @_options_checked
     def table(
         self,
         df: pd.DataFrame | Any,
@@ -142,28 +240,70 @@ class Session:
         time_limit: float | None = None,
         allow_empty_secondaries: bool = False,
         engine: Engine | str | None = None,
-        **options: Any,
+        *,
+        attributes: Sequence[str] = (),
+        structural_zeros: Sequence[Sequence[str]] = (),
+        forced: Sequence[Sequence[str]] = (),
+        never: Sequence[Sequence[str]] = (),
+        population: str = "",
+        notes: Sequence[str] = (),
     ) -> Table:
-        """Describe and evaluate a table in one call (see :class:`~kit.spec.TableSpec`).
+        """Describe and evaluate a table in one call (see :class:`~kit.core.spec.TableSpec`).
 
-        ``df`` is a DataFrame, a lazy relation (:func:`kit.registers.scan`) or a path
-        to Parquet data (evaluated in DuckDB, never loaded into pandas); ``engine``
-        overrides the session's engine for this table. Extra keyword options are passed
-        to :class:`TableSpec` (``attributes``, ``structural_zeros``, ``forced``, ``never``,
-        ``population``, ``notes``); an unknown option is an error. With ``margins=True``, ``time_limit``
-        (seconds; default :data:`kit.protect_bridge.DEFAULT_TIME_LIMIT`) bounds secondary
-        suppression and ``allow_empty_secondaries`` lets empty cells be secondary suppressions
-        (docs/suppression.md).
+        Parameters
+        ----------
+        df
+            A DataFrame, a lazy relation (:func:`kit.registers.scan`) or a path to Parquet
+            data (evaluated in DuckDB, never loaded into pandas).
+        rows, cols
+            Row dimension(s) and optional column dimension(s) (1 to 4 in all).
+        stat
+            ``count`` (distinct units), ``sum``, ``mean`` or ``rate`` (share of a 0/1 measure).
+        measure
+            The measure column (required for sum, mean and rate).
+        weight
+            Optional weight column: estimates are weighted, thresholds stay on unweighted
+            distinct units.
+        margins
+            Publish totals over every dimension (secondary suppression with an LP audit).
+        codes
+            Public code list per dimension (added to the schema's); cells are built over it
+            so empty cells appear.
+        name, title
+            Output name (a safe file name) and display title.
+        time_limit
+            Seconds for secondary suppression when ``margins=True`` (default
+            :data:`kit.protect.bridge.DEFAULT_TIME_LIMIT`; docs/suppression.md).
+        allow_empty_secondaries
+            Let empty cells be secondary suppressions (docs/suppression.md).
+        engine
+            Overrides the session's engine for this table (``"pandas"``, ``"duckdb"``, ``"auto"``).
+        attributes
+            Dimensions that are attributes of the unit (employment status, diagnosis): group
+            disclosure is checked along them.
+        structural_zeros
+            Cells (tuples of codes, one per dimension) that are empty by definition and may be
+            published.
+        forced, never
+            Cells the caller forces public / forbids publishing.
+        population
+            Public description of the population (provenance and the differencing registry).
+        notes
+            Notes printed with the table.
+
+        Returns
+        -------
+        Table
+            The private table (zone 2); :func:`kit.clear` turns it into a
+            :class:`~kit.core.cleared.ClearedTable`.
         """
-        allowed = {"attributes", "structural_zeros", "forced", "never", "population", "notes"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise SpecError("table", f"unknown option(s) {unknown}", f"allowed options are {sorted(allowed)}")
         dims = as_dims(rows, cols)
         merged_codes = self._codes_for(dims, codes)
         spec = TableSpec(dims=dims, statistic=Statistic.parse(stat, "table stat"), measure=measure,
                          weight=weight, margins=margins, codes=tuple(merged_codes.items()), name=name, title=title,
-                         **options)
+                         attributes=tuple(attributes), structural_zeros=tuple(map(tuple, structural_zeros)),
+                         forced=tuple(map(tuple, forced)), never=tuple(map(tuple, never)), population=population,
+                         notes=tuple(notes))
         return self.evaluate(spec, df, engine=engine, time_limit=time_limit,
                              allow_empty_secondaries=allow_empty_secondaries)
 
@@ -228,7 +368,7 @@ class Session:
                       estimates=estimates, assessment=assessment, data_label=self.data_label,
                       created=self.created, unit_populations=populations)
         if spec.margins:
-            from kit.protect_bridge import protect_table
+            from kit.protect.bridge import protect_table
 
             protect_table(table, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries)
         log.info("evaluated %s: %d cells", where, len(evidence))
@@ -262,81 +402,225 @@ class Session:
                       estimates=estimates, assessment=assessment, data_label=self.data_label,
                       created=self.created, unit_populations=populations)
         if spec.margins:
-            from kit.protect_bridge import protect_table
+            from kit.protect.bridge import protect_table
 
             protect_table(table, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries)
         log.info("evaluated %s in DuckDB: %d cells", where, len(evidence))
         return table
 
     # -------------------------------------------------------------- estimates
-    def event_study(self, df: pd.DataFrame, **options: Any) -> Any:
-        """Event study / difference-in-differences; options as :func:`kit.estimate.event_study`."""
-        from kit.estimate import event_study
+    # Each method mirrors its estimator's parameters (tests/unit/test_session_signatures.py
+    # checks names, defaults and annotations); the docstring's Parameters come from it.
+    @_documented_by(_estimate.event_study)
+    @_options_checked
+    def event_study(
+        self,
+        df: pd.DataFrame,
+        *,
+        outcome: str,
+        group: str,
+        period: str,
+        treated: Mapping[Any, Any],
+        comparison: Sequence[Any],
+        base_period: Any,
+        covariates: Sequence[str] = (),
+        subgroup: str | None = None,
+        include_all: bool = True,
+        pooled: bool = False,
+        permutations: int = 999,
+        seed: int = 0,
+        cluster: str | None = None,
+        alpha: float = 0.05,
+        flag_by: str | FlagBy = FlagBy.PERMUTATION,
+        missing: str | MissingPolicy = MissingPolicy.DROP,
+        name: str = "event_study",
+        title: str = "",
+        progress: Progress | None = None,
+    ) -> EventStudyResult:
+        """Event study / difference-in-differences (:func:`kit.estimate.event_study`)."""
+        return _estimate.event_study(
+            self, df, outcome=outcome, group=group, period=period, treated=treated, comparison=comparison,
+            base_period=base_period, covariates=covariates, subgroup=subgroup, include_all=include_all,
+            pooled=pooled, permutations=permutations, seed=seed, cluster=cluster, alpha=alpha, flag_by=flag_by,
+            missing=missing, name=name, title=title, progress=progress)
 
-        return event_study(self, df, **options)
+    @_documented_by(_estimate.model)
+    @_options_checked
+    def model(
+        self,
+        df: pd.DataFrame,
+        formula: str,
+        *,
+        family: str | Family = "ols",
+        weights: str | None = None,
+        cov: str | CovType = "nonrobust",
+        cluster: str | None = None,
+        missing: str | MissingPolicy = "drop",
+        alpha: float = 0.05,
+        report_terms: Sequence[str] = (),
+        name: str = "model",
+        title: str = "",
+    ) -> ModelResult:
+        """A regression model with output checks (:func:`kit.estimate.model`)."""
+        return _estimate.model(self, df, formula, family=family, weights=weights, cov=cov, cluster=cluster,
+                               missing=missing, alpha=alpha, report_terms=report_terms, name=name, title=title)
 
-    def model(self, df: pd.DataFrame, formula: str, **options: Any) -> Any:
-        """A regression model with output checks; options as :func:`kit.estimate.model`."""
-        from kit.estimate import model
+    @_documented_by(_estimate.rates)
+    @_options_checked
+    def rates(
+        self,
+        df: pd.DataFrame,
+        *,
+        by: str | Sequence[str],
+        outcome: str,
+        weight: str | None = None,
+        name: str = "rates",
+        title: str = "",
+    ) -> RateResult:
+        """Rates with Wilson intervals (:func:`kit.estimate.rates`)."""
+        return _estimate.rates(self, df, by=by, outcome=outcome, weight=weight, name=name, title=title)
 
-        return model(self, df, formula, **options)
+    @_documented_by(_estimate.rate_difference)
+    @_options_checked
+    def rate_difference(
+        self,
+        df: pd.DataFrame,
+        *,
+        outcome: str,
+        group: str,
+        compare: tuple[Any, Any],
+        by: str | Sequence[str] | None = None,
+        weight: str | None = None,
+        name: str = "rate_difference",
+        title: str = "",
+    ) -> RateResult:
+        """Differences of rates with intervals (:func:`kit.estimate.rate_difference`)."""
+        return _estimate.rate_difference(self, df, outcome=outcome, group=group, compare=compare, by=by,
+                                         weight=weight, name=name, title=title)
 
-    def rates(self, df: pd.DataFrame, **options: Any) -> Any:
-        """Rates with Wilson intervals; options as :func:`kit.estimate.rates`."""
-        from kit.estimate import rates
+    @_documented_by(_estimate.staggered)
+    @_options_checked
+    def staggered(
+        self,
+        df: pd.DataFrame,
+        *,
+        outcome: str,
+        group: str,
+        period: str,
+        first_treated: Mapping[Any, Any],
+        never_treated: Sequence[Any] | None = None,
+        control: str | Control = "not_yet",
+        alpha: float = 0.05,
+        missing: str | MissingPolicy = "drop",
+        name: str = "staggered",
+        title: str = "",
+    ) -> StaggeredResult:
+        """Staggered adoption, Callaway-Sant'Anna (:func:`kit.estimate.staggered`)."""
+        return _estimate.staggered(self, df, outcome=outcome, group=group, period=period,
+                                   first_treated=first_treated, never_treated=never_treated, control=control,
+                                   alpha=alpha, missing=missing, name=name, title=title)
 
-        return rates(self, df, **options)
+    @_documented_by(_estimate.decomposition)
+    @_options_checked
+    def decomposition(
+        self,
+        df: pd.DataFrame,
+        *,
+        outcome: str,
+        group: str,
+        period: str,
+        base: Any,
+        target: Any,
+        unit: str | None = None,
+        name: str = "decomposition",
+        title: str = "",
+    ) -> DecompositionResult:
+        """Stayers versus composition (:func:`kit.estimate.decomposition`)."""
+        return _estimate.decomposition(self, df, outcome=outcome, group=group, period=period, base=base,
+                                       target=target, unit=unit, name=name, title=title)
 
-    def rate_difference(self, df: pd.DataFrame, **options: Any) -> Any:
-        """Differences of rates with intervals; options as :func:`kit.estimate.rate_difference`."""
-        from kit.estimate import rate_difference
+    @_documented_by(_estimate.safe_quantiles)
+    @_options_checked
+    def safe_quantiles(
+        self,
+        df: pd.DataFrame,
+        measure: str,
+        *,
+        probs: Sequence[float | str] = (0.25, 0.5, 0.75),
+        by: str | Sequence[str] | None = None,
+        name: str = "quantiles",
+        title: str = "",
+    ) -> QuantileResult:
+        """Quantiles as means of units around them (:func:`kit.estimate.safe_quantiles`)."""
+        return _estimate.safe_quantiles(self, df, measure, probs=probs, by=by, name=name, title=title)
 
-        return rate_difference(self, df, **options)
-
-    def staggered(self, df: pd.DataFrame, **options: Any) -> Any:
-        """Staggered adoption (Callaway-Sant'Anna); options as :func:`kit.estimate.staggered`."""
-        from kit.estimate import staggered
-
-        return staggered(self, df, **options)
-
-    def decomposition(self, df: pd.DataFrame, **options: Any) -> Any:
-        """Stayers versus composition; options as :func:`kit.estimate.decomposition`."""
-        from kit.estimate import decomposition
-
-        return decomposition(self, df, **options)
-
-    def safe_quantiles(self, df: pd.DataFrame, measure: str, **options: Any) -> Any:
-        """Quantiles as means of units around them; options as :func:`kit.estimate.safe_quantiles`."""
-        from kit.estimate import safe_quantiles
-
-        return safe_quantiles(self, df, measure, **options)
-
-    def histogram(self, df: pd.DataFrame, measure: str, bins: Any, **options: Any) -> Any:
-        """Histogram with a minimum count per bin; options as :func:`kit.estimate.histogram`."""
-        from kit.estimate import histogram
-
-        return histogram(self, df, measure, bins, **options)
+    @_documented_by(_estimate.histogram)
+    @_options_checked
+    def histogram(
+        self,
+        df: pd.DataFrame,
+        measure: str,
+        bins: int | Sequence[float],
+        *,
+        name: str = "histogram",
+        title: str = "",
+    ) -> QuantileResult:
+        """Histogram with a minimum count per bin (:func:`kit.estimate.histogram`)."""
+        return _estimate.histogram(self, df, measure, bins, name=name, title=title)
 
     # ------------------------------------------------------ differential privacy
-    def dp_preview(self, spec: Any, ledger: Any = None) -> Any:
-        """Noise scales, accuracy and budget of a DP table; spends nothing (:func:`kit.dp.preview`)."""
+    @_options_checked
+    def dp_preview(self, spec: DPTableSpec, ledger: BudgetLedger | None = None) -> DPPreview:
+        """Noise scales, accuracy and budget of a DP table; spends nothing (:func:`kit.dp.preview`).
+
+        Parameters
+        ----------
+        spec
+            The DP table (:class:`kit.dp.DPTableSpec`).
+        ledger
+            The budget ledger to price against; default: the project's (found by the kit).
+        """
         from kit.dp import preview
 
         return preview(self, spec, ledger)
 
-    def dp_table(self, data: Any, spec: Any, ledger: Any = None) -> Any:
-        """A DP table charged to the project's ledger (found by the kit by default; :func:`kit.dp.dp_table`)."""
+    @_options_checked
+    def dp_table(self, data: DataLike, spec: DPTableSpec, ledger: BudgetLedger | None = None) -> DPResult:
+        """A DP table charged to the project's ledger (:func:`kit.dp.dp_table`).
+
+        Parameters
+        ----------
+        data
+            Microdata (a pandas or polars DataFrame).
+        spec
+            The DP table (:class:`kit.dp.DPTableSpec`).
+        ledger
+            The budget ledger to charge; default: the project's (found by the kit).
+        """
         from kit.dp import dp_table
 
         return dp_table(self, data, spec, ledger)
 
-    def dp_regression(self, data: Any, spec: Any, ledger: Any = None) -> Any:
-        """DP linear-regression coefficients (:func:`kit.dp.dp_regression`)."""
+    @_options_checked
+    def dp_regression(self, data: DataLike, spec: DPRegressionSpec,
+                      ledger: BudgetLedger | None = None) -> DPRegressionResult:
+        """DP linear-regression coefficients (:func:`kit.dp.dp_regression`).
+
+        Parameters
+        ----------
+        data
+            Microdata (a pandas or polars DataFrame).
+        spec
+            The regression (:class:`kit.dp.DPRegressionSpec`).
+        ledger
+            The budget ledger to charge; default: the project's (found by the kit).
+        """
         from kit.dp import dp_regression
 
         return dp_regression(self, data, spec, ledger)
 
     # ---------------------------------------------------------------- release
+    @_options_checked
     def release(
         self,
         folder: str | Path,
@@ -367,7 +651,7 @@ class Session:
         checker's workbench: per output name its context, controls and exception request
         (docs/review.md). See :func:`kit.release.write_release` for the other options.
         """
-        from kit.clearance import clear
+        from kit.core.clearance import clear
         from kit.release import DEFAULT_FORMATS, write_release
 
         cleared: list[Any] = []
@@ -495,7 +779,7 @@ class Session:
             if not ok.all():
                 raise SchemaError(where, f"the rate measure '{spec.measure}' has {int((~ok).sum())} value(s) "
                                   "other than 0 and 1", "code the outcome as 0/1 (or True/False)")
-        return x
+        return np.asarray(x)
 
     def _weight(self, df: pd.DataFrame, spec: TableSpec, where: str) -> np.ndarray | None:
         if spec.weight is None:
@@ -574,19 +858,3 @@ def _plain_integer(col: pd.Series) -> bool:
     (True, False)
     """
     return isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu"
-
-
-def code_text(value: Any) -> str:
-    """A code as text: integral floats lose their '.0' (2011.0 -> '2011')."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, (np.integer,)):
-        return str(int(value))
-    return str(value)
-
-
-def _sorted_codes(codes: list[str]) -> list[str]:
-    try:
-        return sorted(codes, key=lambda c: (float(c), c))
-    except ValueError:
-        return sorted(codes)

@@ -59,7 +59,7 @@ def table_diagnostics(table: Any, resolution: float | Mapping[str, float] | None
     Parameters
     ----------
     table
-        A :class:`kit.table.Table` evaluated in a Session (private zone).
+        A :class:`kit.core.table.Table` evaluated in a Session (private zone).
     resolution
         The rounding unit of the published value (a number, or a mapping by
         statistic). Default: the rule set's ``report_n`` rounding for counts,
@@ -142,7 +142,7 @@ def _resolution(table: Any, stat: str, resolution: float | Mapping[str, float] |
     unit = DEFAULT_RESOLUTION.get(stat, 1.0)
     if stat == "count":
         try:
-            from kit.rules.model import ReportN, RuleKind
+            from kit.core.rules.model import ReportN, RuleKind
 
             for rule in table.rules.of_kind(RuleKind.REPORT_N, table.spec.statistic):
                 if isinstance(rule.params, ReportN):

@@ -7,8 +7,8 @@ so a dimension (or the source of a derived dimension) is refused when it is
 
 * the session's unit column,
 * a declared key of the session's schema (role ``unit`` or ``key``:
-  :meth:`kit.schema.DatasetSchema.key_columns`), or
-* named like a DST identifier (:func:`kit.schema.looks_like_key`: PNR, CPR, CVR, ARBNR,
+  :meth:`kit.core.schema.DatasetSchema.key_columns`), or
+* named like a DST identifier (:func:`kit.core.schema.looks_like_key`: PNR, CPR, CVR, ARBNR,
   BOPIKOM, FAMILIE_ID and their pseudonymised forms).
 
 A rule set's ``key_columns`` rule with ``allow = true`` (a local set) does not lift this for
@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kit.core.schema import looks_like_key
 from kit.errors import SpecError
-from kit.schema import looks_like_key
 
 __all__ = ["key_dimensions", "refuse_key_dimensions"]
 
@@ -44,7 +44,7 @@ def key_dimensions(columns: Sequence[str], *, unit: str, schema: Any = None) -> 
     unit
         The session's unit column.
     schema
-        Optional :class:`~kit.schema.DatasetSchema` whose declared keys count too.
+        Optional :class:`~kit.core.schema.DatasetSchema` whose declared keys count too.
     """
     declared = {unit.casefold()}
     if schema is not None:

@@ -72,7 +72,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from kit.cleared import utc_now
+from kit.core.cleared import utc_now
 from kit.dp.accounting import BudgetLike, as_fraction, fraction_text
 from kit.dp.anchor import (
     DEFAULT_SOURCE,

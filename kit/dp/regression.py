@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance
+from kit.core.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance
 from kit.dp import _engine
 from kit.dp.accounting import float_down, fraction_text, zcdp_to_epsilon
 from kit.dp.anchor import ProvenanceAnchor, anchor_text

@@ -6,7 +6,7 @@ bounds are true (:mod:`kit.dp.data`), opens OpenDP's compositor with the
 ledger's remaining budget, writes the ledger's ``submitted`` line, releases,
 and writes ``released`` (or ``failed``: the budget stays spent). The result
 is a :class:`DPResult`, which :func:`kit.clear` turns into a
-:class:`~kit.cleared.ClearedEstimate` of kind ``DP_TABLE``.
+:class:`~kit.core.cleared.ClearedEstimate` of kind ``DP_TABLE``.
 
 :func:`preview` shows what a release would look like (noise scale, 95 %
 accuracy, bounds, cost and its ε-equivalent) without touching data or budget.
@@ -29,7 +29,9 @@ from typing import Any
 
 import pandas as pd
 
-from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance, _mac
+from kit.core.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance, _mac
+from kit.core.schema import looks_like_key
+from kit.core.spec_types import Statistic
 from kit.dp import _engine
 from kit.dp.accounting import float_down, float_up, fraction_text, zcdp_to_epsilon
 from kit.dp.anchor import ProvenanceAnchor, anchor_text
@@ -40,8 +42,6 @@ from kit.dp.keys import refuse_key_dimensions
 from kit.dp.ledger import BudgetLedger, Charge, project_ledger
 from kit.dp.spec import DPConfig, DPTableSpec, Mechanism
 from kit.errors import DisclosureError, KitError, SpecError
-from kit.schema import looks_like_key
-from kit.spec_types import Statistic
 
 __all__ = ["DPPreview", "DPResult", "NoiseInfo", "dp_table", "preview"]
 
@@ -385,7 +385,7 @@ def _session_meta(session: Any) -> tuple[tuple[str, str, str], str, str, str]:
     rules = getattr(session, "rules", None)
     meta = (str(getattr(rules, "id", "none")), str(getattr(rules, "version", "")),
             str(getattr(rules, "fingerprint", "")))
-    from kit.cleared import utc_now
+    from kit.core.cleared import utc_now
 
     unit = getattr(session, "unit", None)
     if not isinstance(unit, str) or not unit:

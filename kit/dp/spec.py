@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from kit.core.spec_types import Statistic
 from kit.dp.accounting import BudgetLike, as_fraction, epsilon_to_rho, fraction_text
 from kit.errors import SpecError
-from kit.spec_types import Statistic
 
 __all__ = ["DPConfig", "DPRegressionSpec", "DPTableSpec", "Derive", "Mechanism", "check_no_bound_overwrite"]
 

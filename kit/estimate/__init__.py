@@ -3,7 +3,7 @@
 Each function takes the :class:`~kit.session.Session` first, evaluates on
 microdata inside it and returns a private result (zone 2) with ``summary()``
 and a ``repr`` without values; :func:`kit.clear` turns it into a
-:class:`~kit.cleared.ClearedEstimate`.
+:class:`~kit.core.cleared.ClearedEstimate`.
 
 ==========================  ===================================================
 function                    what it estimates

@@ -4,14 +4,14 @@
 * :func:`term_unit_reasons`: distinct units behind a categorical model term
   (and within each outcome class) against ``model_term_units``.
 * :func:`cell_reasons`: the table rules' verdict on each cell of a
-  :class:`~kit.table.Table` (for event-study cells).
+  :class:`~kit.core.table.Table` (for event-study cells).
 * :func:`term_action`: whether a failing term is suppressed or blocks the model.
 
 Reason details are built from rule parameters only, never from data.
 
 Examples
 --------
->>> from kit.rules import load_rule_set
+>>> from kit.core.rules import load_rule_set
 >>> rs = load_rule_set("dst")
 >>> [r.code.value for r in dof_reasons(rs, 9)]
 ['DOF_TOO_LOW']
@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from kit.core.rules.loader import RuleSet
+from kit.core.rules.model import KeyColumns, ModelTermUnits, ResidualDof, RuleKind, TermAction
+from kit.core.spec_types import Statistic
+from kit.core.status import Reason, ReasonCode
 from kit.errors import SpecError
-from kit.rules.loader import RuleSet
-from kit.rules.model import KeyColumns, ModelTermUnits, ResidualDof, RuleKind, TermAction
-from kit.spec_types import Statistic
-from kit.status import Reason, ReasonCode
 
 __all__ = [
     "cell_reasons",
@@ -135,7 +135,7 @@ def is_key_column(session: Any, column: str) -> bool:
 
     The same test as :meth:`kit.session.Session.table` applies to dimensions.
     """
-    from kit.schema import ColumnRole, looks_like_key
+    from kit.core.schema import ColumnRole, looks_like_key
 
     if column == session.unit:
         return True

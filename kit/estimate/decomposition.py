@@ -36,7 +36,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kit.cleared import EstimateKind
+from kit.core.cleared import EstimateKind
+from kit.core.populations import table_population_map
+from kit.core.spec import safe_name
+from kit.core.spec_types import Statistic
+from kit.core.status import Reason, ReasonCode
 from kit.errors import SpecError
 from kit.estimate.checks import cell_reasons, refuse_key_columns
 from kit.estimate.prepare import check_columns, code_text, is_binary, numeric_column, one_code, sort_codes
@@ -49,10 +53,6 @@ from kit.estimate.results import (
     report_round_to,
     spec_fingerprint,
 )
-from kit.populations import table_population_map
-from kit.spec import safe_name
-from kit.spec_types import Statistic
-from kit.status import Reason, ReasonCode
 
 __all__ = ["DECOMPOSITION_COLUMNS", "DecompositionResult", "DecompositionSpec", "decomposition"]
 

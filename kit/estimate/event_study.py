@@ -62,7 +62,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from kit.cleared import EstimateKind, Flag
+from kit.core.cleared import EstimateKind, Flag
+from kit.core.populations import group_populations
+from kit.core.spec import safe_name
+from kit.core.spec_types import Statistic
+from kit.core.status import Reason, ReasonCode
+from kit.core.table import round_n
 from kit.errors import SchemaError, SpecError
 from kit.estimate.checks import cell_reasons, dof_reasons, refuse_key_columns
 from kit.estimate.collapsed import CellStats, cluster_cov, solve
@@ -86,12 +91,7 @@ from kit.estimate.results import (
     report_round_to,
     spec_fingerprint,
 )
-from kit.populations import group_populations
 from kit.progress import Progress, track
-from kit.spec import safe_name
-from kit.spec_types import Statistic
-from kit.status import Reason, ReasonCode
-from kit.table import round_n
 
 __all__ = ["EVENT_STUDY_COLUMNS", "EventStudyResult", "EventStudySpec", "FlagBy", "event_study"]
 

@@ -58,7 +58,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kit.cleared import EstimateKind, Flag
+from kit.core.cleared import EstimateKind, Flag
+from kit.core.populations import group_populations
+from kit.core.spec import safe_name
+from kit.core.spec_types import Statistic
+from kit.core.status import Reason, ReasonCode
 from kit.errors import SchemaError, SpecError
 from kit.estimate.checks import (
     count_distinct,
@@ -80,10 +84,6 @@ from kit.estimate.results import (
     spec_fingerprint,
 )
 from kit.estimate.weights import validate_weights
-from kit.populations import group_populations
-from kit.spec import safe_name
-from kit.spec_types import Statistic
-from kit.status import Reason, ReasonCode
 
 __all__ = ["MODEL_COLUMNS", "CovType", "Family", "ModelResult", "ModelSpec", "model"]
 
@@ -697,7 +697,7 @@ def _weight_checks(session: Any, exog: np.ndarray, w: np.ndarray, unit_codes: np
 
 
 def _notes(spec: ModelSpec, use_t: bool, n_clusters: int | None, n_dropped: int, round_to: int) -> list[str]:
-    from kit.table import round_n
+    from kit.core.table import round_n
 
     fam = {
         Family.OLS: "OLS",

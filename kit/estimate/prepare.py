@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kit.core import codes
 from kit.errors import SchemaError, SpecError
 
 __all__ = [
@@ -56,14 +57,12 @@ class MissingPolicy(enum.Enum):
 
 
 def one_code(value: Any) -> str:
-    """A code as text, exactly as the Session writes it (:func:`kit.session.code_text`).
+    """A code as text, exactly as the Session writes it (:func:`kit.core.codes.code_text`).
 
     >>> one_code(2011.0), one_code(np.int64(7)), one_code("A")
     ('2011', '7', 'A')
     """
-    from kit.session import code_text as session_code_text
-
-    return session_code_text(value)
+    return codes.code_text(value)
 
 
 def code_text(col: pd.Series) -> np.ndarray:

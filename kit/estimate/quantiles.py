@@ -49,7 +49,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kit.cleared import EstimateKind
+from kit.core.cleared import EstimateKind
+from kit.core.rules.model import Extremes, Quantile, RuleKind
+from kit.core.spec import safe_name
+from kit.core.spec_types import Statistic
+from kit.core.status import Reason, ReasonCode
+from kit.core.table import round_n
 from kit.errors import DisclosureError, SpecError
 from kit.estimate.checks import refuse_key_columns
 from kit.estimate.prepare import check_columns, code_text, numeric_column, one_code, sort_codes
@@ -62,11 +67,6 @@ from kit.estimate.results import (
     report_round_to,
     spec_fingerprint,
 )
-from kit.rules.model import Extremes, Quantile, RuleKind
-from kit.spec import safe_name
-from kit.spec_types import Statistic
-from kit.status import Reason, ReasonCode
-from kit.table import round_n
 
 __all__ = [
     "HISTOGRAM_COLUMNS",

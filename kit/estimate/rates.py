@@ -43,7 +43,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from kit.cleared import EstimateKind, Flag
+from kit.core.cleared import EstimateKind, Flag
+from kit.core.populations import table_population_map
+from kit.core.spec import safe_name
+from kit.core.spec_types import Statistic
+from kit.core.status import Reason, ReasonCode
+from kit.core.table import Z95, round_n, wilson_interval
 from kit.errors import SpecError
 from kit.estimate.checks import cell_reasons, refuse_key_columns
 from kit.estimate.prepare import check_columns, code_text, one_code
@@ -56,11 +61,6 @@ from kit.estimate.results import (
     report_round_to,
     spec_fingerprint,
 )
-from kit.populations import table_population_map
-from kit.spec import safe_name
-from kit.spec_types import Statistic
-from kit.status import Reason, ReasonCode
-from kit.table import Z95, round_n, wilson_interval
 
 __all__ = [
     "DIFFERENCE_COLUMNS",

@@ -5,11 +5,11 @@ Every estimator in :mod:`kit.estimate` returns an :class:`EstimateResult`
 checks (no residuals, fitted values, predictions or data), the per-row
 suppression reasons, the notes and the frozen spec. Its ``repr`` shows shape
 and counts, never values. :func:`kit.clear` calls ``_build_cleared`` with the
-clearance gate and gets a :class:`~kit.cleared.ClearedEstimate`.
+clearance gate and gets a :class:`~kit.core.cleared.ClearedEstimate`.
 
 Examples
 --------
->>> from kit.cleared import EstimateKind
+>>> from kit.core.cleared import EstimateKind
 >>> r = EstimateResult(name="demo", title="Demo", kind=EstimateKind.RATES, columns=("estimate",),
 ...                    rows=[ResultRow("a", (("cell", "a"),), (0.5,))], n_total=12,
 ...                    context=Context.from_parts("dst", "2025.1", "f" * 64, "t", ""), spec_fp="0" * 64)
@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from kit.cleared import ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance, _mac
+from kit.core.cleared import ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance, _mac
+from kit.core.rules.model import ReportN, RuleKind
+from kit.core.spec_types import Statistic
+from kit.core.status import Reason
+from kit.core.table import round_n
 from kit.errors import DisclosureError
-from kit.rules.model import ReportN, RuleKind
-from kit.spec_types import Statistic
-from kit.status import Reason
-from kit.table import round_n
 
 __all__ = ["CheckRecord", "Context", "EstimateResult", "ResultRow", "report_round_to", "spec_fingerprint"]
 
@@ -127,7 +127,7 @@ class CheckRecord:
 
 def check_threshold(rules: Any, statistic: Statistic) -> int:
     """The threshold an estimate of ``statistic`` is checked with under ``rules``."""
-    from kit.rules.model import ModelTermUnits, Quantile
+    from kit.core.rules.model import ModelTermUnits, Quantile
 
     k = rules.min_units(statistic)
     if statistic is Statistic.MODEL:
@@ -278,7 +278,7 @@ class EstimateResult:
 
     def populations(self) -> Mapping[str, np.ndarray] | None:
         """The populations protocol of :mod:`kit.release.registry`: label -> unit keys of the units
-        behind each published statistic (:func:`kit.populations.unit_keys`), or ``None`` when the
+        behind each published statistic (:func:`kit.core.populations.unit_keys`), or ``None`` when the
         estimator does not record them (the registry then refuses the release)."""
         self._verify_seal()
         return self.unit_populations

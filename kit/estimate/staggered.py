@@ -56,7 +56,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from kit.cleared import EstimateKind, Flag
+from kit.core.cleared import EstimateKind, Flag
+from kit.core.populations import group_populations
+from kit.core.spec import safe_name
+from kit.core.spec_types import Statistic
+from kit.core.status import Reason, ReasonCode
 from kit.errors import SpecError
 from kit.estimate.checks import cell_reasons, refuse_key_columns
 from kit.estimate.prepare import (
@@ -78,10 +82,6 @@ from kit.estimate.results import (
     report_round_to,
     spec_fingerprint,
 )
-from kit.populations import group_populations
-from kit.spec import safe_name
-from kit.spec_types import Statistic
-from kit.status import Reason, ReasonCode
 
 __all__ = ["STAGGERED_COLUMNS", "Control", "StaggeredResult", "StaggeredSpec", "staggered"]
 

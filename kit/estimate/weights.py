@@ -27,7 +27,7 @@ kit.errors.SchemaError: demo: 1 weight(s) in 'w' are zero or negative...
 
 Where each weighted statistic is checked (docs/estimates.md, "Weights", has the table):
 tables' weighted means, rates and sums, and ``rates``/``rate_difference``, suppress a
-cell whose Kish size is below the threshold (:func:`kit.estimate.cellrules.kish_failures`);
+cell whose Kish size is below the threshold (:func:`kit.core.rules.cellrules.kish_failures`);
 a weighted count is a magnitude table (dominance on the weights); a WLS model is refused
 when its sample, or the units on either side of a design column, have a Kish size below
 the threshold (:func:`weighted_design_failures`). The checker's report shows every

@@ -22,7 +22,7 @@ contributes to two suppressed cells of a relation: it subtracts its own value.)
 Examples
 --------
 >>> from kit.protect.structure import Dimension, TableStructure
->>> from kit.status import CellStatus as S
+>>> from kit.core.status import CellStatus as S
 >>> s = TableStructure.from_dimensions([Dimension("g", ("a", "b", "c"))])
 >>> r = audit(s, values=[9, 2, 3, 4], statuses=[S.SAFE, S.PRIMARY, S.SECONDARY, S.SAFE],
 ...           lpl=[0, 1, 0, 0], upl=[0, 1, 0, 0])
@@ -45,12 +45,12 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from kit.core.status import CellStatus, Verdict
 from kit.errors import SpecError
 from kit.protect._highs import LinearModel
 from kit.protect.problem import ProtectionProblem, statuses_array
 from kit.protect.requirements import nested, same_unit
 from kit.protect.structure import TableStructure
-from kit.status import CellStatus, Verdict
 
 __all__ = ["AuditResult", "audit"]
 

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kit.core.status import CellStatus
 from kit.errors import KitError, KitInternalError
 from kit.protect.improve import _dim_codes, top_branches
 from kit.protect.model import DeviationModel
@@ -56,7 +57,6 @@ from kit.protect.problem import ProtectionProblem
 from kit.protect.repair import Witnesses, sequential_lp
 from kit.protect.requirements import Prepared
 from kit.protect.structure import TableStructure
-from kit.status import CellStatus
 
 __all__ = ["Branch", "branch_improve", "branches"]
 

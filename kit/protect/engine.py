@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kit.core.status import CellStatus, Reason, ReasonCode
 from kit.errors import KitError, KitInternalError, SpecError
 from kit.protect.audit import AuditResult, audit
 from kit.protect.benders import benders
@@ -54,7 +55,6 @@ from kit.protect.problem import ProtectionProblem
 from kit.protect.repair import redundancy_elimination, reroute, sequential_lp
 from kit.protect.requirements import prepare
 from kit.protect.structure import TableStructure
-from kit.status import CellStatus, Reason, ReasonCode
 
 __all__ = ["METHODS", "ProtectionResult", "protect"]
 

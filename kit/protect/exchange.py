@@ -1,7 +1,7 @@
 """Exchange cell statuses with tau-Argus and sdcTable (one-letter codes).
 
 Codes: ``s`` safe, ``u`` primary, ``x`` secondary, ``z`` forced public, ``w``
-never public (see :class:`kit.status.CellStatus`).
+never public (see :class:`kit.core.status.CellStatus`).
 
 Examples
 --------
@@ -22,9 +22,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from kit.core.status import CellStatus
 from kit.errors import SchemaError
 from kit.protect.structure import TableStructure
-from kit.status import CellStatus
 
 __all__ = ["read_status_codes", "write_status_codes"]
 

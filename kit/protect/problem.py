@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kit.core.status import CellStatus
 from kit.errors import SpecError
 from kit.protect.structure import TableStructure
-from kit.status import CellStatus
 
 __all__ = ["ProtectionProblem", "statuses_array"]
 
@@ -60,7 +60,7 @@ class ProtectionProblem:
     values
         Cell values (counts or magnitudes).
     status
-        :class:`~kit.status.CellStatus` per cell: ``SAFE``, ``PRIMARY``, ``FORCED``
+        :class:`~kit.core.status.CellStatus` per cell: ``SAFE``, ``PRIMARY``, ``FORCED``
         (never suppress), ``NEVER`` (always suppress); ``SECONDARY`` marks cells of
         an earlier pattern that stay suppressed.
     lpl, upl

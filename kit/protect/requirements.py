@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from kit.core.status import CellStatus
 from kit.errors import KitError, SpecError
 from kit.protect.problem import ProtectionProblem
-from kit.status import CellStatus
 
 __all__ = ["CostModel", "Prepared", "Requirement", "cost_vector", "prepare"]
 

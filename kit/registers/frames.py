@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from kit.schema import Column, ColumnRole, DatasetSchema, looks_like_key
+from kit.core.schema import Column, ColumnRole, DatasetSchema, looks_like_key
 
 __all__ = ["TIME_COLUMN", "UNIT_PREFERENCE", "RegisterFrame", "Source", "infer_schema"]
 
@@ -95,7 +95,7 @@ def _role(name: str, series: pd.Series, unit: str | None, codes: Iterable[str]) 
 def infer_schema(df: pd.DataFrame, codes: Iterable[str] = ()) -> DatasetSchema:
     """A schema for a register frame.
 
-    Identifier columns (:func:`kit.schema.looks_like_key`) are marked: the
+    Identifier columns (:func:`kit.core.schema.looks_like_key`) are marked: the
     first of :data:`UNIT_PREFERENCE` present is the ``UNIT``, every other
     identifier is a ``KEY``, so the rest of the kit refuses to release them.
     Known code columns and text columns are ``DIMENSION`` (without a public code

@@ -47,6 +47,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from kit.core.schema import looks_like_key
 from kit.engine import Engine, choose_engine
 from kit.errors import DataReadError, SchemaError
 from kit.progress import Progress, track
@@ -56,7 +57,6 @@ from kit.registers.filters import FilterLike
 from kit.registers.frames import TIME_COLUMN, RegisterFrame, Source, infer_schema
 from kit.registers.names import NameMap
 from kit.registers.project import Project
-from kit.schema import looks_like_key
 
 __all__ = [
     "DEFAULT_POPULATION_COLUMNS",

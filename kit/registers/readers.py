@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kit.core.schema import looks_like_key
 from kit.errors import DataReadError, KitError, OptionalDependencyError, SchemaError
 from kit.registers.discover import FileFormat
 from kit.registers.filters import Condition, mask, to_arrow_expression
-from kit.schema import looks_like_key
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",

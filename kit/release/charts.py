@@ -4,7 +4,7 @@ A :class:`Figure` is a cleared-type wrapper: it holds a cleared table or
 estimate (nothing else is accepted) and says how to draw it. The BL figure of
 the Aalborg analysis is a grouped bar chart (x = area, bars = group, value =
 effect in pp, 95 % interval), where a hatched fill marks an estimate flagged
-:attr:`~kit.cleared.Flag.NOT_DISTINGUISHABLE_FROM_ZERO`. A suppressed value is
+:attr:`~kit.core.cleared.Flag.NOT_DISTINGUISHABLE_FROM_ZERO`. A suppressed value is
 drawn as a gap marked with the suppressed symbol, never interpolated.
 
 Drawing uses matplotlib's object API on the Agg canvas (no pyplot state).
@@ -39,9 +39,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
-from kit.cleared import ClearedEstimate, ClearedTable, Flag
+from kit.core.cleared import ClearedEstimate, ClearedTable, Flag
+from kit.core.spec import safe_name
 from kit.errors import DisclosureError, SpecError
-from kit.spec import safe_name
 
 __all__ = ["BL_CAPTION", "ChartFiles", "ChartKind", "ChartPoint", "Figure", "render_chart"]
 

@@ -43,11 +43,11 @@ import numpy as np
 import pandas as pd
 
 from kit import __version__
-from kit.cleared import ClearedEstimate, ClearedTable
+from kit.core.cleared import ClearedEstimate, ClearedTable
+from kit.core.rules.loader import RuleSet
+from kit.core.rules.model import RuleKind, Threshold
+from kit.core.spec_types import Statistic
 from kit.release.charts import Figure
-from kit.rules.loader import RuleSet
-from kit.rules.model import RuleKind, Threshold
-from kit.spec_types import Statistic
 
 __all__ = ["BANNER", "CHECKER_FILES", "PAGE_LINES", "Tabular", "tabular", "write_checker_report"]
 
@@ -60,7 +60,7 @@ PAGE_LINES = 60
 #: Files of a checker folder.
 CHECKER_FILES = ("checker_report.html", "checker_report.txt", "checker.json")
 _MAX_ROWS = 5000
-#: Statistics whose weighted cells the Kish check judges (kit.estimate.cellrules).
+#: Statistics whose weighted cells the Kish check judges (kit.core.rules.cellrules).
 _KISH_CHECKED = (Statistic.MEAN, Statistic.RATE, Statistic.SUM)
 
 
@@ -215,7 +215,7 @@ def _weights_entry(private: Any) -> tuple[Section, dict[str, Any], list[tuple[st
     Only for tables evaluated with a weight column (``spec.weight``): the published
     cells' distinct units, sum of weights and Kish size ``(sum w)^2 / sum w^2``, the
     rule set's threshold, and whether the kit's Kish check
-    (:func:`kit.estimate.cellrules.kish_failures`: weighted means, rates and sums)
+    (:func:`kit.core.rules.cellrules.kish_failures`: weighted means, rates and sums)
     suppressed the cell. A weighted count is evaluated as the sum of its weight
     column (spec without weight): its concentration check is dominance, shown in
     the cells' reasons.
@@ -227,7 +227,7 @@ def _weights_entry(private: Any) -> tuple[Section, dict[str, Any], list[tuple[st
     cells = getattr(evidence, "cells", None)
     if not weight or cells is None or assessment is None or not {"sum_w", "sum_w2"} <= set(cells.columns):
         return None
-    from kit.estimate.cellrules import kish_failures
+    from kit.core.rules.cellrules import kish_failures
     from kit.estimate.weights import kish_cells
 
     rules = getattr(private, "rules", None)
@@ -372,7 +372,7 @@ def _output_entry(obj: Any, private: Any) -> tuple[CheckerOutput, dict[str, Any]
 
 def _with_views(entry: CheckerOutput, fact: Mapping[str, Any], obj: Any, private: Any) -> CheckerOutput:
     """The entry with what the workbench's views show too: coloured cells by codes, DP in words."""
-    from kit.workbench.words import dp_in_words, reason_kind
+    from kit.release.words import dp_in_words, reason_kind
 
     cells = tuple({**c, "kinds": [reason_kind(code) for code in c.get("reason_codes", [])],
                    "texts": [t for t in str(c.get("reasons", "")).split("; ") if t]}
@@ -433,7 +433,7 @@ def _audit_by_keys(private: Any, pub: pd.DataFrame, dims: Sequence[str]) -> dict
     if audit is None:
         return {}
     try:
-        from kit.evidence import TOTAL
+        from kit.core.evidence import TOTAL
         from kit.protect import TableStructure
 
         frame = pd.DataFrame({d: pub[d].astype(str).to_numpy() for d in dims})

@@ -1,7 +1,7 @@
 """Render contexts: plain, frozen records built from cleared objects only.
 
 Templates never see a DataFrame or a private result. :func:`output_context`
-turns a :class:`~kit.cleared.ClearedTable` or :class:`~kit.cleared.ClearedEstimate`
+turns a :class:`~kit.core.cleared.ClearedTable` or :class:`~kit.core.cleared.ClearedEstimate`
 into an :class:`OutputContext` of strings, numbers (``None`` when suppressed),
 flags and notes; anything else raises :class:`~kit.errors.DisclosureError`.
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from kit.cleared import ClearedEstimate, ClearedTable, EstimateKind, Flag
+from kit.core.cleared import ClearedEstimate, ClearedTable, EstimateKind, Flag
 from kit.errors import DisclosureError
 from kit.release.filters import CellFormat
 

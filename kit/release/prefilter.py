@@ -43,7 +43,7 @@ published and the other suppressed, which the sketch's flags decide.
 Examples
 --------
 >>> import numpy as np
->>> from kit.populations import CellPopulations
+>>> from kit.core.populations import CellPopulations
 >>> from kit.release.set_compare import OutputCells
 >>> k = np.arange(1, 400, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
 >>> a = OutputCells.build("a", "r", CellPopulations.from_lists([k[:200], k[200:]]), [True, True], [0, 0])

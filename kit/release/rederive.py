@@ -4,20 +4,20 @@
 anything is written. It trusts nothing that arrives with an output:
 
 1. **Seal.** Every cleared table and estimate must carry a valid seal
-   (:func:`kit.cleared.verify_cleared`): made by :func:`kit.clear` in this
+   (:func:`kit.core.cleared.verify_cleared`): made by :func:`kit.clear` in this
    process, unchanged since, and bound to its private result. An output
    without its private evidence is refused, never skipped. A figure's source
    is checked the same way.
 2. **Rule sets.** The release's rule set and each output's must be what their
    fingerprint says (a shipped id with other content is refused). An output
    cleared under another set is refused unless that set is at least as strict
-   on every parameter (:mod:`kit.rules.strictness`) or the caller passes
+   on every parameter (:mod:`kit.core.rules.strictness`) or the caller passes
    ``mixed_rule_sets=True``, which the manifest and the checker's report show.
 3. **Keys.** No dimension (table) or label (estimate) may be a key column when
    the release's or the output's rule set forbids releasing keys
    (``looks_like_key``), mixed rule sets or not.
 4. **Tables, cell by cell.** The primary statuses are recomputed from the
-   evidence (:func:`kit.assess.assess`) under the output's rule set; every cell
+   evidence (:func:`kit.core.assess.assess`) under the output's rule set; every cell
    a rule suppresses must be suppressed in the output; every published cell
    must have at least the threshold of distinct units (under the output's and,
    unless mixed, the release's set); every published value must equal what the
@@ -32,7 +32,7 @@ values) for the manifest and the checker's report.
 
 Examples
 --------
->>> from kit.rules import load_rule_set
+>>> from kit.core.rules import load_rule_set
 >>> try:
 ...     rederive_outputs([object()], load_rule_set("dst"))
 ... except DisclosureError as err:
@@ -49,14 +49,14 @@ from typing import Any
 
 import numpy as np
 
-from kit.cleared import ClearedEstimate, ClearedTable, verify_cleared
+from kit.core.cleared import ClearedEstimate, ClearedTable, verify_cleared
+from kit.core.rules.loader import RuleSet, load_rule_set, shipped_fingerprint, verify_rule_set
+from kit.core.rules.model import KeyColumns, ReportN, RuleKind
+from kit.core.rules.primary import threshold_fails
+from kit.core.rules.strictness import strictness_gaps
+from kit.core.schema import looks_like_key
+from kit.core.status import CellStatus, Verdict
 from kit.errors import DisclosureError, KitError
-from kit.rules.loader import RuleSet, load_rule_set, shipped_fingerprint, verify_rule_set
-from kit.rules.model import KeyColumns, ReportN, RuleKind
-from kit.rules.primary import threshold_fails
-from kit.rules.strictness import strictness_gaps
-from kit.schema import looks_like_key
-from kit.status import CellStatus, Verdict
 
 __all__ = ["REL_TOL", "CellFact", "OutputCheck", "rederive_outputs", "sealed_privates"]
 
@@ -161,8 +161,8 @@ def _same(published: float | None, derived: float) -> bool:
 
 
 def _check_table(obj: ClearedTable, source: Any, rules: RuleSet, mixed: bool) -> OutputCheck:
-    from kit.assess import assess
-    from kit.table import Table, cell_estimates, round_n, value_columns
+    from kit.core.assess import assess
+    from kit.core.table import Table, cell_estimates, round_n, value_columns
 
     name = obj.name
     if type(source) is not Table:
@@ -242,7 +242,7 @@ def _check_table(obj: ClearedTable, source: Any, rules: RuleSet, mixed: bool) ->
 
 def _reaudit(name: str, source: Any, fresh: Any, suppressed: list[bool], pub: np.ndarray) -> None:
     """Audit the published suppression pattern again (primary cells from the re-derived statuses)."""
-    from kit.protect_bridge import audit_pattern
+    from kit.protect.bridge import audit_pattern
 
     statuses = []
     for k, i in enumerate(pub):
@@ -313,7 +313,7 @@ def sealed_privates(outputs: Sequence[Any]) -> dict[str, Any]:
     differencing registry then still see each table's evidence. Only results of the kit's
     own classes are returned (call after :func:`rederive_outputs`, which verified the seals).
     """
-    from kit.cleared import _module_class
+    from kit.core.cleared import _module_class
 
     found: dict[str, Any] = {}
     for obj in outputs:

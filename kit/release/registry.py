@@ -34,11 +34,11 @@ Only recorded outputs the prefilter cannot rule out are read and compared exactl
 
 Populations of an output
 ------------------------
-- a private :class:`~kit.table.Table` carries ``unit_populations`` (:mod:`kit.populations`), one
+- a private :class:`~kit.core.table.Table` carries ``unit_populations`` (:mod:`kit.core.populations`), one
   layer per margin pattern, plus the numerators of rate tables;
 - any other private result implements the **populations protocol**: a method
   ``populations(self) -> Mapping[str, numpy.ndarray]`` giving, for every published statistic, the
-  unit keys (:func:`kit.populations.unit_keys` of the unit ids) of the units behind it: a mean's
+  unit keys (:func:`kit.core.populations.unit_keys` of the unit ids) of the units behind it: a mean's
   cell, a rate's numerator and denominator, a model's estimation sample, an event study's groups.
   Each entry is one cell in its own layer; a label ending in ``" numerator"`` marks the units with
   the attribute of a rate (compared with counts, not with other numerators), a label ending in
@@ -79,16 +79,16 @@ from typing import Any
 
 import numpy as np
 
-from kit.cleared import ClearedEstimate, ClearedTable
-from kit.errors import DisclosureError, KitError, SpecError
-from kit.populations import CellPopulations, salted
+from kit.core.cleared import ClearedEstimate, ClearedTable
+from kit.core.populations import CellPopulations, salted
+from kit.core.rules.loader import RuleSet
+from kit.core.rules.model import RuleKind
+from kit.core.spec_types import Statistic
+from kit.core.status import ReasonCode
+from kit.errors import DisclosureError, KitError, PopulationsUnknownError, SpecError
 from kit.release.prefilter import NewSide, OutputSketch, may_fire
 from kit.release.set_compare import OutputCells, compare
-from kit.rules.loader import RuleSet
-from kit.rules.model import RuleKind
-from kit.spec_types import Statistic
 from kit.state import atomic_write_bytes, atomic_write_text, locked, project_state_dir
-from kit.status import ReasonCode
 
 __all__ = [
     "INDEX_FILE",
@@ -167,10 +167,6 @@ class DifferencingError(DisclosureError):
         )
 
 
-class PopulationsUnknownError(DisclosureError):
-    """An output's units are unknown, so the registry cannot check it."""
-
-
 class RegistryDamagedError(KitError):
     """The registry's files do not match its index (edited or damaged)."""
 
@@ -181,7 +177,7 @@ def threshold_of(rules: RuleSet) -> int:
     """The differencing threshold: the rule set's ``differencing`` rule ``min_units``, else its minimum
     cell size.
 
-    >>> from kit.rules import load_rule_set
+    >>> from kit.core.rules import load_rule_set
     >>> threshold_of(load_rule_set("dst"))
     3
     """
@@ -204,7 +200,7 @@ def _table_cells(table: Any, release: str, salt: bytes) -> OutputCells:
     assessment = table.assessment
     margin = cells["is_margin"].to_numpy(dtype=bool)
     labels = {d: cells[d].astype(str).to_numpy() for d in dims}
-    from kit.evidence import TOTAL
+    from kit.core.evidence import TOTAL
 
     patterns = [tuple(bool(margin[i] and labels[d][i] == TOTAL) for d in dims) for i in range(len(cells))]
     pattern_ids = {p: k for k, p in enumerate(sorted(set(patterns)))}

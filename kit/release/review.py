@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kit.cleared import utc_now
+from kit.core.cleared import utc_now
 from kit.errors import SpecError
 from kit.release.manifest import (
     MANIFEST_NAMES,
@@ -357,7 +357,7 @@ def _input_units(doc: Mapping[str, Any], checker: Mapping[str, Any] | None) -> d
 
 
 def _shipped(rule_set_id: object) -> Any:
-    from kit.rules.loader import load_rule_set, shipped_fingerprint
+    from kit.core.rules.loader import load_rule_set, shipped_fingerprint
 
     if isinstance(rule_set_id, str) and shipped_fingerprint(rule_set_id) is not None:
         return load_rule_set(rule_set_id)
@@ -387,7 +387,7 @@ def recheck_from_checker(doc: Mapping[str, Any], checker: Mapping[str, Any]) -> 
 
     Examples
     --------
-    >>> from kit.rules import load_rule_set
+    >>> from kit.core.rules import load_rule_set
     >>> dst = load_rule_set("dst")
     >>> rs = {"id": "dst", "version": dst.version, "fingerprint": dst.fingerprint}
     >>> man = {"rule_set": rs, "outputs": [{"name": "t", "kind": "table", "type": "count",
@@ -398,7 +398,7 @@ def recheck_from_checker(doc: Mapping[str, Any], checker: Mapping[str, Any]) -> 
     >>> problems
     ["table 't': 1 published cell(s) have fewer than 3 distinct units"]
     """
-    from kit.spec_types import Statistic
+    from kit.core.spec_types import Statistic
 
     problems: list[str] = []
     notes: list[str] = []

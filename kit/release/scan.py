@@ -3,7 +3,7 @@
 What is looked for (DST's transfer rules: no individual-level data, no keys):
 
 ``KEY_COLUMN``
-    a column header that looks like an identifier (:func:`kit.schema.looks_like_key`:
+    a column header that looks like an identifier (:func:`kit.core.schema.looks_like_key`:
     PNR, CPR, CVR, BOPIKOM, FAMILIE_ID ... and pseudonymised forms such as V_PNR_ENCRYPTED);
 ``CPR_LIKE``
     a 10-digit number whose first six digits form a valid day and month, in every common
@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from kit.schema import looks_like_key
+from kit.core.schema import looks_like_key
 
 __all__ = ["Finding", "FindingKind", "has_cpr", "scan_file", "scan_name", "scan_table", "scan_text"]
 

@@ -27,7 +27,7 @@ numerator).
 Examples
 --------
 >>> import numpy as np
->>> from kit.populations import CellPopulations
+>>> from kit.core.populations import CellPopulations
 >>> k = np.arange(10, dtype=np.uint64)
 >>> a = OutputCells.build("a", "r1", CellPopulations.from_lists([k]), [True], [0])
 >>> b = OutputCells.build("b", "r1", CellPopulations.from_lists([k[1:]]), [True], [0])
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from kit.populations import CellPopulations
+from kit.core.populations import CellPopulations
 
 __all__ = ["Comparison", "OutputCells", "compare"]
 

@@ -19,7 +19,7 @@ Release layout::
 Examples
 --------
 >>> import tempfile, pathlib
->>> from kit.rules import load_rule_set
+>>> from kit.core.rules import load_rule_set
 >>> dst = load_rule_set("dst")
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     write_release(pathlib.Path(tmp) / "r", [{"a": 1}], dst, title="t")  # doctest: +ELLIPSIS
@@ -41,7 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from kit import __version__
-from kit.cleared import ClearedEstimate, ClearedTable
+from kit.core.cleared import ClearedEstimate, ClearedTable
+from kit.core.rules.loader import RuleSet
+from kit.core.spec import safe_name
 from kit.errors import SpecError
 from kit.release.charts import Figure, render_chart
 from kit.release.context import OutputContext, output_context, require_cleared
@@ -56,8 +58,6 @@ from kit.release.render import (
     render_report,
 )
 from kit.release.tempdirs import TempFolder, remove_stale
-from kit.rules.loader import RuleSet
-from kit.spec import safe_name
 
 __all__ = ["DEFAULT_FORMATS", "ReleaseResult", "write_release"]
 

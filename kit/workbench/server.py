@@ -41,7 +41,7 @@ from typing import Any, TextIO
 
 import jinja2
 
-from kit.cleared import utc_now
+from kit.core.cleared import utc_now
 from kit.errors import KitError, SpecError
 from kit.release.manifest import sha256_bytes
 from kit.release.request import RequestEvent, SiteReview, current_identity

@@ -24,7 +24,7 @@ from typing import Any
 from kit.release.manifest import find_manifest, load_manifest
 from kit.release.request import Message, OutputState, ResearcherContext, Review, SiteReview
 from kit.release.review import ReviewResult, review_release
-from kit.workbench.words import dp_in_words, reason_kind
+from kit.release.words import dp_in_words, reason_kind
 
 __all__ = [
     "CellRow",

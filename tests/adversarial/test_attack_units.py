@@ -2,7 +2,7 @@
 
 The pandas path refuses rows without a unit id; the lazy (DuckDB over Parquet) path must refuse
 them too, whatever the column's type. And one person must count once however her id is written,
-as the differencing registry already assumes (``kit.populations.unit_keys``). The attacker's own
+as the differencing registry already assumes (``kit.core.populations.unit_keys``). The attacker's own
 computation: the persons behind a published cell, counted from the data.
 """
 

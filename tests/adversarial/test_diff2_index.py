@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kit.release.prefilter as prefilter
-from kit.populations import CellPopulations
+from kit.core.populations import CellPopulations
+from kit.core.rules import load_rule_set
 from kit.release.prefilter import OutputSketch, may_fire
 from kit.release.registry import ReleaseRegistry
 from kit.release.set_compare import OutputCells
-from kit.rules import load_rule_set
 
 Cell = tuple[frozenset[int], bool, int, bool]  # units, published, layer, attribute
 

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kit
+from kit.core.populations import CellPopulations
 from kit.errors import DisclosureError
-from kit.populations import CellPopulations
 from kit.release.set_compare import OutputCells, compare
 
 T = 3

@@ -288,12 +288,12 @@ def test_library_inputs(tmp_path: Path) -> None:
 
 def test_unexpected_exception_is_exit_70_without_traceback(
         work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import kit.check_cli
+    import kit.cli.check
 
     def bug(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"secret {SENTINEL}")
 
-    monkeypatch.setattr(kit.check_cli, "check_file", bug)
+    monkeypatch.setattr(kit.cli.check, "check_file", bug)
     path = table(work, GOOD)
     code, _, err = run(["check", str(path), "--dims", "KOM", "--count", "n"], capsys)
     assert code == 70 and err.count("\n") == 1

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 
 import kit
-from kit.cleared import ClearedRow, ClearedTable
+from kit.core.cleared import ClearedRow, ClearedTable
+from kit.core.rules import load_rule_set
+from kit.core.status import CellStatus
 from kit.errors import DisclosureError, KitError
 from kit.release import write_release
-from kit.rules import load_rule_set
-from kit.status import CellStatus
 
 CREATED = "2024-05-01T12:00:00+00:00"
 # Area "Risky" has two persons; their incomes sum to a number that appears nowhere else.
@@ -48,7 +48,7 @@ def _session() -> kit.Session:
     return kit.Session(rules="dst", unit="PNR", created=CREATED)
 
 
-def _table() -> kit.table.Table:
+def _table() -> kit.core.table.Table:
     return _session().table(_frame(), rows="area", stat="sum", measure="inc", name="income")
 
 
@@ -93,15 +93,15 @@ def test_dataclasses_replace_refuses(tmp_path: Path) -> None:
 
 def test_reusing_another_objects_gate_refuses() -> None:
     cleared = kit.clear(_table())
-    gate = getattr(cleared, "gate", kit.cleared._GATE)  # the gate is not even a field any more
-    assert gate is None or gate is kit.cleared._GATE  # no capability is stored on the object
+    gate = getattr(cleared, "gate", kit.core.cleared._GATE)  # the gate is not even a field any more
+    assert gate is None or gate is kit.core.cleared._GATE  # no capability is stored on the object
     with pytest.raises(DisclosureError):
         ClearedTable(name="x", title="x", statistic="sum", dims=cleared.dims, value_columns=cleared.value_columns,
                      rows=_forged_rows(cleared), notes=(), symbol="x", provenance=cleared.provenance, gate=gate)
 
 
 def test_importing_the_module_gate_refuses() -> None:
-    from kit.cleared import _GATE
+    from kit.core.cleared import _GATE
 
     cleared = kit.clear(_table())
     with pytest.raises(DisclosureError):
@@ -233,7 +233,7 @@ def test_dropping_secondary_suppression_is_caught_by_the_re_audit(tmp_path: Path
 
 def test_an_estimate_labelled_by_a_key_column_is_refused_by_the_writer(tmp_path: Path) -> None:
     """Writer backstop for every producer (DP tables included): labels that are key columns never leave."""
-    from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, _clearance, _seal
+    from kit.core.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, _clearance, _seal
 
     class _Source:  # stand-in for a producer's private result (test-only use of the clearance window)
         pass

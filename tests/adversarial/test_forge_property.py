@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kit
-from kit.cleared import ClearedRow, Provenance
+from kit.core.cleared import ClearedRow, Provenance
+from kit.core.rules import load_rule_set
 from kit.errors import KitError
 from kit.release import write_release
-from kit.rules import load_rule_set
 
 AREAS = ("a", "b", "c", "d")
 ATTACKS = ("pickle", "copy", "deepcopy", "replace", "set_row", "set_rows", "set_provenance", "unsuppress")
@@ -89,7 +89,7 @@ def test_no_attack_on_a_cleared_table_is_accepted_with_a_changed_value(
             object.__setattr__(prov, "rule_set_id", "other")
             candidate = cleared
         else:  # unsuppress through the private table, then clear again
-            from kit.status import CellStatus
+            from kit.core.status import CellStatus
 
             table.assessment.statuses = tuple(CellStatus.SAFE for _ in table.assessment.statuses)
             candidate = kit.clear(table)

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 import kit
+from kit.core.rules import load_rule_set
 from kit.release import write_release
-from kit.rules import load_rule_set
 
 ROOT = Path(kit.__file__).resolve().parents[1]
 DST_TEXT = (ROOT / "disclosure_rules" / "dst.toml").read_text(encoding="utf-8")

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 import kit
+from kit.core.rules import load_rule_set
+from kit.core.rules.model import Rule, RuleKind, Threshold
 from kit.errors import DisclosureError, KitError, RuleSetError
 from kit.release import write_release
-from kit.rules import load_rule_set
-from kit.rules.model import Rule, RuleKind, Threshold
 
 ROOT = Path(kit.__file__).resolve().parents[1]
 DST_TEXT = (ROOT / "disclosure_rules" / "dst.toml").read_text(encoding="utf-8")
@@ -122,7 +122,7 @@ def test_nan_and_inf_parameters_are_refused_by_the_loader_and_rules_check(tmp_pa
 
 
 def test_a_nan_parameter_set_on_a_rule_object_is_refused() -> None:
-    from kit.rules.model import Dominance
+    from kit.core.rules.model import Dominance
 
     dst = load_rule_set("dst")
     rules = tuple(Rule(r.id, r.kind, dataclasses.replace(r.params, k_share=float("nan")), r.applies_to, r.rationale,

@@ -93,7 +93,7 @@ def test_nul_characters_still_refused_in_utf16(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_library_reader_detects_and_notes() -> None:
-    from kit.table_input import decode_text
+    from kit.external.table_input import decode_text
 
     text, note = decode_text(io.BytesIO("KOM\nÆ\n".encode("cp1252")).getvalue(), "detect", "t", "fix")
     assert text == "KOM\nÆ\n" and note is not None and "cp1252" in note

@@ -18,9 +18,9 @@ pytest.importorskip("opendp")
 pl = pytest.importorskip("polars")
 
 import kit  # noqa: E402
+from kit.core.schema import Column, ColumnRole, DatasetSchema  # noqa: E402
 from kit.dp import BudgetLedger, Derive, DPConfig, DPTableSpec, dp_table, preview  # noqa: E402
 from kit.errors import DisclosureError, SpecError  # noqa: E402
-from kit.schema import Column, ColumnRole, DatasetSchema  # noqa: E402
 
 N = 500
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit.check import check_table
+from kit.external.check import check_table
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_supp_scale import wage_table

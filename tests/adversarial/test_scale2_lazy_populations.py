@@ -24,9 +24,9 @@ import pytest
 pytest.importorskip("duckdb", reason="the scale extra (duckdb) is not installed")
 
 import kit
+from kit.core.populations import unit_keys
 from kit.engine import EngineOptions
 from kit.errors import DisclosureError
-from kit.populations import unit_keys
 from kit.registers.lazy import scan
 from kit.release.registry import DifferencingError, PopulationsUnknownError, as_registry
 
@@ -54,7 +54,7 @@ def _session() -> kit.Session:
     return kit.Session(rules="dst", unit="PNR", created=CREATED, engine_options=OPTIONS)
 
 
-def _expected(df: pd.DataFrame, table: kit.table.Table, measure: str | None, weight: str | None,
+def _expected(df: pd.DataFrame, table: kit.core.table.Table, measure: str | None, weight: str | None,
               attribute: bool) -> list[set]:
     """Per evidence row, the set of unit ids it counts: plain pandas/Python, not the kit's code."""
     rows = df

@@ -117,7 +117,7 @@ def test_empty_cells_are_not_free_secondaries(tmp_path: Path) -> None:
     assert proc.returncode == 3, proc.stderr[-1500:]
     assert pd.read_csv(out).status[1] == "SAFE"  # (R1, C2), the empty cell
     frame = empty_pattern_table()
-    from kit.check import check_table
+    from kit.external.check import check_table
 
     res = check_table(frame, dims=["R", "C"], count="n", value="v", top1="top1", top2="top2")
     status = res.frame.status.to_numpy()
@@ -131,7 +131,7 @@ def test_empty_cells_are_not_free_secondaries(tmp_path: Path) -> None:
 
 
 def test_empty_secondaries_only_when_allowed() -> None:
-    from kit.check import check_table
+    from kit.external.check import check_table
 
     frame = empty_pattern_table()
     res = check_table(frame, dims=["R", "C"], count="n", value="v", top1="top1", top2="top2",
@@ -178,7 +178,7 @@ def test_empty_or_non_covering_hrc_is_refused(tmp_path: Path, hrc: str) -> None:
 
 
 def test_check_table_api_raises_spec_error_on_non_additive_input() -> None:
-    from kit.check import check_table
+    from kit.external.check import check_table
 
     frame = empty_table()
     frame.loc[len(frame) - 1, "v"] *= 1.001

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from kit.cli.budget import main
 from kit.dp.anchor import EXIT_TAMPERED
-from kit.dp.cli import main
 from kit.dp.ledger import BudgetLedger, LedgerIntegrityError, verify_file
 from kit.errors import BudgetExceededError, OutputExistsError, SpecError
 
@@ -207,7 +207,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_register_sets_handlers() -> None:
     import argparse
 
-    from kit.dp.cli import register
+    from kit.cli.budget import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))

@@ -61,7 +61,7 @@ def test_package_imports_without_opendp() -> None:
         "        raise ImportError(n)\n"
         "    return real(n, *a, **k)\n"
         "builtins.__import__ = f\n"
-        "import kit, kit.dp, kit.dp.cli, kit.dp.diagnostics\n"
+        "import kit, kit.dp, kit.cli.budget, kit.dp.diagnostics\n"
         "assert 'opendp' not in sys.modules and 'polars' not in sys.modules\n"
         "print('ok')\n"
     )

@@ -11,7 +11,7 @@ pytest.importorskip("opendp")
 pl = pytest.importorskip("polars")
 
 import kit  # noqa: E402
-from kit.cleared import EstimateKind  # noqa: E402
+from kit.core.cleared import EstimateKind  # noqa: E402
 from kit.dp import BudgetLedger, DPConfig, DPRegressionSpec, dp_regression  # noqa: E402
 
 

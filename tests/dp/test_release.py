@@ -12,7 +12,7 @@ pytest.importorskip("opendp")
 pl = pytest.importorskip("polars")
 
 import kit  # noqa: E402
-from kit.cleared import EstimateKind, Flag  # noqa: E402
+from kit.core.cleared import EstimateKind, Flag  # noqa: E402
 from kit.dp import (  # noqa: E402
     BudgetLedger,
     Derive,

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kit
+from kit.core.table import wilson_interval
 from kit.errors import DisclosureError
 from kit.estimate import decomposition, event_study, histogram, rate_difference, rates, safe_quantiles
 from kit.estimate.rates import newcombe_interval
-from kit.table import wilson_interval
 
 
 @pytest.fixture

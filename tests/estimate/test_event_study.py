@@ -10,7 +10,7 @@ import pytest
 import statsmodels.formula.api as smf
 
 import kit
-from kit.cleared import Flag
+from kit.core.cleared import Flag
 from kit.errors import KitError, SchemaError, SpecError
 from kit.estimate import event_study
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog
 
+from kit.core.status import CellStatus as S
+from kit.core.status import Verdict
 from kit.protect import Dimension, ProtectionProblem, TableStructure, audit, protection_levels
-from kit.status import CellStatus as S
-from kit.status import Verdict
 
 from .conftest import load_bench
 
@@ -114,9 +114,9 @@ def test_problem_repr_hides_values():
 
 def test_singleton_inside_a_primary_total_is_judged_on_the_remainder() -> None:
     """Unit 'a' alone in its cell knows the total is at least its own 100; that is no disclosure."""
+    from kit.core.status import CellStatus as S
     from kit.protect.audit import audit as run_audit
     from kit.protect.structure import Dimension, TableStructure
-    from kit.status import CellStatus as S
 
     s = TableStructure.from_dimensions([Dimension("g", ("a", "b"))])
     result = run_audit(s, values=[105.0, 100.0, 5.0], statuses=[S.PRIMARY, S.SECONDARY, S.SECONDARY],

@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kit.core.status import Verdict
 from kit.protect import Dimension, Hierarchy, ProtectionProblem, TableStructure, audit, protect
 from kit.protect.benders import _Attacker, benders
 from kit.protect.engine import CELL_CHARGE, _statuses
@@ -13,7 +14,6 @@ from kit.protect.milp import solve_milp
 from kit.protect.model import DeviationModel
 from kit.protect.repair import redundancy_elimination, sequential_lp
 from kit.protect.requirements import prepare
-from kit.status import Verdict
 
 
 def _table(rows: int, cols: int, seed: int, n_primary: int) -> ProtectionProblem:

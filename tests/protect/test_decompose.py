@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kit.core.status import CellStatus, Verdict
 from kit.errors import KitError
 from kit.protect import Dimension, Hierarchy, ProtectionProblem, TableStructure, audit, engine, protect
 from kit.protect.decompose import branch_improve, branches, sub_problem
@@ -16,7 +17,6 @@ from kit.protect.engine import _statuses
 from kit.protect.model import DeviationModel
 from kit.protect.repair import redundancy_elimination, sequential_lp
 from kit.protect.requirements import prepare
-from kit.status import CellStatus, Verdict
 
 GEO = {"R1": "Total", "R2": "Total", "R3": "Total", "m1": "R1", "m2": "R1", "m3": "R1",
        "m4": "R2", "m5": "R2", "m6": "R2", "m7": "R3", "m8": "R3"}

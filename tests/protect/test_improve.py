@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kit.core.status import Verdict
 from kit.protect import Dimension, Hierarchy, ProtectionProblem, TableStructure, audit, protect
 from kit.protect.engine import _statuses
 from kit.protect.improve import block_improve, blocks_of
@@ -11,7 +12,6 @@ from kit.protect.local import Boxes, redundancy_local, sequential_lp_local
 from kit.protect.model import DeviationModel
 from kit.protect.repair import redundancy_elimination, sequential_lp
 from kit.protect.requirements import nested, prepare, same_unit
-from kit.status import Verdict
 
 
 def _hier_problem(seed: int, singletons: bool = True) -> ProtectionProblem:

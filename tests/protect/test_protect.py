@@ -6,6 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kit.core.status import CellStatus as S
+from kit.core.status import Verdict
 from kit.errors import KitError
 from kit.protect import (
     Dimension,
@@ -17,8 +19,6 @@ from kit.protect import (
     read_status_codes,
     write_status_codes,
 )
-from kit.status import CellStatus as S
-from kit.status import Verdict
 
 from .conftest import load_bench
 from .reference.exhaustive import optimum, protected

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
+from kit.core.status import CellStatus as S
+from kit.core.status import Verdict
 from kit.protect import Dimension, ProtectionProblem, TableStructure, protect
 from kit.protect.audit import audit
 from kit.protect.engine import _statuses
@@ -23,8 +25,6 @@ from kit.protect.local import Boxes, repair_failed, sequential_lp_local
 from kit.protect.model import DeviationModel
 from kit.protect.repair import sequential_lp, witness_cells
 from kit.protect.requirements import DOWN, UP, prepare
-from kit.status import CellStatus as S
-from kit.status import Verdict
 
 # rows Total, r1, r2 x columns Total, a, b, c
 INNER = {("r1", "a"): (90, 1), ("r1", "b"): (4, 3), ("r1", "c"): (3, 2),

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kit.cli.registers import parse_years, register
 from kit.errors import EXIT_OK, SpecError
-from kit.registers.cli import parse_years, register
 
 
 def _run(argv: list[str]) -> int:

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kit.core.schema import ColumnRole
 from kit.errors import DataReadError, SchemaError
 from kit.registers import build_panel, open_project
-from kit.schema import ColumnRole
 
 # Hand-worked from the fixture's UDDA files (rows only on change):
 #   udda2015: 01 -> 1010; 02 -> 1010 (HF_VFRA 2015-06-30) and 2010 (2015-08-01): the later row wins

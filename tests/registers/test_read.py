@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kit.core.schema import ColumnRole
 from kit.errors import DataReadError, KitError, SchemaError
 from kit.registers import open_project
 from kit.registers.readers import type_text_columns
-from kit.schema import ColumnRole
 
 SAS_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "sas7bdat"
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import kit
-from kit.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance, _clearance, _seal
+from kit.core.cleared import _GATE, ClearedEstimate, EstimateKind, EstimateRow, Flag, Provenance, _clearance, _seal
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "release"
 CREATED = "2024-05-01T12:00:00+00:00"

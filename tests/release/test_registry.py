@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import kit
+from kit.core.status import ReasonCode
 from kit.release import DifferencingError, ReleaseRegistry, write_release
-from kit.status import ReasonCode
 
 
 def _tables(session, frame):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 import kit
-from kit.populations import unit_keys
+from kit.core.populations import unit_keys
 
 
 def _frame() -> pd.DataFrame:

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 
 import kit
+from kit.cli.review import register
 from kit.errors import SpecError
 from kit.release import Figure, review_release, write_release
-from kit.release.cli import register
 from kit.release.manifest import find_manifest, manifest_text, seal, sha256_bytes
 from kit.release.review import Decision, ReviewStatus, read_decisions, record_decision
 from kit.release.scan import FindingKind, scan_table, scan_text

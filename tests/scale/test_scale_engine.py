@@ -62,7 +62,7 @@ def test_spilling_under_a_64_mb_limit(tmp_path) -> None:
     duckdb = pytest.importorskip("duckdb", reason="the scale extra (duckdb) is not installed")
     import pyarrow as pa
 
-    from kit.evidence import build_evidence
+    from kit.core.evidence import build_evidence
     from kit.evidence_duckdb import EvidenceQuery, evidence_from_arrays, evidence_from_relation
 
     rng = np.random.default_rng(3)

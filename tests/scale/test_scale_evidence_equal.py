@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 pytest.importorskip("duckdb", reason="the scale extra (duckdb) is not installed")
 
+from kit.core.evidence import build_evidence
 from kit.engine import EngineOptions
-from kit.evidence import build_evidence
 from kit.evidence_duckdb import evidence_from_arrays
 
 OPTIONS = EngineOptions(progress=False, threads=2)

@@ -46,7 +46,7 @@ def _frame(seed: int, n: int, n_units: int) -> pd.DataFrame:
     return pd.concat([df, small, dominated], ignore_index=True)
 
 
-def _tables(df: pd.DataFrame, parquet: Path, **spec: object) -> list[kit.table.Table]:
+def _tables(df: pd.DataFrame, parquet: Path, **spec: object) -> list[kit.core.table.Table]:
     out = []
     for engine, data in (("pandas", df), ("duckdb", df), ("auto", parquet), ("duckdb", scan(parquet))):
         session = kit.Session(rules="dst", unit="PNR", created=CREATED, engine_options=OPTIONS)
@@ -55,7 +55,7 @@ def _tables(df: pd.DataFrame, parquet: Path, **spec: object) -> list[kit.table.T
     return out
 
 
-def _cleared(table: kit.table.Table) -> pd.DataFrame | str:
+def _cleared(table: kit.core.table.Table) -> pd.DataFrame | str:
     try:
         return kit.clear(table).to_frame()
     except kit.errors.KitError as exc:  # a table that does not clear must fail the same way

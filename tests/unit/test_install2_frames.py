@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 import kit
-from kit.cleared import ClearedEstimate
+from kit.core.cleared import ClearedEstimate
 from kit.estimate.models import model
 
 

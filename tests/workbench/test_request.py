@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from kit.cli.review import register
 from kit.errors import SpecError
-from kit.release.cli import register
 from kit.release.request import REQUEST_FILE, OutputState, RequestEvent, RequestState, SiteReview
 from kit.release.review import Decision, ReviewStatus, read_decisions, record_decision, record_event, review_release
 

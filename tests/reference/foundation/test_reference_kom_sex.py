@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import kit
-from kit.status import CellStatus, ReasonCode
+from kit.core.status import CellStatus, ReasonCode
 
 ROWS = [
     ("p1", "A", "1", 100), ("p1", "A", "1", 50), ("p2", "A", "1", 20), ("p3", "A", "1", 30),

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kit.check import check_table
 from kit.errors import SpecError
+from kit.external.check import check_table
 
 
 def _income_table() -> pd.DataFrame:

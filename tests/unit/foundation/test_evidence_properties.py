@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kit.evidence import build_evidence
+from kit.core.evidence import build_evidence
 
 
 @st.composite
@@ -73,7 +73,7 @@ def test_unit_statistics_equal_pandas(case: dict) -> None:
 @given(n=st.integers(0, 400), n_cells=st.integers(1, 30), n_units=st.integers(1, 50), seed=st.integers(0, 2**31 - 1))
 def test_two_thread_sort_equals_numpy_sort(n: int, n_cells: int, n_units: int, seed: int) -> None:
     """The partition-then-two-thread sort (large tables) returns exactly ``np.sort``."""
-    import kit.evidence as ev
+    import kit.core.evidence as ev
 
     rng = np.random.default_rng(seed)
     cell = rng.integers(0, n_cells, n)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kit.rules import primary
-from kit.rules.model import (
+from kit.core.rules import primary
+from kit.core.rules.model import (
     Differencing,
     Dominance,
     FailsWhen,

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from kit.core.rules import RuleKind, list_rule_sets, load_rule_set
+from kit.core.rules.model import Dominance, FailsWhen, Threshold
+from kit.core.spec_types import Statistic, UnitType
 from kit.errors import RuleSetError
-from kit.rules import RuleKind, list_rule_sets, load_rule_set
-from kit.rules.model import Dominance, FailsWhen, Threshold
-from kit.spec_types import Statistic, UnitType
 
 DST = Path(__file__).resolve().parents[3] / "disclosure_rules" / "dst.toml"
 

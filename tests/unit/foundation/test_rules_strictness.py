@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from kit.core.rules import load_rule_set
+from kit.core.rules.strictness import at_least_as_strict, strictness_gaps
 from kit.errors import RuleSetError
-from kit.rules import load_rule_set
-from kit.rules.strictness import at_least_as_strict, strictness_gaps
 
 DST = (Path(__file__).resolve().parents[3] / "disclosure_rules" / "dst.toml").read_text(encoding="utf-8")
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import kit
+from kit.core.evidence import MISSING
 from kit.errors import DisclosureError, KitError, SchemaError, SpecError
-from kit.evidence import MISSING
 
 SECRET_IDS = ["9911223344", "9911223345", "9911223346", "9911223347", "9911223348", "9911223349"]
 SECRET_VALUE = 123456.789

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from kit.core.rules.loader import list_rule_sets, load_rule_set
 from kit.errors import EXIT_OK
-from kit.rules.loader import list_rule_sets, load_rule_set
 
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``kit rules`` to the command line."""
     parser = subparsers.add_parser(
         "rules", help="list, show and validate rule sets",

@@ -2,7 +2,7 @@
 
 The lead CLI (:mod:`kit.cli`) calls :func:`register` with its sub-parsers;
 every sub-command sets ``handler``, a function ``(args) -> int``. The module
-also runs on its own: ``python -m kit.dp.cli budget show``.
+also runs on its own: ``python -m kit.cli.budget budget show``.
 
 The kit finds the ledger in the project state folder (``--state-dir``, else
 ``KIT_STATE_DIR``, else the nearest ``.kit-state`` folder); ``--source`` picks
@@ -122,7 +122,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     subparsers
         The object returned by ``ArgumentParser.add_subparsers()``.
     """
-    budget = subparsers.add_parser("budget", help="differential-privacy budget ledger",
+    budget: argparse.ArgumentParser = subparsers.add_parser("budget", help="differential-privacy budget ledger",
                                    description="Create, show, verify and pin the project's privacy-budget "
                                    "ledger (one per data source, kept in the project state folder).")
     sub = budget.add_subparsers(dest="budget_command", required=True)

@@ -24,7 +24,7 @@ The result is a copy of the file with ``status`` (SAFE, PRIMARY, SECONDARY,
 written atomically to the current folder (or to ``--out``), never beside the
 input unless asked and never over an existing file. Reading and validating the
 input (separator, encoding, duplicate headers, ragged rows, number ranges) is in
-:mod:`kit.table_input`. Exit codes: 0 every cell safe, 3 cells must be suppressed, 2 bad input.
+:mod:`kit.external.table_input`. Exit codes: 0 every cell safe, 3 cells must be suppressed, 2 bad input.
 
 Examples
 --------
@@ -47,16 +47,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kit.assess import Assessment, assess, top_k_needed
-from kit.cleared import utc_now
+from kit.core.assess import Assessment, assess, top_k_needed
+from kit.core.cleared import utc_now
+from kit.core.evidence import TOTAL, Evidence
+from kit.core.rules.loader import RuleSet, load_rule_set
+from kit.core.spec import TableSpec
+from kit.core.spec_types import Statistic, UnitType
+from kit.core.table import Table, cell_estimates
 from kit.errors import EXIT_BLOCKED, EXIT_OK, SchemaError, SpecError
-from kit.evidence import TOTAL, Evidence
+from kit.external.table_input import output_target, read_table_csv, validate_codes, validate_numbers, write_text_new
 from kit.protect.hierarchy import Hierarchy
-from kit.rules.loader import RuleSet, load_rule_set
-from kit.spec import TableSpec
-from kit.spec_types import Statistic, UnitType
-from kit.table import Table, cell_estimates
-from kit.table_input import output_target, read_table_csv, validate_codes, validate_numbers, write_text_new
 
 __all__ = ["CheckResult", "check_file", "check_table"]
 
@@ -118,7 +118,7 @@ def check_table(
 ) -> CheckResult:
     """Check a long-format table made elsewhere (see the module docs).
 
-    ``time_limit`` (seconds; default :data:`kit.protect_bridge.DEFAULT_TIME_LIMIT`) bounds
+    ``time_limit`` (seconds; default :data:`kit.protect.bridge.DEFAULT_TIME_LIMIT`) bounds
     secondary suppression; ``allow_empty_secondaries`` lets empty cells be secondaries.
     """
     rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
@@ -200,7 +200,7 @@ def check_table(
                         "count table")
     assessment = assess(evidence, spec, rule_set, unit_kind)
     if published_margins and any(s.suppressed for s in assessment.statuses):
-        from kit.protect_bridge import protect_cells
+        from kit.protect.bridge import protect_cells
 
         protect_cells(evidence, assessment, spec, rule_set, hierarchies=trees or None, time_limit=time_limit,
                       allow_empty_secondaries=allow_empty_secondaries)
@@ -317,7 +317,7 @@ def check_file(path: str | Path, dims: Sequence[str], count: str, rules: str = "
     """Check a CSV file and write the copy with status columns (atomically, never overwriting).
 
     ``encoding`` is the file's text encoding, or ``"detect"`` (UTF-8 with or without a BOM, else
-    cp1252 with a note appended to ``notes``); see :func:`kit.table_input.read_table_csv`.
+    cp1252 with a note appended to ``notes``); see :func:`kit.external.table_input.read_table_csv`.
     """
     src = Path(path)
     df = read_table_csv(src, sep, encoding, notes)

@@ -1,7 +1,7 @@
 """Typed rule records: one frozen parameter class per rule kind.
 
 A rule set file (``disclosure_rules/*.toml``) is data. The loader
-(:mod:`kit.rules.loader`) turns each ``[[rules]]`` table into a :class:`Rule`
+(:mod:`kit.core.rules.loader`) turns each ``[[rules]]`` table into a :class:`Rule`
 whose ``params`` is one of the parameter classes below. Parameter names carry
 their unit: ``min_units`` counts distinct units, ``*_share`` is a fraction in
 [0, 1], ``min_dof`` counts degrees of freedom, ``round_to`` is a multiple.
@@ -42,7 +42,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from kit.spec_types import Statistic, UnitType
+from kit.core.spec_types import Statistic, UnitType
 
 __all__ = [
     "PARAMS_BY_KIND",

@@ -64,10 +64,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kit.core.rules.model import PARAMS_BY_KIND, Rule, RuleKind, RuleParams
+from kit.core.spec_types import Statistic
 from kit.errors import RuleSetError
 from kit.resources import rules_dir
-from kit.rules.model import PARAMS_BY_KIND, Rule, RuleKind, RuleParams
-from kit.spec_types import Statistic
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -137,7 +137,7 @@ class RuleSet:
 
     def min_units(self, statistic: Statistic = Statistic.COUNT) -> int:
         """The strictest threshold for a statistic (1 when the set has none)."""
-        from kit.rules.model import Threshold
+        from kit.core.rules.model import Threshold
 
         values = [r.params.min_units for r in self.of_kind(RuleKind.THRESHOLD, statistic)
                   if isinstance(r.params, Threshold)]
@@ -293,7 +293,8 @@ def _looks_like_path(text: str) -> bool:
 
 def _read_toml(path: Path) -> Mapping[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data: Mapping[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        return data
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleSetError(f"rule set file {path.name}", f"cannot be read ({type(exc).__name__})",
                            "check the file's permissions and that it is UTF-8 text") from None

@@ -1,4 +1,4 @@
-"""The ``kit`` command line (also ``python -m kit``).
+"""The ``kit`` command line (also ``python -m kit``): one module per command in this package.
 
 Subcommands::
 
@@ -9,6 +9,12 @@ Subcommands::
     kit check     check a table made elsewhere (SAS, R, Stata)
     kit budget    show, verify and create differential-privacy ledgers
     kit review    verify a release and record an output checker's decisions
+
+Each command is one module of this package with a ``register(subparsers)`` function
+(:mod:`kit.cli.demo`, :mod:`kit.cli.registers`, :mod:`kit.cli.rules`, :mod:`kit.cli.check`,
+:mod:`kit.cli.budget`, :mod:`kit.cli.review`; ``kit synth`` comes from :mod:`synthetic.cli`);
+argument types and error text they share are in :mod:`kit.cli._common`. This module parses,
+dispatches and renders every error the same way:
 
 A user error (:class:`~kit.errors.KitError`) is printed as one line on stderr
 and ends the command with its exit code: 2 for bad input, 3 when output is
@@ -38,25 +44,25 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from kit import __version__
+from kit.cli._common import count_arg, existing_file, os_error_text
 from kit.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, KitError, KitInternalError, OptionalDependencyError
 from kit.progress import Progress, default_progress
 
-__all__ = ["build_parser", "count_arg", "main", "os_error_text"]
+__all__ = ["build_parser", "count_arg", "existing_file", "main", "os_error_text"]
 
 #: Modules that add subcommands through ``register(subparsers)``, in help order, with the
 #: commands they add (used when a module cannot be imported, see :func:`_unavailable`).
 _COMMAND_MODULES = (
-    ("kit.demo.cli", ("demo",)),
+    ("kit.cli.demo", ("demo",)),
     ("synthetic.cli", ("synth",)),
-    ("kit.registers.cli", ("registers",)),
-    ("kit.rules.cli", ("rules",)),
-    ("kit.check_cli", ("check",)),
-    ("kit.dp.cli", ("budget",)),
-    ("kit.release.cli", ("review",)),
+    ("kit.cli.registers", ("registers",)),
+    ("kit.cli.rules", ("rules",)),
+    ("kit.cli.check", ("check",)),
+    ("kit.cli.budget", ("budget",)),
+    ("kit.cli.review", ("review",)),
 )
 
 #: Third-party packages the commands import, with the extra that brings them (None: required).
@@ -230,53 +236,11 @@ def _run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Na
         return EXIT_INTERNAL
 
 
-def os_error_text(err: OSError) -> str:
-    """One line for an operating-system error: the file's name and the reason, never content.
-
-    >>> text = os_error_text(PermissionError(13, "Permission denied", "/data/out/table.csv"))
-    >>> text.split(". Fix:")[0]
-    "a file operation on 'table.csv' failed (PermissionError: Permission denied)"
-    """
-    name = os.path.basename(str(err.filename).rstrip("/\\")) if err.filename is not None else ""
-    what = f"a file operation on '{name}' failed" if name else "a file operation failed"
-    reason = f"{type(err).__name__}: {err.strerror}" if err.strerror else type(err).__name__
-    return (f"{what} ({reason}). Fix: check that the path exists, is the kind of path expected "
-            "(a folder or a file) and is writable by you")
-
-
 def _report_bug(command: str, err: BaseException, debug: bool) -> None:
     if debug:
         traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
     print(f"kit {command}: internal error ({type(err).__name__}): a bug in the kit, please report it "
           "with the command you ran (run it again with --debug for the details)", file=sys.stderr)
-
-
-def count_arg(minimum: int, maximum: int = 2**62) -> Callable[[str], int]:
-    """argparse type: a whole number in ``[minimum, maximum]`` (a range-checked count).
-
-    >>> count_arg(1)("5"), count_arg(0, 10)("0")
-    (5, 0)
-    """
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not minimum <= value <= maximum:
-            raise argparse.ArgumentTypeError(f"must be a whole number from {minimum} to {maximum}")
-        return value
-
-    parse.__name__ = "count"
-    return parse
-
-
-def existing_file(text: str) -> Path:
-    """argparse type: a path that must exist (message names the path only)."""
-    path = Path(text)
-    if not path.exists():
-        raise argparse.ArgumentTypeError(f"{text} does not exist")
-    return path
 
 
 if __name__ == "__main__":  # pragma: no cover

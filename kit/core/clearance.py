@@ -4,7 +4,7 @@
 results: classes defined in a kit module with a ``_build_cleared(gate, ...)``
 method; a look-alike class of the caller's is refused), opens the clearance
 window in which cleared types may be built, and seals the result to the
-private object it came from (see :mod:`kit.cleared`). Anything else, and any
+private object it came from (see :mod:`kit.core.cleared`). Anything else, and any
 result whose checks failed, raises :class:`~kit.errors.DisclosureError`.
 Already-cleared objects pass through unchanged (the writer verifies them).
 
@@ -17,9 +17,9 @@ a str is not a result the kit can clear
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from kit.cleared import _GATE, ClearedEstimate, ClearedTable, _clearance, _module_class, _seal
+from kit.core.cleared import _GATE, ClearedEstimate, ClearedTable, _clearance, _module_class, _seal
 from kit.errors import DisclosureError
 
 __all__ = ["clear"]
@@ -31,7 +31,7 @@ def clear(result: Any, *, allow_review: bool = False) -> ClearedTable | ClearedE
     Parameters
     ----------
     result
-        A :class:`~kit.table.Table`, an estimate result or a DP result.
+        A :class:`~kit.core.table.Table`, an estimate result or a DP result.
     allow_review
         Clear a result whose assessment asks for review (after an output checker
         has looked at it). Recorded in the output's notes by the builder.
@@ -56,4 +56,4 @@ def clear(result: Any, *, allow_review: bool = False) -> ClearedTable | ClearedE
             raise DisclosureError("clear", "the result did not produce a cleared object",
                                   "this is a bug in the kit; please report it")
         _seal(cleared, result)
-    return cleared
+    return cast("ClearedTable | ClearedEstimate", cleared)

@@ -1,6 +1,6 @@
 """Small enums shared by specs and rule sets.
 
-Kept apart from :mod:`kit.spec` so the rule-set loader can use them without
+Kept apart from :mod:`kit.core.spec` so the rule-set loader can use them without
 importing table specifications.
 
 >>> Statistic.parse("mean") is Statistic.MEAN
@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 from kit.errors import SpecError
 
@@ -20,7 +21,7 @@ __all__ = ["Statistic", "UnitType"]
 
 class _ParseableEnum(enum.Enum):
     @classmethod
-    def parse(cls, text: object, where: str = "option"):
+    def parse(cls, text: object, where: str = "option") -> Any:
         """Parse a case-insensitive name; unknown names are errors listing the choices."""
         if isinstance(text, cls):
             return text

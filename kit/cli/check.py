@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from kit.check import check_file
-from kit.evidence import TOTAL
+from kit.core.evidence import TOTAL
+from kit.external.check import check_file
+from kit.external.table_input import check_encoding
 from kit.progress import start
 from kit.quiet import native_stdout_silenced
-from kit.table_input import check_encoding
 
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``kit check`` to the command line."""
     parser = subparsers.add_parser(
         "check", help="check a table made elsewhere (SAS, R, Stata) against a rule set",
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--hierarchy", action="append", default=[], metavar="DIM=FILE.hrc",
                         help="a dimension's hierarchy in tau-Argus .hrc format (repeatable)")
     parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
-                        help="seconds for secondary suppression (default: 60; kit.protect_bridge.DEFAULT_TIME_LIMIT)")
+                        help="seconds for secondary suppression (default: 60; kit.protect.bridge.DEFAULT_TIME_LIMIT)")
     parser.add_argument("--allow-empty-secondaries", action="store_true",
                         help="let empty cells be secondary suppressions (an attacker may know they are zero)")
     parser.add_argument("--sep", default=",", help="field separator (default ',')")
@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     if result.suppression_summary:
         print(result.suppression_summary)  # the researcher's screen only, never the release
     if args.release:
-        from kit.clearance import clear
+        from kit.core.clearance import clear
         from kit.release import write_release
 
         try:

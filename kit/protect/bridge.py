@@ -45,17 +45,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kit.core.rules.model import RuleKind, Secondary
+from kit.core.spec_types import Statistic
+from kit.core.status import CellStatus, Reason, ReasonCode, Verdict
 from kit.errors import KitError
-from kit.rules.model import RuleKind, Secondary
-from kit.spec_types import Statistic
-from kit.status import CellStatus, Reason, ReasonCode, Verdict
 
 if TYPE_CHECKING:
-    from kit.assess import Assessment
-    from kit.evidence import Evidence
-    from kit.rules.loader import RuleSet
-    from kit.spec import TableSpec
-    from kit.table import Table
+    from kit.core.assess import Assessment
+    from kit.core.evidence import Evidence
+    from kit.core.rules.loader import RuleSet
+    from kit.core.spec import TableSpec
+    from kit.core.table import Table
 
 __all__ = ["DEFAULT_TIME_LIMIT", "audit_pattern", "protect_cells", "protect_table", "rule_levels"]
 
@@ -83,8 +83,8 @@ def rule_levels(cells: pd.DataFrame, reasons: list[list[Reason]], rules: RuleSet
     Examples
     --------
     >>> import pandas as pd
-    >>> from kit.rules.loader import load_rule_set
-    >>> from kit.status import Reason, ReasonCode
+    >>> from kit.core.rules.loader import load_rule_set
+    >>> from kit.core.status import Reason, ReasonCode
     >>> rs = load_rule_set("dst")
     >>> cells = pd.DataFrame({"n_units": [4], "top_1": [80.0], "top_2": [15.0]})
     >>> lo, hi = rule_levels(cells, [[Reason("dst-dominance", ReasonCode.DOMINANCE, "")]], rs,
@@ -92,8 +92,8 @@ def rule_levels(cells: pd.DataFrame, reasons: list[list[Reason]], rules: RuleSet
     >>> round(float(hi[0]), 6), round(float(lo[0]), 6)
     (11.764706, 11.764706)
     """
+    from kit.core.rules.model import Dominance, PPercent
     from kit.protect import protection_levels
-    from kit.rules.model import Dominance, PPercent
 
     x = np.asarray(values, dtype=float)
     base = share * np.abs(x)
@@ -188,7 +188,7 @@ def _problem(evidence: Evidence, pub: np.ndarray, statuses: list[CellStatus], re
              spec: TableSpec, rules: RuleSet, hierarchies: Mapping[str, Any] | None,
              allow_empty_secondaries: bool) -> tuple[Any, np.ndarray]:
     """The protection problem of the published cells with the given statuses, and their positions."""
-    from kit.evidence import TOTAL
+    from kit.core.evidence import TOTAL
     from kit.protect import ProtectionProblem, TableStructure
 
     dims = list(spec.dims)

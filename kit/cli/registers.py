@@ -106,7 +106,7 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def _chunk_rows(text: str) -> int:
-    from kit.cli import count_arg
+    from kit.cli._common import count_arg
 
     return count_arg(1, 10**9)(text)
 

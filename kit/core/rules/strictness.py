@@ -22,7 +22,7 @@ stricter, ``T`` true is stricter, ``F`` false is stricter, ``=`` must be equal,
 
 Examples
 --------
->>> from kit.rules import load_rule_set
+>>> from kit.core.rules import load_rule_set
 >>> dst, sacro = load_rule_set("dst"), load_rule_set("sacro")
 >>> strictness_gaps(dst, dst)
 ()
@@ -36,10 +36,10 @@ import dataclasses
 import enum
 from typing import TYPE_CHECKING, Any
 
-from kit.rules.model import FailsWhen, Rule, TermAction
+from kit.core.rules.model import FailsWhen, Rule, TermAction
 
 if TYPE_CHECKING:
-    from kit.rules.loader import RuleSet
+    from kit.core.rules.loader import RuleSet
 
 __all__ = ["at_least_as_strict", "strictness_gaps"]
 

@@ -1,6 +1,6 @@
 """Primary checks that rates and means need beyond the cell threshold.
 
-Pure functions of per-cell evidence, run by :func:`kit.assess.assess` after
+Pure functions of per-cell evidence, run by :func:`kit.core.assess.assess` after
 the rule set's own rules. Each returns ``(mask, rule_id, code, detail)`` with
 ``mask`` True where a cell fails; details hold rule parameters only.
 
@@ -18,7 +18,7 @@ the rule set's own rules. Each returns ``(mask, rule_id, code, detail)`` with
 Examples
 --------
 >>> import numpy as np, pandas as pd
->>> from kit.rules import load_rule_set
+>>> from kit.core.rules import load_rule_set
 >>> cells = pd.DataFrame({"n_units": [5, 5, 6], "n_positive_units": [1, 4, 3],
 ...                       "sum_w": [5.0, 5.0, 6.0], "sum_w2": [5.0, 5.0, 6.0]})
 >>> [m.tolist() for m, *_ in rate_failures(cells, load_rule_set("dst"), weighted=False)]
@@ -30,10 +30,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kit.rules.loader import RuleSet
-from kit.rules.model import RuleKind, Threshold
-from kit.spec_types import Statistic
-from kit.status import ReasonCode
+from kit.core.rules.loader import RuleSet
+from kit.core.rules.model import RuleKind, Threshold
+from kit.core.spec_types import Statistic
+from kit.core.status import ReasonCode
 
 __all__ = ["estimate_cell_failures", "kish_failures", "rate_failures", "zero_variance"]
 
@@ -77,7 +77,7 @@ def zero_variance(cells: pd.DataFrame) -> np.ndarray:
         mean = np.where(sw > 0, swx / np.where(sw > 0, sw, 1.0), 0.0)
         second = np.where(sw > 0, swx2 / np.where(sw > 0, sw, 1.0), 0.0)
     var = second - mean * mean
-    return (sw > 0) & (var <= ZERO_VARIANCE_RTOL * np.maximum(second, np.finfo(float).tiny))
+    return np.asarray((sw > 0) & (var <= ZERO_VARIANCE_RTOL * np.maximum(second, np.finfo(float).tiny)))
 
 
 def kish_failures(cells: pd.DataFrame, rules: RuleSet, stat: Statistic) -> list[Failure]:

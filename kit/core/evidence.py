@@ -283,7 +283,7 @@ class _KeySet:
         if len(cand):
             pos = np.minimum(np.searchsorted(self.keys, key[cand]), len(self.keys) - 1)
             out[cand] = self.keys[pos] == key[cand]
-        return out
+        return np.asarray(out)
 
 
 def _top_k_raw(cell: np.ndarray, v: np.ndarray, n_cells: int, k: int,

@@ -3,7 +3,7 @@
 Every function takes NumPy arrays of evidence (one entry per cell) and the
 rule's typed parameters, and returns a boolean array: ``True`` where the cell
 FAILS. They do no I/O, read no global state and never see microdata. The
-boundary of each comparison is documented in :mod:`kit.rules.model` and
+boundary of each comparison is documented in :mod:`kit.core.rules.model` and
 tested on both sides.
 
 A cell with no units at all (an empty cell) is judged by the ``zeros`` rule
@@ -12,7 +12,7 @@ only: a threshold rule concerns cells that rest on some units.
 Examples
 --------
 >>> import numpy as np
->>> from kit.rules.model import Threshold
+>>> from kit.core.rules.model import Threshold
 >>> threshold_fails(np.array([0, 1, 2, 3, 4]), Threshold(min_units=3)).tolist()
 [False, True, True, False, False]
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kit.rules.model import (
+from kit.core.rules.model import (
     Differencing,
     Dominance,
     FailsWhen,
@@ -63,7 +63,7 @@ def dominance_fails(tops: np.ndarray, total: np.ndarray, n_units: np.ndarray,
     cannot be judged and fails (fail closed).
 
     >>> import numpy as np
-    >>> from kit.rules.model import Dominance, FailsWhen
+    >>> from kit.core.rules.model import Dominance, FailsWhen
     >>> rule = Dominance(n_units=2, k_share=0.85, fails_when=FailsWhen.ABOVE, unit_types=())
     >>> tops = np.array([[50.0, 35.0], [50.0, 36.0]])
     >>> dominance_fails(tops, np.array([100.0, 100.0]), np.array([5, 5]), rule).tolist()
@@ -84,20 +84,20 @@ def p_percent_fails(top1: np.ndarray, top2: np.ndarray, total: np.ndarray, n_uni
     Fails when ``total - top1 - top2 < p_share * top1`` (equality passes).
 
     >>> import numpy as np
-    >>> from kit.rules.model import PPercent
+    >>> from kit.core.rules.model import PPercent
     >>> p_percent_fails(np.array([100.0, 100.0]), np.array([50.0, 50.0]),
     ...                 np.array([160.0, 159.0]), np.array([4, 4]), PPercent(p_share=0.10)).tolist()
     [False, True]
     """
     remainder = total - top1 - top2
-    return (n_units > 0) & (remainder < params.p_share * top1)
+    return np.asarray((n_units > 0) & (remainder < params.p_share * top1))
 
 
 def zero_fails(n_units: np.ndarray, structural: np.ndarray, params: Zeros) -> np.ndarray:
     """Observed (not structural) empty cells, when the rule calls them disclosive."""
     if not params.observed_zero_disclosive:
         return np.zeros(len(n_units), dtype=bool)
-    return (n_units == 0) & ~structural
+    return np.asarray((n_units == 0) & ~structural)
 
 
 def rate_group_fails(n_units: np.ndarray, n_positive: np.ndarray, params: GroupDisclosure) -> np.ndarray:
@@ -107,14 +107,14 @@ def rate_group_fails(n_units: np.ndarray, n_positive: np.ndarray, params: GroupD
     the cell has (or lacks) the attribute.
 
     >>> import numpy as np
-    >>> from kit.rules.model import GroupDisclosure
+    >>> from kit.core.rules.model import GroupDisclosure
     >>> rate_group_fails(np.array([5, 5, 5, 0]), np.array([5, 0, 4, 0]),
     ...                  GroupDisclosure(max_category_share=1.0)).tolist()
     [True, True, False, False]
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.maximum(n_positive, n_units - n_positive) / np.where(n_units > 0, n_units, 1)
-    return (n_units > 0) & (share >= params.max_category_share)
+    return np.asarray((n_units > 0) & (share >= params.max_category_share))
 
 
 def category_group_fails(n_units: np.ndarray, n_units_group: np.ndarray,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from kit.cli import count_arg
+from kit.cli._common import count_arg
 from kit.errors import EXIT_OK
 
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``kit demo`` to the command line."""
     parser = subparsers.add_parser(
         "demo", help="run the flagship Aalborg-model analysis on synthetic data",

@@ -9,7 +9,7 @@ A cell moves through a small life cycle::
 
 ``FORCED`` and ``NEVER`` are set by the caller before assessment and are
 never changed by the kit. A ``FORCED`` cell that fails a primary rule is an
-error, not a silent publication (see :mod:`kit.assess`).
+error, not a silent publication (see :mod:`kit.core.assess`).
 
 The one-letter codes are those of tau-Argus and sdcTable, so suppression
 patterns can be exchanged with them: ``s`` safe, ``u`` primary (unsafe),

@@ -2,7 +2,7 @@
 
 The differencing registry (:mod:`kit.release.registry`) compares outputs on the *units* behind
 their numbers, never on labels. This module computes those populations from the same inputs the
-evidence uses, in a separate pass, so :mod:`kit.evidence` stays untouched.
+evidence uses, in a separate pass, so :mod:`kit.core.evidence` stays untouched.
 
 Unit keys
 ---------
@@ -74,7 +74,7 @@ def mix64(x: np.ndarray) -> np.ndarray:
         z ^= z >> np.uint64(27)
         z *= _M2
         z ^= z >> np.uint64(31)
-    return z
+    return np.asarray(z)
 
 
 def sorted_unique(x: np.ndarray) -> np.ndarray:
@@ -116,7 +116,7 @@ def unit_keys(ids: np.ndarray | pd.Series) -> np.ndarray:
         d = digits.to_numpy()
         out[d] = text[d].astype(np.int64).to_numpy().view(np.uint64)
         out[~d] = pd.util.hash_array(text[~d].to_numpy(dtype=object), hash_key=_SIP_KEY)
-    return mix64(out)[codes]
+    return np.asarray(mix64(out)[codes])
 
 
 def salted(keys: np.ndarray, salt: bytes) -> np.ndarray:
@@ -203,7 +203,7 @@ class TablePopulations:
 
     @property
     def owner(self) -> str | None:
-        """Seal of the table these populations were counted for (set once by :class:`kit.table.Table`)."""
+        """Seal of the table these populations were counted for (set once by :class:`kit.core.table.Table`)."""
         return self._owner
 
     @owner.setter

@@ -25,8 +25,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from kit.core.spec_types import Statistic, UnitType
 from kit.errors import SpecError
-from kit.spec_types import Statistic, UnitType
 
 __all__ = ["Statistic", "TableSpec", "UnitType", "as_dims", "safe_name"]
 

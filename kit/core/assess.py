@@ -19,11 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kit.errors import SpecError
-from kit.evidence import TOTAL, Evidence
-from kit.rules import primary
-from kit.rules.loader import RuleSet
-from kit.rules.model import (
+from kit.core.evidence import TOTAL, Evidence
+from kit.core.rules import primary
+from kit.core.rules.loader import RuleSet
+from kit.core.rules.model import (
     Differencing,
     Dominance,
     GroupDisclosure,
@@ -34,9 +33,10 @@ from kit.rules.model import (
     Threshold,
     Zeros,
 )
-from kit.spec import TableSpec
-from kit.spec_types import Statistic, UnitType
-from kit.status import CellStatus, Reason, ReasonCode, Verdict
+from kit.core.spec import TableSpec
+from kit.core.spec_types import Statistic, UnitType
+from kit.core.status import CellStatus, Reason, ReasonCode, Verdict
+from kit.errors import SpecError
 
 __all__ = ["Assessment", "assess", "needs_absolute", "top_k_needed"]
 
@@ -179,7 +179,7 @@ def assess(evidence: Evidence, spec: TableSpec, rules: RuleSet, unit_type: UnitT
                 for i in np.flatnonzero(neg):
                     reasons[i].append(Reason(rule.id, ReasonCode.NEGATIVE, "negative contributions: review"))
 
-    from kit.estimate.cellrules import estimate_cell_failures  # rates' numerator/complement, zero variance
+    from kit.core.rules.cellrules import estimate_cell_failures  # rates' numerator/complement, zero variance
 
     for mask, rule_id, code, detail in estimate_cell_failures(cells, stat, rules, spec.weight is not None):
         flag(mask & published, rule_id, code, detail)

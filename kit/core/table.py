@@ -4,7 +4,7 @@ A :class:`Table` lives inside a session (zone 2). Its ``repr`` shows shape and
 counts, never values. ``summary()`` lists statuses and reasons per cell for the
 researcher on the server; it is never written to a release. :func:`kit.clear`
 turns a table whose assessment passed (and whose margins are protected and
-audited) into a :class:`~kit.cleared.ClearedTable`.
+audited) into a :class:`~kit.core.cleared.ClearedTable`.
 
 Estimates per cell
 ------------------
@@ -30,16 +30,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from kit.assess import Assessment
-from kit.cleared import _GATE, ClearedRow, ClearedTable, Provenance, _mac
+from kit.core.assess import Assessment
+from kit.core.cleared import _GATE, ClearedRow, ClearedTable, Provenance, _mac
+from kit.core.evidence import Evidence
+from kit.core.populations import TablePopulations
+from kit.core.rules.loader import RuleSet
+from kit.core.rules.model import ReportN, RuleKind
+from kit.core.spec import TableSpec
+from kit.core.spec_types import Statistic, UnitType
+from kit.core.status import Verdict
 from kit.errors import DisclosureError
-from kit.evidence import Evidence
-from kit.populations import TablePopulations
-from kit.rules.loader import RuleSet
-from kit.rules.model import ReportN, RuleKind
-from kit.spec import TableSpec
-from kit.spec_types import Statistic, UnitType
-from kit.status import Verdict
 
 __all__ = [
     "Table",
@@ -51,7 +51,7 @@ __all__ = [
     "wilson_interval",
 ]
 
-Z95 = float(sps.norm.ppf(0.975))
+Z95: float = float(sps.norm.ppf(0.975))
 
 
 def wilson_interval(p: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +128,7 @@ class Table:
     assessment: Assessment
     data_label: str
     created: str
-    #: Units behind every evidence row (:mod:`kit.populations`), for the differencing registry.
+    #: Units behind every evidence row (:mod:`kit.core.populations`), for the differencing registry.
     unit_populations: TablePopulations | None = None
     _evidence_seal: str = field(default="", init=False, repr=False, compare=False)
 
@@ -318,7 +318,7 @@ def evidence_fingerprint(evidence: Evidence) -> str:
     """SHA-256 of the evidence frame's content (columns, index, values) and its scalars.
 
     >>> import pandas as pd
-    >>> from kit.evidence import Evidence
+    >>> from kit.core.evidence import Evidence
     >>> ev = Evidence(pd.DataFrame({"A": ["a"], "n_units": [3], "is_margin": [False]}), ["A"], 3, 0)
     >>> len(evidence_fingerprint(ev))
     64

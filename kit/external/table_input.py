@@ -254,7 +254,7 @@ def _numbers(df: pd.DataFrame, col: str) -> np.ndarray:
     if not np.isfinite(values).all():
         raise SchemaError(_WHERE, f"{int((~np.isfinite(values)).sum())} row(s) of '{col}' are infinite",
                           f"'{col}' must hold finite numbers")
-    return values
+    return np.asarray(values)
 
 
 def validate_numbers(df: pd.DataFrame, count: str, value: str | None = None, top1: str | None = None,
