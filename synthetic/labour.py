@@ -90,7 +90,7 @@ def employment_probability(mean: npt.NDArray[np.float64], u_prev: npt.NDArray[np
     >>> bool(p[1] > p[0] == 0.5)
     True
     """
-    return ndtr((mean + RHO * u_prev) / SIGMA_EPS)
+    return np.asarray(ndtr((mean + RHO * u_prev) / SIGMA_EPS), dtype=np.float64)
 
 
 # Sub-status probabilities for the non-employed aged 16-64, by age band.

@@ -57,11 +57,11 @@ class State:
 
     def person_area(self) -> I16:
         """Named-area index of each person's address (-1 outside named areas)."""
-        return self.f["area"][self.p["fam"]]
+        return np.asarray(self.f["area"][self.p["fam"]], dtype=np.int16)
 
     def person_kom(self) -> I16:
         """Municipality code of each person's address."""
-        return self.f["kom"][self.p["fam"]]
+        return np.asarray(self.f["kom"][self.p["fam"]], dtype=np.int16)
 
     def family_sizes(self) -> npt.NDArray[np.int64]:
         """Number of present members per family."""

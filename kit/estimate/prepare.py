@@ -111,7 +111,7 @@ def numeric_column(df: pd.DataFrame, col: str, where: str) -> np.ndarray:
             f"the column '{col}' has {int(np.isinf(x).sum())} infinite value(s)",
             "replace them before estimating",
         )
-    return x
+    return np.asarray(x)
 
 
 def drop_missing(

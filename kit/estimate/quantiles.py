@@ -110,7 +110,7 @@ def _k(rules: Any) -> int:
     around = [
         r.params.min_units_around for r in rules.of_kind(RuleKind.QUANTILE) if isinstance(r.params, Quantile)
     ]
-    return max([*around, rules.min_units(Statistic.QUANTILE), 1])
+    return int(max([*around, rules.min_units(Statistic.QUANTILE), 1]))
 
 
 def _extremes_allowed(rules: Any, stat: Statistic) -> tuple[bool, str]:

@@ -96,7 +96,7 @@ class AuditResult:
     @property
     def failed_cells(self) -> np.ndarray:
         """Indices of the cells that fail."""
-        return self.cells[~self.passed]
+        return np.asarray(self.cells[~self.passed])
 
     def interval(self, cell: int) -> tuple[float, float]:
         """The worst-case feasible interval of one suppressed cell."""

@@ -330,7 +330,7 @@ def benders(dm: DeviationModel, prep: Prepared, supp: np.ndarray, witnesses: Wit
     def full(ycand: np.ndarray) -> np.ndarray:
         y = must_all.astype(float)
         y[cand] = ycand
-        return y
+        return np.asarray(y)
 
     def add_cut(coef: np.ndarray, level: float) -> bool:
         idx = np.flatnonzero(coef)

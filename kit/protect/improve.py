@@ -222,7 +222,7 @@ class _Block:
             return None
         x = sol.x.copy()
         x[:self.nx] = inc
-        return x
+        return np.asarray(x)
 
     def solve(self, time_limit: float) -> tuple[np.ndarray, dict[tuple[int, int], np.ndarray]] | None:
         x0 = self.start()

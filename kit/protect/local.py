@@ -128,7 +128,7 @@ class _LocalLP:
         self._set_bounds(both, 0.0, self.hi[both])
         if sol.status != "optimal" or sol.x is None:
             return None
-        return (sol.x[self.cpos] - sol.x[self.cpos + 1]) * self.bound_scale
+        return np.asarray((sol.x[self.cpos] - sol.x[self.cpos + 1]) * self.bound_scale)
 
     def moved(self, req: Requirement, avoid: np.ndarray) -> np.ndarray | None:
         """Cells moved by the cheapest box witness (:meth:`solve`), or ``None``."""
@@ -150,7 +150,7 @@ class _LocalLP:
 
 
 def _moved_local(cells: np.ndarray, dev: np.ndarray, req: Requirement) -> np.ndarray:
-    return cells[np.abs(dev) > MOVED_REL * req.level]
+    return np.asarray(cells[np.abs(dev) > MOVED_REL * req.level])
 
 
 def _box_cells(boxes: Boxes, structure: TableStructure, prep: Prepared, cell: int) -> np.ndarray:

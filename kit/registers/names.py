@@ -46,7 +46,8 @@ def _upper(name: str) -> str:
 
 def _load_toml_text(text: str, where: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        loaded: dict[str, Any] = tomllib.loads(text)
+        return loaded
     except tomllib.TOMLDecodeError as exc:
         raise SchemaError(where, "is not valid TOML", "fix the syntax of the renames file") from exc
 

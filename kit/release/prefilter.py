@@ -77,7 +77,7 @@ _H2 = np.uint64(0xC2B2AE3D27D4EB4F)
 
 def _hash(bucket: np.ndarray, count: np.ndarray, total: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
-        return (total * _H1) ^ (count.astype(np.uint64) * _H2) ^ bucket.astype(np.uint64)
+        return np.asarray((total * _H1) ^ (count.astype(np.uint64) * _H2) ^ bucket.astype(np.uint64))
 
 
 @dataclass(frozen=True)
@@ -104,12 +104,12 @@ class OutputSketch:
     @property
     def sizes(self) -> np.ndarray:
         """Units per cell."""
-        return self.count.sum(axis=1)
+        return np.asarray(self.count.sum(axis=1))
 
     @property
     def degenerate(self) -> np.ndarray:
         """Cells with an empty bucket (empty cells included)."""
-        return (self.count == 0).any(axis=1)
+        return np.asarray((self.count == 0).any(axis=1))
 
     @classmethod
     def of(cls, cells: OutputCells, m: int) -> OutputSketch:
@@ -167,7 +167,7 @@ def _identical_ok(ca: np.ndarray, cb: np.ndarray, sa: OutputSketch, sb: OutputSk
     """For matched cell pairs: the sets are identical (every bucket) and both published or both not
     (then neither rule can fire through this pair)."""
     same = np.all((sa.count[ca] == sb.count[cb]) & (sa.total[ca] == sb.total[cb]), axis=1)
-    return same & (sa.published[ca] == sb.published[cb])
+    return np.asarray(same & (sa.published[ca] == sb.published[cb]))
 
 
 class NewSide:
