@@ -247,6 +247,7 @@ class Session:
         never: Sequence[Sequence[str]] = (),
         population: str = "",
         notes: Sequence[str] = (),
+        progress: Progress | None = None,
     ) -> Table:
         """Describe and evaluate a table in one call (see :class:`~kit.core.spec.TableSpec`).
 
@@ -290,6 +291,8 @@ class Session:
             Public description of the population (provenance and the differencing registry).
         notes
             Notes printed with the table.
+        progress
+            Reports secondary suppression (:mod:`kit.progress`; ``None`` reports nothing).
 
         Returns
         -------
@@ -305,13 +308,14 @@ class Session:
                          forced=tuple(map(tuple, forced)), never=tuple(map(tuple, never)), population=population,
                          notes=tuple(notes))
         return self.evaluate(spec, df, engine=engine, time_limit=time_limit,
-                             allow_empty_secondaries=allow_empty_secondaries)
+                             allow_empty_secondaries=allow_empty_secondaries, progress=progress)
 
     def evaluate(self, spec: TableSpec, df: pd.DataFrame | Any, engine: Engine | str | None = None, *,
-                 time_limit: float | None = None, allow_empty_secondaries: bool = False) -> Table:
+                 time_limit: float | None = None, allow_empty_secondaries: bool = False,
+                 progress: Progress | None = None) -> Table:
         """Evaluate a table spec on microdata (a DataFrame, a lazy relation or a Parquet path).
 
-        ``time_limit`` and ``allow_empty_secondaries``: see :meth:`table`.
+        ``time_limit``, ``allow_empty_secondaries`` and ``progress``: see :meth:`table`.
         """
         where = f"table '{spec.name}'"
         from kit.registers.lazy import is_lazy
@@ -332,7 +336,7 @@ class Session:
                                   "checked as a magnitude table."))
         if lazy:
             return self._evaluate_lazy(spec, df, engine, where, time_limit=time_limit,
-                                       allow_empty_secondaries=allow_empty_secondaries)
+                                       allow_empty_secondaries=allow_empty_secondaries, progress=progress)
         self._check_frame(df, where)
         self._check_columns(df, spec, where)
         unit_codes, n_units = self._unit_codes(df, where)
@@ -370,7 +374,8 @@ class Session:
         if spec.margins:
             from kit.protect.bridge import protect_table
 
-            protect_table(table, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries)
+            protect_table(table, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries,
+                          progress=progress)
         log.info("evaluated %s: %d cells", where, len(evidence))
         return table
 
@@ -380,7 +385,8 @@ class Session:
         return evidence_from_arrays(*args, **kwargs, options=self.engine_options)
 
     def _evaluate_lazy(self, spec: TableSpec, data: Any, engine: Engine | str | None, where: str, *,
-                       time_limit: float | None = None, allow_empty_secondaries: bool = False) -> Table:
+                       time_limit: float | None = None, allow_empty_secondaries: bool = False,
+                       progress: Progress | None = None) -> Table:
         """A table over a lazy relation or Parquet path: validated and computed in DuckDB."""
         from kit.evidence_lazy import lazy_table_evidence
         from kit.registers.lazy import as_relation
@@ -404,7 +410,8 @@ class Session:
         if spec.margins:
             from kit.protect.bridge import protect_table
 
-            protect_table(table, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries)
+            protect_table(table, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries,
+                          progress=progress)
         log.info("evaluated %s in DuckDB: %d cells", where, len(evidence))
         return table
 

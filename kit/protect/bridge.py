@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from kit.core.rules.loader import RuleSet
     from kit.core.spec import TableSpec
     from kit.core.table import Table
+    from kit.progress import Progress
 
 __all__ = ["DEFAULT_TIME_LIMIT", "audit_pattern", "protect_cells", "protect_table", "rule_levels"]
 
@@ -66,10 +67,11 @@ log = logging.getLogger(__name__)
 DEFAULT_TIME_LIMIT = 60.0
 
 
-def protect_table(table: Table, *, time_limit: float | None = None, allow_empty_secondaries: bool = False) -> None:
+def protect_table(table: Table, *, time_limit: float | None = None, allow_empty_secondaries: bool = False,
+                  progress: Progress | None = None) -> None:
     """Protect a table with margins in place (no-op when nothing is suppressed)."""
     protect_cells(table.evidence, table.assessment, table.spec, table.rules, time_limit=time_limit,
-                  allow_empty_secondaries=allow_empty_secondaries)
+                  allow_empty_secondaries=allow_empty_secondaries, progress=progress)
 
 
 def rule_levels(cells: pd.DataFrame, reasons: list[list[Reason]], rules: RuleSet, statistic: Statistic,
@@ -127,14 +129,16 @@ def rule_levels(cells: pd.DataFrame, reasons: list[list[Reason]], rules: RuleSet
 
 def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, rules: RuleSet,
                   hierarchies: Mapping[str, Any] | None = None, *, time_limit: float | None = None,
-                  allow_empty_secondaries: bool = False) -> None:
+                  allow_empty_secondaries: bool = False, progress: Progress | None = None) -> None:
     """Run secondary suppression and the audit on published cells; update the assessment.
 
     ``hierarchies`` maps a dimension to a :class:`kit.protect.Hierarchy` when its codes
     include sub-totals (municipality within region). ``time_limit`` (seconds, default
     ``DEFAULT_TIME_LIMIT``) bounds the optimisation; ``allow_empty_secondaries`` lets empty
-    cells be secondary suppressions (see the module docs for the risk).
+    cells be secondary suppressions (see the module docs for the risk); ``progress`` reports
+    the step (:mod:`kit.progress`).
     """
+    from kit.progress import start
     from kit.protect import protect
 
     assessment.hierarchies = dict(hierarchies) if hierarchies else None
@@ -148,7 +152,9 @@ def protect_cells(evidence: Evidence, assessment: Assessment, spec: TableSpec, r
     problem, positions = _problem(evidence, pub, search, [list(assessment.reasons[i]) for i in pub], spec,
                                   rules, hierarchies, allow_empty_secondaries)
     try:
-        result = protect(problem, time_limit=DEFAULT_TIME_LIMIT if time_limit is None else time_limit)
+        with start(progress, f"secondary suppression and audit of '{spec.name}'", total=1, unit="tables") as task:
+            result = protect(problem, time_limit=DEFAULT_TIME_LIMIT if time_limit is None else time_limit)
+            task.advance()
     except KitError:
         # Fail closed without stopping the session: the table stays unprotected, its verdict
         # FAIL, and clear() refuses it with the reason below.
