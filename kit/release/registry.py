@@ -243,9 +243,11 @@ def _protocol_cells(private: Any, name: str, release: str, salt: bytes) -> Outpu
 
 
 def output_cells(
-    outputs: Iterable[object], privates: Mapping[Any, Any], release: str, salt: bytes
+    outputs: Iterable[object], privates: Mapping[Any, Any], release: str, salt: bytes, *,
+    skip_unknown: bool = False,
 ) -> list[OutputCells]:
-    """The registry cells of every output of a release (fail closed when an output's units are unknown)."""
+    """The registry cells of every output of a release (fail closed when an output's units are unknown,
+    unless ``skip_unknown``: then only the outputs whose units are known, for recording)."""
     out: list[OutputCells] = []
     names = {getattr(o, "name", None) for o in outputs}
     missing: list[str] = []
@@ -274,7 +276,7 @@ def output_cells(
                 missing.append(name)
             else:
                 out.append(cells)
-    if missing:
+    if missing and not skip_unknown:
         shown = ", ".join(f"'{m}'" for m in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise PopulationsUnknownError(
             "release",
@@ -543,7 +545,8 @@ def as_registry(obj: ReleaseRegistry | str | os.PathLike[str] | None) -> Release
 class DifferencingGuard:
     """One release's use of the registry: check and record under one lock (used by the writer).
 
-    With ``enabled=False`` nothing is checked or recorded and :meth:`manifest_entry` says so.
+    With ``enabled=False`` nothing is checked, but the outputs whose units are known are still
+    recorded (a later release is checked against them), and :meth:`manifest_entry` says so.
     """
 
     registry: ReleaseRegistry | None
@@ -557,8 +560,8 @@ class DifferencingGuard:
 
     @contextmanager
     def held(self) -> Iterator[None]:
-        """The registry lock (no lock when disabled)."""
-        if not self.enabled or self.registry is None:
+        """The registry lock (no lock without a registry)."""
+        if self.registry is None:
             yield
             return
         with self.registry.held():
@@ -566,10 +569,14 @@ class DifferencingGuard:
 
     def check(self, outputs: Sequence[object], privates: Mapping[Any, Any]) -> tuple[DifferencingPair, ...]:
         """Compute the release's cells and compare them (call inside :meth:`held`)."""
-        if not self.enabled or self.registry is None:
-            log.warning("release %s: differencing check turned off by the caller", self.release)
+        if self.registry is None:
             return ()
         self.registry.resolve_pending()
+        if not self.enabled:
+            log.warning("release %s: differencing check turned off by the caller", self.release)
+            # not checked, but recorded: an opted-out release must not let the next one pass
+            self._cells = output_cells(outputs, privates, self.release, self.registry.salt(), skip_unknown=True)
+            return ()
         self._cells = output_cells(outputs, privates, self.release, self.registry.salt())
         return self.registry.check_cells(self._cells, threshold_of(self.rules))
 
@@ -580,28 +587,30 @@ class DifferencingGuard:
         :meth:`commit` (or :meth:`abort` when the release fails): a writer killed in between leaves
         a pending entry that the next check settles (:meth:`ReleaseRegistry.resolve_pending`).
         """
-        if not self.enabled or self.registry is None:
+        if self.registry is None or not self._cells:
             return 0
         self._pending = None if pending is None else str(Path(pending).absolute())
         return self.registry.record_cells(self._cells, self.rules, created, pending=self._pending)
 
     def commit(self) -> None:
         """The release folder is in place: the pending entries become recorded."""
-        if self.enabled and self.registry is not None and self._pending is not None:
+        if self.registry is not None and self._pending is not None:
             self.registry.commit(self._pending)
             self._pending = None
 
     def abort(self) -> None:
         """The release failed: drop its pending entries (if any)."""
-        if self.enabled and self.registry is not None and self._pending is not None:
+        if self.registry is not None and self._pending is not None:
             self.registry.abort(self._pending)
             self._pending = None
 
     def manifest_entry(self) -> dict[str, Any]:
         """What the manifest says about the check (no counts of units)."""
         if not self.enabled:
-            return {"checked": False, "note": "the differencing check was turned off by the caller "
-                    "(differencing=False); an output checker must compare these outputs by hand"}
+            return {"checked": False, "recorded_outputs": len(self._cells),
+                    "note": "the differencing check was turned off by the caller (differencing=False); an "
+                    "output checker must compare these outputs by hand; outputs whose units are known are "
+                    "recorded for later releases"}
         assert self.registry is not None
         return {"checked": True, "threshold": threshold_of(self.rules), "outputs_checked": len(self._cells),
                 "registry_id": self.registry.registry_id()}

@@ -345,8 +345,7 @@ def write_release(
     env = make_environment(site_templates)
     # differencing registry: check here; record pending before the rename, commit after; one lock (`held`)
     guard = DifferencingGuard(
-        (as_registry(registry) if registry is not None else as_registry(project_state_dir(state_dir) / REGISTRY_FOLDER))
-        if differencing else None,
+        as_registry(registry) if registry is not None else as_registry(project_state_dir(state_dir) / REGISTRY_FOLDER),
         rules, target.name, enabled=differencing,
     )
     held = contextlib.ExitStack()

@@ -107,8 +107,6 @@ def test_two_rate_definitions_over_the_same_persons_isolate_one(tmp_path: Path) 
 
 
 # --------------------------------------------------------------------------------- opt-out
-@pytest.mark.xfail(strict=True, reason="a release with differencing=False is not recorded, so a later "
-                   "checked release that differs from it by one person passes (manifest: checked)")
 def test_an_opted_out_release_is_still_recorded(tmp_path: Path) -> None:
     df = persons()
     df.loc[df.index[df["KOM"] == "K3"][0], "age"] = 70
