@@ -48,6 +48,7 @@ def make_release(root: Path, name: str = "rel", *, employment_offset: int = 0) -
     rate = session.table(data, rows="year", stat="rate", measure="employed", name="employment",
                          title="Employment rate by year")
     session.release(root / name, [count, rate], title="Workbench test", checker_dir=root / "checker",
+                    state_dir=root / f"{name}-state",  # its own project: module fixtures share no registry
                     request={"residents": {"context": "Residents 16-64 by area and year. " + XSS,
                                            "controls": "threshold 3 persons; secondary suppression audited"},
                              "employment": {"context": "Employment rate", "exception": "none"}})
