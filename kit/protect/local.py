@@ -28,7 +28,7 @@ from kit.protect._highs import LinearModel
 from kit.protect.cubes import Cubes
 from kit.protect.improve import _dim_codes
 from kit.protect.model import DeviationModel
-from kit.protect.repair import MOVED_REL, Witnesses, _DevLP, replace_witnesses, witness_cells
+from kit.protect.repair import MOVED_REL, Witnesses, _DevLP, replace_witnesses, witness_cells, witness_users
 from kit.protect.requirements import UP, Prepared, Requirement
 from kit.protect.structure import TableStructure
 
@@ -287,10 +287,7 @@ def redundancy_local(structure: TableStructure, dm: DeviationModel, prep: Prepar
     supp = suppressed.copy()
     wit = dict(witnesses)
     reqs = {(r.cell, r.direction): r for r in prep.requirements}
-    users: dict[int, set[tuple[int, int]]] = {}
-    for key, moved in wit.items():
-        for c in moved:
-            users.setdefault(int(c), set()).add(key)
+    users = witness_users(wit)
     sec = np.flatnonzero(supp & ~prep.must)
     order = sec[np.argsort(-prep.weight[sec], kind="stable")]
     box_cache: dict[int, np.ndarray] = {}
@@ -412,10 +409,7 @@ def reroute_local(structure: TableStructure, dm: DeviationModel, prep: Prepared,
     supp = suppressed.copy()
     wit = dict(witnesses)
     reqs = {(r.cell, r.direction): r for r in prep.requirements}
-    users: dict[int, set[tuple[int, int]]] = {}
-    for key, moved in wit.items():
-        for c in moved:
-            users.setdefault(int(c), set()).add(key)
+    users = witness_users(wit)
     cand = np.asarray(candidates, dtype=np.int64)
     cand = cand[supp[cand] & ~prep.must[cand] & ~prep.forced[cand]]
     order = cand[np.argsort(-prep.weight[cand], kind="stable")]

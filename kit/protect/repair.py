@@ -41,6 +41,15 @@ Solver = Callable[[Requirement, np.ndarray], "np.ndarray | None"]
 _NONE = np.empty(0, dtype=np.int64)
 
 
+def witness_users(witnesses: Witnesses) -> dict[int, set[tuple[int, int]]]:
+    """For each cell, the requirements (cell, direction) whose witness moves it."""
+    users: dict[int, set[tuple[int, int]]] = {}
+    for key, moved in witnesses.items():
+        for c in moved:
+            users.setdefault(int(c), set()).add(key)
+    return users
+
+
 def witness_cells(req: Requirement, prep: Prepared, solve: Solver, on_new: Callable[[np.ndarray], None] | None = None,
                   fallback: bool = False) -> np.ndarray | None:
     """Cells moved by the witnesses that protect ``req`` against the plain and every singleton attacker.
@@ -282,10 +291,7 @@ def redundancy_elimination(dm: DeviationModel, prep: Prepared, suppressed: np.nd
     cost[cols + 1] = prep.weight[cells]
     lp.set_cost(cost)
     reqs = {(r.cell, r.direction): r for r in prep.requirements}
-    users: dict[int, set[tuple[int, int]]] = {}
-    for key, moved in wit.items():
-        for c in moved:
-            users.setdefault(int(c), set()).add(key)
+    users = witness_users(wit)
     order = cells[np.argsort(-prep.weight[cells], kind="stable")]
     for s in order:
         if deadline is not None and time.perf_counter() > deadline:
@@ -323,10 +329,7 @@ def reroute(dm: DeviationModel, prep: Prepared, suppressed: np.ndarray, witnesse
     wit = dict(witnesses)
     lp = _DevLP(dm, prep, supp, published_fixed=False)
     reqs = {(r.cell, r.direction): r for r in prep.requirements}
-    users: dict[int, set[tuple[int, int]]] = {}
-    for key, moved in wit.items():
-        for c in moved:
-            users.setdefault(int(c), set()).add(key)
+    users = witness_users(wit)
 
     def set_cost(cells: np.ndarray, free: bool) -> None:
         cols = dm.cell_col[cells]
