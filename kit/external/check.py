@@ -311,18 +311,42 @@ def _append_derived_margins(cells: pd.DataFrame, dims: list[str]) -> pd.DataFram
     return pd.concat(parts, ignore_index=True)
 
 
-def check_file(path: str | Path, dims: Sequence[str], count: str, rules: str = "dst", *,
-               out: str | Path | None = None, sep: str = ",", encoding: str = "detect",
-               notes: list[str] | None = None, **options: object) -> tuple[CheckResult, Path]:
+def check_file(
+    path: str | Path,
+    dims: Sequence[str],
+    count: str,
+    rules: str | RuleSet = "dst",
+    *,
+    out: str | Path | None = None,
+    sep: str = ",",
+    encoding: str = "detect",
+    notes: list[str] | None = None,
+    value: str | None = None,
+    top1: str | None = None,
+    top2: str | None = None,
+    total_label: str = TOTAL,
+    unit_type: str | UnitType = UnitType.PERSON,
+    derive_margins: bool = True,
+    hierarchies: Mapping[str, str | Path] | None = None,
+    name: str = "checked_table",
+    title: str = "",
+    time_limit: float | None = None,
+    allow_empty_secondaries: bool = False,
+) -> tuple[CheckResult, Path]:
     """Check a CSV file and write the copy with status columns (atomically, never overwriting).
 
     ``encoding`` is the file's text encoding, or ``"detect"`` (UTF-8 with or without a BOM, else
     cp1252 with a note appended to ``notes``); see :func:`kit.external.table_input.read_table_csv`.
+    The keyword parameters from ``value`` on are :func:`check_table`'s.
     """
     src = Path(path)
     df = read_table_csv(src, sep, encoding, notes)
     target = output_target(src, out)
-    result = check_table(df, dims, count, rules, **options)  # type: ignore[arg-type]
+    result = check_table(
+        df, dims, count, rules, value=value, top1=top1, top2=top2, total_label=total_label,
+        unit_type=unit_type, derive_margins=derive_margins, hierarchies=hierarchies, name=name,
+        title=title, time_limit=time_limit, allow_empty_secondaries=allow_empty_secondaries,
+    )
     write_text_new(target, result.frame.to_csv(index=False, sep=sep, lineterminator="\n"),
                    f"kit check {src.name}")
     return result, target

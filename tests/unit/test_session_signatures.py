@@ -106,3 +106,14 @@ def test_unknown_table_option_is_refused_before_any_work() -> None:
     s = kit.Session("dst", unit="PNR")
     with pytest.raises(SpecError, match="colour"):
         s.table(_frame(), rows="area", colour="red")  # type: ignore[call-arg]
+
+
+def test_check_file_spells_out_every_check_table_option() -> None:
+    """``kit.external.check.check_file`` forwards ``check_table``'s options by name (no ``**options``)."""
+    from kit.external.check import check_file, check_table
+
+    file_params = inspect.signature(check_file).parameters
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in file_params.values())
+    table_params = list(inspect.signature(check_table).parameters.values())[1:]  # without df
+    forwarded = [file_params[p.name] for p in table_params if p.name in file_params]
+    assert _shape(forwarded) == _shape(table_params)
