@@ -240,7 +240,21 @@ def _checks(con: Any, view: str, rel: Relation, unit: str, spec: TableSpec,
         cols.append(f"median({wv}) FILTER (WHERE {wv} > 0 AND NOT isinf({wv}))")
     else:
         cols += ["0", "0", "0", "NULL"]
+    text_unit = rel.type_of(unit).upper() == "VARCHAR"
+    if text_unit:  # two spellings of one id (kit.core.unit_ids): lengths and blanks answer the common case
+        cols += [f"min(length({u}))", f"max(length({u}))", f"count(*) FILTER (WHERE {u} <> trim({u}))"]
     row = con.execute(f"SELECT {', '.join(cols)} FROM {view}").fetchone()
+    if text_unit:
+        shortest, longest, blanks = row[-3:]
+        row = row[:-3]
+        if shortest != longest or blanks:
+            twins = int(con.execute(f"SELECT count(DISTINCT {u}) - count(DISTINCT ltrim(trim({u}), '0')) "
+                                    f"FROM {view}").fetchone()[0])
+            if twins:
+                raise SchemaError(where, f"the unit column '{unit}' has {twins} id(s) that are another id written "
+                                  "with leading zeros or blanks, so one unit would count twice",
+                                  "write every id one way first (e.g. strip blanks and pad CPR numbers to 10 "
+                                  "digits) and write the Parquet file again")
     n_rows, unit_missing, low, high, n_inf, n_not01, w_missing, w_neg, w_inf = (int(v or 0) for v in row[:-1])
     w_median = row[-1]
     if n_rows == 0:

@@ -45,6 +45,7 @@ from kit.core.schema import ColumnRole, DatasetSchema, looks_like_key
 from kit.core.spec import TableSpec, as_dims
 from kit.core.spec_types import Statistic, UnitType
 from kit.core.table import Table, cell_estimates
+from kit.core.unit_ids import check_distinct_ids
 from kit.engine import Engine, EngineOptions, choose_engine
 from kit.errors import SchemaError, SpecError
 from kit.estimate import (
@@ -731,11 +732,7 @@ class Session:
             if high - low < 2**40:  # small range: offsets are codes, no hashing needed
                 return (values if low == 0 else values - low), high - low + 1
         codes, uniques = pd.factorize(col, sort=False)
-        if col.dtype == object and len({isinstance(u, str) for u in uniques}) > 1:
-            # 101801234 and '0101801234' may be one person: counted twice, a cell of 2 would pass as 3
-            raise SchemaError(where, f"the unit column '{self.unit}' mixes numbers and text, so one unit "
-                              "written both ways would count twice", f"give it one type first, e.g. "
-                              f"df['{self.unit}'] = df['{self.unit}'].astype(str).str.zfill(10) for CPR numbers")
+        check_distinct_ids(uniques, self.unit, where)
         return codes.astype(np.int64), len(uniques)
 
     def _encode_dimension(self, col: pd.Series, dim: str, code_list: tuple[str, ...] | None,

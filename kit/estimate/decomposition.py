@@ -133,7 +133,7 @@ def decomposition(
         title=title,
     )
     where = "decomposition"
-    check_columns(df, [unit, outcome, group, period], where)
+    check_columns(df, [outcome, group, period], where, unit=unit)
     refuse_key_columns(session, [group, period], where)
     t_txt = code_text(df[period])
     sel = np.isin(t_txt, [spec.base, spec.target])

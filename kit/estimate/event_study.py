@@ -289,7 +289,7 @@ def event_study(
         )
     unit = session.unit
     refuse_key_columns(session, [group, period, subgroup], where)
-    check_columns(df, [unit, outcome, group, period, subgroup, *spec.covariates], where)
+    check_columns(df, [outcome, group, period, subgroup, *spec.covariates], where, unit=unit)
     gtext = code_text(df[group])
     groups = [g for g, _ in spec.treated] + list(spec.comparison)
     in_sample = np.isin(gtext, groups)

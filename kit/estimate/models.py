@@ -224,7 +224,7 @@ def model(
         title=title,
     )
     unit = session.unit
-    check_columns(df, [unit, weights, cluster], where)
+    check_columns(df, [weights, cluster], where, unit=unit)
     refuse_formula_keys(session, spec.formula, df, where)
     data = df.reset_index(drop=True)
     data, n_pre = drop_missing(data, [c for c in (unit, weights, cluster) if c], spec.missing, where)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from kit.core import codes
+from kit.core.unit_ids import check_unit_ids
 from kit.errors import SchemaError, SpecError
 
 __all__ = [
@@ -88,15 +89,21 @@ def _is_number(c: str) -> bool:
     return True
 
 
-def check_columns(df: Any, columns: Sequence[str | None], where: str) -> None:
-    """The data are a non-empty DataFrame holding every named column."""
+def check_columns(df: Any, columns: Sequence[str | None], where: str, *, unit: str | None = None) -> None:
+    """The data are a non-empty DataFrame holding every named column.
+
+    With ``unit``, that column's ids are checked too (:func:`kit.core.unit_ids.check_unit_ids`):
+    every row has one, and no two ids spell one unit.
+    """
     if not isinstance(df, pd.DataFrame):
         raise SchemaError(where, "the data are not a pandas DataFrame", "pass a DataFrame")
     if len(df) == 0:
         raise SchemaError(where, "the data frame is empty", "check the filters that built it")
-    missing = [c for c in columns if c is not None and c not in df.columns]
+    missing = [c for c in [*columns, unit] if c is not None and c not in df.columns]
     if missing:
         raise SchemaError(where, f"column(s) {missing} are not in the data", "check the spelling")
+    if unit is not None:
+        check_unit_ids(df[unit], unit, where)
 
 
 def numeric_column(df: pd.DataFrame, col: str, where: str) -> np.ndarray:

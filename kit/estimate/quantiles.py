@@ -255,7 +255,7 @@ def safe_quantiles(
     dims = () if by is None else ((by,) if isinstance(by, str) else tuple(by))
     spec = QuantileSpec(measure=measure, probs=tuple(lab for lab, _ in ps), by=dims, name=name, title=title)
     refuse_key_columns(session, dims, where)
-    check_columns(df, [session.unit, measure, *dims], where)
+    check_columns(df, [measure, *dims], where, unit=session.unit)
     x = numeric_column(df, measure, where)
     ok_rows = ~np.isnan(x)
     units_all = pd.factorize(df[session.unit])[0]
@@ -416,7 +416,7 @@ def histogram(
         Output name and title.
     """
     where = "histogram"
-    check_columns(df, [session.unit, measure], where)
+    check_columns(df, [measure], where, unit=session.unit)
     x = numeric_column(df, measure, where)
     ok = ~np.isnan(x)
     if isinstance(bins, (int, np.integer)):

@@ -175,7 +175,7 @@ def staggered(
     )
     unit = session.unit
     refuse_key_columns(session, [group, period], where)
-    check_columns(df, [unit, outcome, group, period], where)
+    check_columns(df, [outcome, group, period], where, unit=unit)
     data, n_dropped = drop_missing(
         df[[unit, outcome, group, period]], [unit, outcome, group, period], spec.missing, where
     )

@@ -87,3 +87,71 @@ def test_an_enterprise_id_as_the_unit_does_not_default_to_persons() -> None:
     if not a.isna().all():
         giant_low = float(a.iloc[0]) - 19 * 4e5
         assert not (abs(giant_low - 5e9) / 5e9 < 0.002), "one enterprise's turnover is published"
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+@pytest.mark.parametrize("second", ["101801234", " 0101801234", "0101801234 "])
+def test_two_text_spellings_of_one_id_do_not_make_a_third_unit(engine: str, second: str) -> None:
+    """Two registers both store PNR as text, one with the leading zero lost (or a stray blank). Cell
+    A holds two persons, one of them written two ways: counted as three units it would pass."""
+    df = pd.DataFrame({"PNR": ["0101801234", "0202801234", second] + [f"09{i:08d}" for i in range(10)],
+                       "KOM": ["A", "A", "A"] + ["B"] * 10, "income": [300_000.0, 400_000.0, 0.0] + [1000.0] * 10})
+    persons_in_a = len({p.strip().lstrip("0") for p in df.loc[df["KOM"] == "A", "PNR"]})  # the attacker
+    assert persons_in_a == 2
+    try:
+        t = session().table(df, rows="KOM", stat="sum", measure="income", engine=engine)
+    except KitError as err:
+        assert "leading zeros" in str(err) and "0101801234" not in str(err)
+        return
+    out = kit.clear(t).to_frame(symbols=False)
+    assert out.loc[out["KOM"] == "A", "value"].isna().all(), "a two-person cell is published"
+
+
+@pytest.mark.parametrize("second", ["101801234", " 0101801234"])
+def test_two_text_spellings_of_one_id_in_a_parquet_file(tmp_path: Path, second: str) -> None:
+    """The same, read lazily from a Parquet file (the DuckDB path counts distinct ids itself)."""
+    df = pd.DataFrame({"PNR": ["0101801234", "0202801234", second] + [f"09{i:08d}" for i in range(10)],
+                       "KOM": ["A", "A", "A"] + ["B"] * 10, "INCOME": [300_000.0, 400_000.0, 0.0] + [1000.0] * 10})
+    pytest.importorskip("duckdb")
+    from kit.registers import scan
+
+    path = tmp_path / "x.parquet"
+    df.to_parquet(path)
+    for source in (scan(path), str(path)):
+        try:
+            t = session().table(source, rows="KOM", stat="sum", measure="INCOME")
+        except KitError as err:
+            assert "leading zeros" in str(err) and "0101801234" not in str(err)
+            continue
+        out = kit.clear(t).to_frame(symbols=False)
+        assert out.loc[out["KOM"] == "A", "value"].isna().all(), "a two-person cell is published"
+
+
+def _panel_with_twin(twin: str | None) -> pd.DataFrame:
+    """200 persons in two municipalities over two years; person 0 appears again as ``twin``."""
+    rng = np.random.default_rng(3)
+    ids = [f"0{i:09d}" for i in range(200)]
+    df = pd.DataFrame({"PNR": ids * 2, "KOM": (["A"] * 100 + ["B"] * 100) * 2, "YEAR": [2018] * 200 + [2019] * 200,
+                       "TREATED": ([1] * 100 + [0] * 100) * 2, "X": rng.normal(size=400), "Y": rng.normal(size=400)})
+    if twin is not None:
+        df.loc[200, "PNR"] = twin  # the 2019 row of person 0 written another way (or missing)
+    return df
+
+
+@pytest.mark.parametrize("twin", ["000000000", " 0000000000", None])
+@pytest.mark.parametrize("estimator", ["model", "safe_quantiles"])
+def test_estimators_refuse_two_spellings_of_one_id_and_missing_ids(twin: str | None, estimator: str) -> None:
+    """A model or quantiles counts units by their ids: one person written two ways (or a row with no
+    id) would count as an extra unit behind a group, and a missing id as none at all."""
+    df = _panel_with_twin(twin)
+    if twin is None:
+        df["PNR"] = df["PNR"].astype(object)
+        df.loc[200, "PNR"] = None
+    s = session()
+    with pytest.raises(KitError) as caught:
+        if estimator == "model":
+            s.model(df, "Y ~ X + C(KOM)")
+        else:
+            s.safe_quantiles(df, measure="Y", by="KOM")
+    message = str(caught.value)
+    assert ("leading zeros" in message or "no unit id" in message) and "0000000000" not in message
