@@ -37,15 +37,20 @@ Examples
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from kit.core.populations import CellPopulations
 
-__all__ = ["Comparison", "OutputCells", "compare"]
+if TYPE_CHECKING:
+    from kit.release.cellnames import CellCodes
+
+__all__ = ["Comparison", "Link", "LinkKind", "OutputCells", "compare", "risky_links"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class OutputCells:
     layer: np.ndarray
     partition: np.ndarray
     attribute: np.ndarray
+    #: The public codes of the cells, for naming findings (:mod:`kit.release.cellnames`); ``None``: unknown.
+    codes: CellCodes | None = None
 
     def __repr__(self) -> str:
         return f"<OutputCells {self.name!r}: {self.n_cells} cells; units hidden>"
@@ -200,3 +207,90 @@ def compare(a: OutputCells, b: OutputCells, threshold: int) -> Comparison:
     positive = diffs[diffs > 0]
     smallest = int(positive.min()) if len(positive) else 0
     return Comparison(len(i), len(risky_a) + len(risky_b), smallest)
+
+
+class LinkKind(enum.Enum):
+    """Which rule of :func:`compare` a :class:`Link` comes from (and which side holds the risky cell)."""
+
+    PAIR = "pair"  # one cell each; both are risky
+    A_VS_UNION = "a vs union"  # the cell of a is risky against the union of cells of b
+    UNION_VS_B = "union vs b"  # the cell of b is risky against the union of cells of a
+
+
+@dataclass(frozen=True)
+class Link:
+    """One risky finding of :func:`risky_links`: cells of ``a`` and of ``b`` by index (one cell on
+    each side, or one cell against the union of cells of one partition layer of the other)."""
+
+    a: tuple[int, ...]
+    b: tuple[int, ...]
+    kind: LinkKind = LinkKind.PAIR
+
+
+def _union_links(
+    i: np.ndarray, j: np.ndarray, n: np.ndarray, sa: np.ndarray, pa: np.ndarray, sb: np.ndarray,
+    pb: np.ndarray, layer_b: np.ndarray, partition_b: np.ndarray, exact_pub: np.ndarray, threshold: int,
+) -> list[tuple[int, tuple[int, ...]]]:
+    """The cells of ``a`` that :func:`_union_risk` finds risky, each with the cells of ``b`` in its union."""
+    n_layers = len(partition_b)
+    if len(i) == 0 or n_layers == 0:
+        return []
+    keep = partition_b[layer_b[j]] & (sb[j] - n <= threshold - 1)
+    i, j, n = i[keep], j[keep], n[keep]
+    if len(i) == 0:
+        return []
+    group = i * n_layers + layer_b[j]
+    keys, inv = _unique_inverse(group)
+    union = np.bincount(inv, weights=sb[j]).astype(np.int64)
+    inter = np.bincount(inv, weights=n).astype(np.int64)
+    n_supp = np.bincount(inv, weights=(~pb[j]).astype(np.int64)).astype(np.int64)
+    cell = keys // n_layers
+    d = union + sa[cell] - 2 * inter
+    near = d <= threshold - 1
+    hit = (pa[cell] & near & ((d >= 1) | ((n_supp > 0) & ~exact_pub[cell]))) | (~pa[cell] & near & (n_supp == 0))
+    out = []
+    for g in np.flatnonzero(hit):
+        members = tuple(sorted(int(x) for x in j[inv == g]))
+        out.append((int(cell[g]), members))
+    return out
+
+
+def risky_links(a: OutputCells, b: OutputCells, threshold: int, limit: int = 100) -> tuple[Link, ...]:
+    """The risky cells of :func:`compare` as links between cells of ``a`` and ``b`` (at most ``limit``).
+
+    Used to name a blocking pair's cells in messages and reports (by
+    :class:`kit.release.cellnames.CellCodes`); the distinct cells on each side of the links are
+    the ``n_risky`` cells :func:`compare` counts. No count or unit is returned.
+
+    >>> import numpy as np
+    >>> from kit.core.populations import CellPopulations
+    >>> k = np.arange(10, dtype=np.uint64)
+    >>> a = OutputCells.build("a", "r1", CellPopulations.from_lists([k[:5], k[5:]]), [True, True], [0, 0])
+    >>> b = OutputCells.build("b", "r1", CellPopulations.from_lists([k[:5], k[6:]]), [True, True], [0, 0])
+    >>> risky_links(a, b, threshold=3)
+    (Link(a=(1,), b=(1,), kind=<LinkKind.PAIR: 'pair'>),)
+    """
+    i, j, n = _intersections(a, b)
+    keep = ~(a.attribute[i] & b.attribute[j])
+    i, j, n = i[keep], j[keep], n[keep]
+    if len(i) == 0:
+        return ()
+    sa, sb = a.sizes(), b.sizes()
+    pa, pb = a.published, b.published
+    d = sa[i] + sb[j] - 2 * n
+    both = pa[i] & pb[j]
+    one = pa[i] ^ pb[j]
+    pair_hit = (both & (d >= 1) & (d <= threshold - 1)) | (one & (d <= threshold - 1))
+    equal = (d == 0) & both
+    exact_a = np.zeros(a.n_cells, dtype=bool)
+    exact_a[i[equal]] = True
+    exact_b = np.zeros(b.n_cells, dtype=bool)
+    exact_b[j[equal]] = True
+    links = [Link((int(x),), (int(y),)) for x, y in zip(i[pair_hit], j[pair_hit], strict=True)]
+    links += [Link((c,), members, LinkKind.A_VS_UNION) for c, members in
+              _union_links(i, j, n, sa, pa, sb, pb, b.layer, b.partition, exact_a, threshold)]
+    links += [Link(members, (c,), LinkKind.UNION_VS_B) for c, members in
+              _union_links(j, i, n, sb, pb, sa, pa, a.layer, a.partition, exact_b, threshold)]
+    pairs = {(k.a, k.b) for k in links if k.kind is LinkKind.PAIR}
+    links = [k for k in links if k.kind is LinkKind.PAIR or (k.a, k.b) not in pairs]  # a one-cell union: the pair
+    return tuple(links[:limit])

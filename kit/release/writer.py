@@ -355,7 +355,7 @@ def write_release(
     except BaseException:
         held.close()
         raise
-    blocking = tuple(p for p in pairs if p.blocking)
+    blocking = tuple(p for p in pairs if p.blocking) if differencing else ()  # opted out: reported, not enforced
 
     created_dirs = make_folders(target.parent)
     if checker_target is not None:
