@@ -99,7 +99,6 @@ def describe_links(links: Sequence[NamedLink], limit: int = 5) -> str:
     return shown + more
 
 
-@dataclass(frozen=True)
 class CellCodes:
     """The codes of every cell of one recorded output, in the registry's cell order.
 
@@ -112,15 +111,56 @@ class CellCodes:
     labels
         Per cell, ``""``, ``"numerator"`` (a rate's units with the attribute) or an estimate's
         statistic label.
+
+    A stored sidecar (:meth:`stored`) is parsed only when a cell is named: the registry reads and
+    checks the digest of every sidecar it compares, but names cells only of risky pairs.
     """
 
-    dims: tuple[str, ...]
-    codes: tuple[tuple[str, ...], ...]
-    labels: tuple[str, ...]
+    __slots__ = ("_data", "_parsed")
 
-    def __post_init__(self) -> None:
-        if len(self.codes) != len(self.labels) or any(len(c) != len(self.dims) for c in self.codes):
+    def __init__(self, dims: Sequence[str], codes: Sequence[Sequence[str]], labels: Sequence[str]) -> None:
+        parsed = (tuple(dims), tuple(tuple(c) for c in codes), tuple(labels))
+        if len(parsed[1]) != len(parsed[2]) or any(len(c) != len(parsed[0]) for c in parsed[1]):
             raise KitInternalError("cell codes: the codes do not match the dimensions or the labels")
+        self._parsed: tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...]] | None = parsed
+        self._data: bytes | None = None
+
+    @classmethod
+    def stored(cls, data: bytes) -> CellCodes:
+        """Codes read from a sidecar, parsed on first use (:meth:`from_bytes` parses at once)."""
+        obj = cls.__new__(cls)
+        obj._parsed, obj._data = None, data
+        return obj
+
+    def _get(self) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...]]:
+        if self._parsed is None:
+            parsed = CellCodes.from_bytes(self._data or b"")
+            self._parsed = parsed._get()
+        return self._parsed
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """The dimension names."""
+        return self._get()[0]
+
+    @property
+    def codes(self) -> tuple[tuple[str, ...], ...]:
+        """Per cell, its codes."""
+        return self._get()[1]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Per cell, its label."""
+        return self._get()[2]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CellCodes) and self._get() == other._get()
+
+    def __hash__(self) -> int:
+        return hash(self._get())
+
+    def __repr__(self) -> str:
+        return f"<CellCodes: {len(self)} cell(s) over {list(self.dims)}>"
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -133,21 +173,23 @@ class CellCodes:
 
     def to_bytes(self) -> bytes:
         """Gzipped JSON (deterministic: no time stamp)."""
+        if self._data is not None:
+            return self._data
         doc = {"format": _FORMAT, "dims": list(self.dims), "codes": [list(c) for c in self.codes],
                "labels": list(self.labels)}
         raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        return gzip.compress(raw, mtime=0)
+        return gzip.compress(raw, compresslevel=6, mtime=0)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CellCodes:
         """Read :meth:`to_bytes` (raises :class:`ValueError` on anything else)."""
-        doc = json.loads(gzip.decompress(data).decode("utf-8"))
-        if not isinstance(doc, Mapping) or doc.get("format") != _FORMAT:
-            raise ValueError("not a cell-codes file")
-        dims = tuple(str(d) for d in doc["dims"])
-        codes = tuple(tuple(str(c) for c in row) for row in doc["codes"])
-        labels = tuple(str(x) for x in doc["labels"])
         try:
+            doc = json.loads(gzip.decompress(data).decode("utf-8"))
+            if not isinstance(doc, Mapping) or doc.get("format") != _FORMAT:
+                raise ValueError("not a cell-codes file")
+            dims = tuple(str(d) for d in doc["dims"])
+            codes = tuple(tuple(str(c) for c in row) for row in doc["codes"])
+            labels = tuple(str(x) for x in doc["labels"])
             return cls(dims, codes, labels)
-        except KitInternalError:
-            raise ValueError("inconsistent cell-codes file") from None
+        except (KitInternalError, KeyError, TypeError, OSError, EOFError, UnicodeDecodeError) as exc:
+            raise ValueError(f"not a cell-codes file ({type(exc).__name__})") from None
