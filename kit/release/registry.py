@@ -19,9 +19,13 @@ Where it lives
   number and an attribute flag;
 - ``sketches/<same name>.npz``: per output the sketch :mod:`kit.release.prefilter` reads on every
   check (per cell and bucket: count, key sum, extreme keys; the keys of small cells);
+- ``cellcodes/<same name>.json.gz``: per output its dimension names and, per cell, its codes and
+  label (:mod:`kit.release.cellnames`; public codes only, no unit, count or value), so that a
+  finding names its cells (``residents [KOM=K3, KON=F]``);
 - ``index.json``: one entry per recorded output with the SHA-256 and size of its data file and the
   SHA-256 of its sketch (a sketch that does not match, or a data file missing or of another size,
-  stops every later release; a data file's digest is checked whenever it is read).
+  stops every later release; a data file's digest is checked whenever it is read), and the SHA-256
+  and size of its cell codes (checked the same way).
 
 Check and record run under one inter-process lock (:func:`kit.state.locked` on ``index.json``).
 Inside it the release writer records the cells *pending* on its release folder, renames the folder
@@ -621,8 +625,9 @@ def as_registry(obj: ReleaseRegistry | str | os.PathLike[str] | None) -> Release
 class DifferencingGuard:
     """One release's use of the registry: check and record under one lock (used by the writer).
 
-    With ``enabled=False`` nothing is checked, but the outputs whose units are known are still
-    recorded (a later release is checked against them), and :meth:`manifest_entry` says so.
+    With ``enabled=False`` nothing is refused, but the outputs whose units are known are still
+    compared (the pairs are returned for the checker's report; the writer does not block on them)
+    and recorded (a later release is checked against them), and :meth:`manifest_entry` says so.
     """
 
     registry: ReleaseRegistry | None
