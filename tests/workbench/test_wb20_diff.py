@@ -11,45 +11,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
-import kit
 from kit.workbench.server import cookie_name, start_workbench
 
 from .browser import launch, missing
-from .helpers import request
+from .helpers import EVIL_CODE, request, two_releases
 
-CREATED = "2024-05-01T12:00:00+00:00"
-EVIL = '<img src=x onerror="document.title=1">'
+EVIL = EVIL_CODE
 LINK = "residents [KOM=K3, KON=F] vs residents [KOM=K3, KON=F]"
-
-
-def persons() -> pd.DataFrame:
-    koms = ["K0", "K1", "K2", "K3", EVIL]
-    n = 40 * len(koms)
-    return pd.DataFrame({"PNR": np.arange(7_000_001, 7_000_001 + n), "KOM": np.repeat(koms, 40),
-                         "KON": np.tile(["M", "F"], n // 2)})
-
-
-def two_releases(root: Path) -> tuple[Path, Path, Path]:
-    """(r1, r2, checker folder) in one project state folder."""
-    s = kit.Session(rules="dst", unit="PNR", created=CREATED, data_label="synthetic")
-    df = persons()
-    for name, data, options in (("r1", df, {}),
-                                ("r2", df.drop(index=df.index[(df.KOM == "K3") & (df.KON == "F")][0]),
-                                 {"differencing": False})):
-        table = s.table(data, rows="KOM", cols="KON", stat="count", name="residents", margins=True,
-                        title="Residents by municipality and sex")
-        s.release(root / name, [table], title=name, checker_dir=root / "checker", state_dir=root / "state",
-                  **options)  # type: ignore[arg-type]
-    return root / "r1", root / "r2", root / "checker"
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    return two_releases(tmp_path_factory.mktemp("wb20-diff"))
+    return two_releases(tmp_path_factory.mktemp("wb20-diff"), evil=True)
 
 
 def test_diff_and_output_views_name_the_risky_cells(pair: tuple[Path, Path, Path]) -> None:
