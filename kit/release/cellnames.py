@@ -64,6 +64,8 @@ class CellName:
 
 
 def _side(names: Sequence[CellName]) -> str:
+    if not names:
+        return "(no cell of the other output shares its units)"
     if len(names) == 1:
         return str(names[0])
     outputs = {n.output for n in names}

@@ -92,7 +92,7 @@ from kit.core.status import ReasonCode
 from kit.errors import DisclosureError, KitError, PopulationsUnknownError, SpecError
 from kit.release.cellnames import CellCodes, CellName, NamedLink, describe_links
 from kit.release.prefilter import NewSide, OutputSketch, may_fire
-from kit.release.set_compare import OutputCells, compare, risky_links
+from kit.release.set_compare import Comparison, OutputCells, compare, risky_links
 from kit.state import atomic_write_bytes, atomic_write_text, locked, project_state_dir
 
 __all__ = [
@@ -317,9 +317,9 @@ def _npz_bytes(cells: OutputCells) -> bytes:
     return buf.getvalue()
 
 
-def _named_links(a: OutputCells, b: OutputCells, threshold: int, n_risky: int) -> tuple[NamedLink, ...]:
+def _named_links(a: OutputCells, b: OutputCells, threshold: int, found: Comparison) -> tuple[NamedLink, ...]:
     """The risky cells of a pair by their codes (``cell #k`` where an output's codes are unknown)."""
-    if not n_risky:
+    if not found.n_risky:
         return ()
 
     def names(cells: OutputCells, idx: tuple[int, ...]) -> tuple[CellName, ...]:
@@ -332,7 +332,7 @@ def _named_links(a: OutputCells, b: OutputCells, threshold: int, n_risky: int) -
         return tuple(CellName(cells.name, (), f"cell #{k}") for k in idx)
 
     out: list[NamedLink] = []
-    for link in risky_links(a, b, threshold, limit=_MAX_LINKS):
+    for link in risky_links(a, b, threshold, found, limit=_MAX_LINKS):
         named = NamedLink(names(a, link.a), names(b, link.b))
         if named not in out:
             out.append(named)
@@ -490,7 +490,7 @@ class ReleaseRegistry:
             if found.n_common:
                 pairs.append(
                     DifferencingPair(a.name, a.release, b.name, b.release, "", "", found.n_common, found.n_risky,
-                                     found.smallest, threshold, cells=_named_links(a, b, threshold, found.n_risky))
+                                     found.smallest, threshold, cells=_named_links(a, b, threshold, found))
                 )
 
         for k, a in enumerate(new):

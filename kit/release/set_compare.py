@@ -112,6 +112,9 @@ class Comparison:
     n_common: int
     n_risky: int
     smallest: int
+    #: The risky cells of ``a`` and of ``b`` by index (for naming them: :func:`risky_links`).
+    risky_a: tuple[int, ...] = ()
+    risky_b: tuple[int, ...] = ()
 
 
 def _intersections(a: OutputCells, b: OutputCells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -206,61 +209,60 @@ def compare(a: OutputCells, b: OutputCells, threshold: int) -> Comparison:
     diffs = np.concatenate([d[pair_hit], d_a, d_b])
     positive = diffs[diffs > 0]
     smallest = int(positive.min()) if len(positive) else 0
-    return Comparison(len(i), len(risky_a) + len(risky_b), smallest)
+    return Comparison(len(i), len(risky_a) + len(risky_b), smallest, tuple(sorted(risky_a)), tuple(sorted(risky_b)))
 
 
 class LinkKind(enum.Enum):
-    """Which rule of :func:`compare` a :class:`Link` comes from (and which side holds the risky cell)."""
+    """How a :class:`Link` pairs a risky cell with the cells it can be differenced against."""
 
-    PAIR = "pair"  # one cell each; both are risky
-    A_VS_UNION = "a vs union"  # the cell of a is risky against the union of cells of b
-    UNION_VS_B = "union vs b"  # the cell of b is risky against the union of cells of a
+    PAIR = "pair"  # a cell of a and a cell of b
+    A_VS_UNION = "a vs union"  # a risky cell of a and the cells of one layer of b that add up to (nearly) it
+    UNION_VS_B = "union vs b"  # the cells of one layer of a that add up to (nearly) a risky cell of b
 
 
 @dataclass(frozen=True)
 class Link:
-    """One risky finding of :func:`risky_links`: cells of ``a`` and of ``b`` by index (one cell on
-    each side, or one cell against the union of cells of one partition layer of the other)."""
+    """A risky cell of :func:`compare` with the cells of the other output it can be differenced against
+    (cells by index)."""
 
     a: tuple[int, ...]
     b: tuple[int, ...]
     kind: LinkKind = LinkKind.PAIR
 
 
-def _union_links(
-    i: np.ndarray, j: np.ndarray, n: np.ndarray, sa: np.ndarray, pa: np.ndarray, sb: np.ndarray,
-    pb: np.ndarray, layer_b: np.ndarray, partition_b: np.ndarray, exact_pub: np.ndarray, threshold: int,
-) -> list[tuple[int, tuple[int, ...]]]:
-    """The cells of ``a`` that :func:`_union_risk` finds risky, each with the cells of ``b`` in its union."""
-    n_layers = len(partition_b)
-    if len(i) == 0 or n_layers == 0:
-        return []
-    keep = partition_b[layer_b[j]] & (sb[j] - n <= threshold - 1)
-    i, j, n = i[keep], j[keep], n[keep]
-    if len(i) == 0:
-        return []
-    group = i * n_layers + layer_b[j]
-    keys, inv = _unique_inverse(group)
-    union = np.bincount(inv, weights=sb[j]).astype(np.int64)
-    inter = np.bincount(inv, weights=n).astype(np.int64)
-    n_supp = np.bincount(inv, weights=(~pb[j]).astype(np.int64)).astype(np.int64)
-    cell = keys // n_layers
-    d = union + sa[cell] - 2 * inter
-    near = d <= threshold - 1
-    hit = (pa[cell] & near & ((d >= 1) | ((n_supp > 0) & ~exact_pub[cell]))) | (~pa[cell] & near & (n_supp == 0))
-    out = []
-    for g in np.flatnonzero(hit):
-        members = tuple(sorted(int(x) for x in j[inv == g]))
-        out.append((int(cell[g]), members))
-    return out
+def _partners(x: int, own: np.ndarray, other: np.ndarray, n: np.ndarray, s_own: np.ndarray,
+              s_other: np.ndarray, layer_other: np.ndarray, threshold: int) -> tuple[tuple[int, ...], bool]:
+    """The cells of the other output a risky cell ``x`` is differenced against: the cells within
+    ``t-1`` units of it (a pair each), else the cells of one layer that lie (nearly) inside it and
+    add up closest to it (a union), else the cell sharing most units with it."""
+    sel = own == x
+    js, ns = other[sel], n[sel]
+    if len(js) == 0:
+        return (), False
+    d = s_own[x] + s_other[js] - 2 * ns
+    close = js[d <= threshold - 1]
+    if len(close):
+        return tuple(sorted(int(v) for v in close)), False
+    inside = s_other[js] - ns <= threshold - 1
+    best: tuple[int, tuple[int, ...]] | None = None
+    for layer in np.unique(layer_other[js[inside]]):
+        members = inside & (layer_other[js] == layer)
+        dist = int(s_other[js[members]].sum() + s_own[x] - 2 * ns[members].sum())
+        if best is None or dist < best[0]:
+            best = (dist, tuple(sorted(int(v) for v in js[members])))
+    if best is not None:
+        return best[1], len(best[1]) > 1
+    return (int(js[np.argmax(ns)]),), False
 
 
-def risky_links(a: OutputCells, b: OutputCells, threshold: int, limit: int = 100) -> tuple[Link, ...]:
-    """The risky cells of :func:`compare` as links between cells of ``a`` and ``b`` (at most ``limit``).
+def risky_links(a: OutputCells, b: OutputCells, threshold: int, found: Comparison | None = None,
+                limit: int = 100) -> tuple[Link, ...]:
+    """The risky cells of :func:`compare` (``found``), each linked with the cells of the other output it
+    can be differenced against (at most ``limit`` links).
 
-    Used to name a blocking pair's cells in messages and reports (by
-    :class:`kit.release.cellnames.CellCodes`); the distinct cells on each side of the links are
-    the ``n_risky`` cells :func:`compare` counts. No count or unit is returned.
+    Every risky cell of ``found`` is in a link; which cells it is linked with is for the reader (the
+    rule that found it is :func:`compare`'s): the cells within ``t-1`` units of it, else the cells of
+    one layer of the other output that add up (nearly) to it. No count or unit is returned.
 
     >>> import numpy as np
     >>> from kit.core.populations import CellPopulations
@@ -270,27 +272,30 @@ def risky_links(a: OutputCells, b: OutputCells, threshold: int, limit: int = 100
     >>> risky_links(a, b, threshold=3)
     (Link(a=(1,), b=(1,), kind=<LinkKind.PAIR: 'pair'>),)
     """
-    i, j, n = _intersections(a, b)
-    keep = ~(a.attribute[i] & b.attribute[j])
-    i, j, n = i[keep], j[keep], n[keep]
-    if len(i) == 0:
+    found = compare(a, b, threshold) if found is None else found
+    if not found.n_risky:
         return ()
+    i, j, n = _intersections(a, b)
     sa, sb = a.sizes(), b.sizes()
-    pa, pb = a.published, b.published
-    d = sa[i] + sb[j] - 2 * n
-    both = pa[i] & pb[j]
-    one = pa[i] ^ pb[j]
-    pair_hit = (both & (d >= 1) & (d <= threshold - 1)) | (one & (d <= threshold - 1))
-    equal = (d == 0) & both
-    exact_a = np.zeros(a.n_cells, dtype=bool)
-    exact_a[i[equal]] = True
-    exact_b = np.zeros(b.n_cells, dtype=bool)
-    exact_b[j[equal]] = True
-    links = [Link((int(x),), (int(y),)) for x, y in zip(i[pair_hit], j[pair_hit], strict=True)]
-    links += [Link((c,), members, LinkKind.A_VS_UNION) for c, members in
-              _union_links(i, j, n, sa, pa, sb, pb, b.layer, b.partition, exact_a, threshold)]
-    links += [Link(members, (c,), LinkKind.UNION_VS_B) for c, members in
-              _union_links(j, i, n, sb, pb, sa, pa, a.layer, a.partition, exact_b, threshold)]
-    pairs = {(k.a, k.b) for k in links if k.kind is LinkKind.PAIR}
-    links = [k for k in links if k.kind is LinkKind.PAIR or (k.a, k.b) not in pairs]  # a one-cell union: the pair
+    links: list[Link] = []
+    covered_b: set[int] = set()
+    for x in found.risky_a:
+        partners, union = _partners(x, i, j, n, sa, sb, b.layer, threshold)
+        if not union:
+            links.extend(Link((x,), (y,)) for y in partners)
+            covered_b.update(y for y in partners if y in found.risky_b)
+        else:
+            links.append(Link((x,), partners, LinkKind.A_VS_UNION))
+        if not partners:
+            links.append(Link((x,), ()))
+    for y in found.risky_b:
+        if y in covered_b:
+            continue
+        partners, union = _partners(y, j, i, n, sb, sa, a.layer, threshold)
+        if union:
+            links.append(Link(partners, (y,), LinkKind.UNION_VS_B))
+        else:
+            links.extend(Link((x,), (y,)) for x in partners if Link((x,), (y,)) not in links)
+        if not partners:
+            links.append(Link((), (y,)))
     return tuple(links[:limit])
