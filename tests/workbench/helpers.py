@@ -85,14 +85,15 @@ EVIL_CODE = '<img src=x onerror="document.title=1">'
 
 def two_releases(root: Path, *, evil: bool = False) -> tuple[Path, Path, Path]:
     """Two releases of one project: ``r1`` residents by KOM and KON, ``r2`` the same table minus one
-    person in ``[KOM=K3, KON=F]`` (and one in the code with markup when ``evil``), written with the differencing check off (the registry still compares
-    and reports the risky cells). Returns (r1, r2, checker folder)."""
+    person in ``[KOM=K3, KON=F]`` (and one in the code with markup when ``evil``), written with the
+    differencing check off (the registry still compares and reports the risky cells).
+    Returns (r1, r2, checker folder)."""
     koms = ["K0", "K1", "K2", "K3"] + ([EVIL_CODE] if evil else [])
     n = 40 * len(koms)
     df = pd.DataFrame({"PNR": np.arange(7_000_001, 7_000_001 + n), "KOM": np.repeat(koms, 40),
                        "KON": np.tile(["M", "F"], n // 2)})
     session = kit.Session(rules="dst", unit="PNR", created=CREATED, data_label="synthetic")
-    gone = [df.index[(df.KOM == kom) & (df.KON == "F")][0] for kom in ("K3", *([EVIL_CODE] if evil else []))]
+    gone = [df.index[df.KOM.eq(kom) & df.KON.eq("F")][0] for kom in ("K3", *([EVIL_CODE] if evil else []))]
     smaller = df.drop(index=gone)
     for name, data, checked in (("r1", df, True), ("r2", smaller, False)):
         table = session.table(data, rows="KOM", cols="KON", stat="count", name="residents", margins=True,
