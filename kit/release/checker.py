@@ -451,7 +451,7 @@ def _ledger(path: str | Path | None) -> Section | None:
         return None
     p = Path(path)
     if not p.is_file():
-        return Section("DP budget ledger", None, f"the ledger file '{p.name}' was not found")
+        return Section(f"DP budget ledger ({p.name})", None, f"the ledger file '{p.name}' was not found")
     text = p.read_text(encoding="utf-8", errors="replace")
     try:
         doc: Any = json.loads(text)
@@ -469,9 +469,9 @@ def _ledger(path: str | Path | None) -> Section | None:
         if isinstance(charges, list):
             head = {k: v for k, v in doc.items() if k not in ("charges", "entries")}
             return Section(
-                "DP budget ledger", tabular(charges), "; ".join(f"{k}: {v}" for k, v in head.items())
+                f"DP budget ledger ({p.name})", tabular(charges), "; ".join(f"{k}: {v}" for k, v in head.items())
             )
-    return Section("DP budget ledger", tabular(doc), f"from {p.name}")
+    return Section(f"DP budget ledger ({p.name})", tabular(doc), f"from {p.name}")
 
 
 def _pair_result(pair: Any, enforced: bool) -> str:
@@ -523,7 +523,7 @@ def write_checker_report(
     rules: RuleSet,
     manifest_sha256: str | None,
     pairs: Sequence[Any],
-    ledger: str | Path | None,
+    ledger: str | Path | Sequence[str | Path] | None,
     created: str,
     env: Any,
     blocked: bool,
@@ -537,8 +537,11 @@ def write_checker_report(
     (:meth:`kit.release.rederive.OutputCheck.facts`: rule set, threshold, each published
     cell's distinct units and suppression); they go into ``checker.json`` for ``kit review``.
     ``mixed_rule_sets`` marks a release whose outputs were cleared under other rule sets.
+    ``ledger`` is one DP budget ledger file or several (each gets a section).
     """
     folder.mkdir(parents=True)
+    paths_of = [ledger] if isinstance(ledger, (str, Path)) else list(ledger or [])
+    ledgers = [sec for sec in (_ledger(p) for p in paths_of) if sec is not None]
     entries, facts = [], []
     for obj in outputs:
         private = None
@@ -606,7 +609,8 @@ def write_checker_report(
         "risky_links": _risky_links(pairs, enforced),
         "unmatched": unmatched,
         "differencing": dict(differencing or {}),
-        "ledger": _ledger(ledger),
+        "ledger": ledgers[0] if ledgers else None,  # the first (site templates of older kits)
+        "ledgers": ledgers,
         "kit_version": __version__,
     }
     html = env.get_template("checker/report.html.j2").render(**context)
