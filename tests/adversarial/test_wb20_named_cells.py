@@ -127,7 +127,7 @@ def test_edited_sidecar_stops_the_next_release(tmp_path: Path, change: str) -> N
     assert not (tmp_path / "r2").exists()
 
 
-def test_opted_out_release_reports_the_named_risk(tmp_path: Path) -> None:
+def test_opted_out_release_reports_the_named_risk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """differencing=False: written (the caller's explicit opt-out), but the checker sees which cell."""
     df = persons()
     s = session()
@@ -141,6 +141,12 @@ def test_opted_out_release_reports_the_named_risk(tmp_path: Path) -> None:
                for p in risky for k in p["cell_links"])
     text = review_release(r2, checker_dir=tmp_path / "checker").render()
     assert "DIFFERENCING RISK" in text and "residents [KOM=K3, KON=F] vs residents [KOM=K3, KON=F]" in text
+    from kit.cli import main
+
+    capsys.readouterr()
+    assert main(["review", str(r2), "--checker-dir", str(tmp_path / "checker")]) == 3  # ATTENTION
+    out = capsys.readouterr().out
+    assert "DIFFERENCING RISK" in out and "residents [KOM=K3, KON=F] vs residents [KOM=K3, KON=F]" in out
 
 
 def test_codes_with_markup_are_escaped_in_the_checkers_report(tmp_path: Path) -> None:
@@ -195,3 +201,31 @@ def test_risky_links_name_every_risky_cell(ab: tuple[OutputCells, OutputCells], 
 
 def test_kit_error_of_a_damaged_sidecar_is_a_kit_error() -> None:
     assert issubclass(RegistryDamagedError, KitError)
+
+
+def test_a_failed_release_leaves_no_cell_codes(tmp_path: Path) -> None:
+    """pending -> abort drops the sidecar with the data file; pending -> commit keeps both."""
+    from dataclasses import replace
+
+    from kit.core.rules import load_rule_set
+    from kit.release.cellnames import CellCodes
+    from kit.release.registry import ReleaseRegistry
+
+    reg = ReleaseRegistry(tmp_path / REGISTRY_FOLDER)
+    k = np.arange(20, dtype=np.uint64)
+    cells = replace(OutputCells.build("t", "r1", CellPopulations.from_lists([k[:10], k[10:]]), [True, True], [0, 0]),
+                    codes=CellCodes(("KOM",), (("K1",), ("K2",)), ("", "")))
+    rules = load_rule_set("dst")
+    with reg.held():
+        reg.record_cells([cells], rules, CREATED, pending=str(tmp_path / "gone"))
+        assert len(list((tmp_path / REGISTRY_FOLDER / "cellcodes").iterdir())) == 1
+        reg.abort(str(tmp_path / "gone"))
+    assert list((tmp_path / REGISTRY_FOLDER / "cellcodes").iterdir()) == []
+    with reg.held():
+        reg.record_cells([cells], rules, CREATED, pending=str(tmp_path / "kept"))
+        reg.commit(str(tmp_path / "kept"))
+        # a second output one unit away from K2: the finding names both cells
+        other = replace(OutputCells.build("u", "r2", CellPopulations.from_lists([k[10:19]]), [True], [0]),
+                        codes=CellCodes(("REGION",), (("North",),), ("",)))
+        pairs = reg.check_cells([other], threshold=3)
+    assert [str(link) for p in pairs for link in p.cells] == ["u [REGION=North] vs t [KOM=K2]"]
