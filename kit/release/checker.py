@@ -451,7 +451,7 @@ def _ledger(path: str | Path | None) -> Section | None:
         return None
     p = Path(path)
     if not p.is_file():
-        return Section("DP budget ledger", None, f"the ledger file '{p.name}' was not found")
+        return Section(f"DP budget ledger ({p.name})", None, f"the ledger file '{p.name}' was not found")
     text = p.read_text(encoding="utf-8", errors="replace")
     try:
         doc: Any = json.loads(text)
@@ -469,9 +469,38 @@ def _ledger(path: str | Path | None) -> Section | None:
         if isinstance(charges, list):
             head = {k: v for k, v in doc.items() if k not in ("charges", "entries")}
             return Section(
-                "DP budget ledger", tabular(charges), "; ".join(f"{k}: {v}" for k, v in head.items())
+                f"DP budget ledger ({p.name})", tabular(charges), "; ".join(f"{k}: {v}" for k, v in head.items())
             )
-    return Section("DP budget ledger", tabular(doc), f"from {p.name}")
+    return Section(f"DP budget ledger ({p.name})", tabular(doc), f"from {p.name}")
+
+
+def _pair_result(pair: Any, enforced: bool) -> str:
+    """The result column of a differencing pair."""
+    if not pair.blocking:
+        return "ok"
+    return "BLOCKED (DIFFERENCING)" if enforced else "RISK NOT ENFORCED (check turned off): compare by hand"
+
+
+def _pair_cells(pair: Any) -> str:
+    """The risky cells of a pair by their codes (the first ones; how many more)."""
+    from kit.release.cellnames import describe_links
+
+    links = tuple(getattr(pair, "cells", ()))
+    if not links:
+        return ""
+    return describe_links(links, limit=20)
+
+
+def _risky_links(pairs: Sequence[Any], enforced: bool) -> list[dict[str, Any]]:
+    """Per risky pair: its names, its result and its risky cells by codes (for the report's list)."""
+    out = []
+    for p in pairs:
+        links = [str(k) for k in getattr(p, "cells", ())]
+        if p.blocking:
+            named = len({c for k in getattr(p, "cells", ()) for c in (*k.a, *k.b)})
+            out.append({"pair": p.describe(), "result": _pair_result(p, enforced), "links": links,
+                        "more": max(int(p.n_risky_cells) - named, 0) if not links else 0})
+    return out
 
 
 def _pages(text: str) -> str:
@@ -494,7 +523,7 @@ def write_checker_report(
     rules: RuleSet,
     manifest_sha256: str | None,
     pairs: Sequence[Any],
-    ledger: str | Path | None,
+    ledger: str | Path | Sequence[str | Path] | None,
     created: str,
     env: Any,
     blocked: bool,
@@ -508,8 +537,11 @@ def write_checker_report(
     (:meth:`kit.release.rederive.OutputCheck.facts`: rule set, threshold, each published
     cell's distinct units and suppression); they go into ``checker.json`` for ``kit review``.
     ``mixed_rule_sets`` marks a release whose outputs were cleared under other rule sets.
+    ``ledger`` is one DP budget ledger file or several (each gets a section).
     """
     folder.mkdir(parents=True)
+    paths_of = [ledger] if isinstance(ledger, (str, Path)) else list(ledger or [])
+    ledgers = [sec for sec in (_ledger(p) for p in paths_of) if sec is not None]
     entries, facts = [], []
     for obj in outputs:
         private = None
@@ -529,6 +561,7 @@ def write_checker_report(
         entry = _with_views(entry, fact, obj, private)
         entries.append(entry)
         facts.append(fact)
+    enforced = (differencing or {}).get("checked") is not False
     pair_rows = tuple(
         (
             p.table,
@@ -540,7 +573,8 @@ def write_checker_report(
             str(p.n_risky_cells),
             str(p.smallest_difference),
             str(p.threshold),
-            "BLOCKED (DIFFERENCING)" if p.blocking else "ok",
+            _pair_result(p, enforced),
+            _pair_cells(p),
         )
         for p in pairs
     )
@@ -556,6 +590,7 @@ def write_checker_report(
             "smallest difference",
             "threshold",
             "result",
+            "risky cells by codes",
         ),
         pair_rows,
     )
@@ -571,9 +606,11 @@ def write_checker_report(
         "outputs": entries,
         "overview": _overview(entries, facts),
         "pairs": pair_table,
+        "risky_links": _risky_links(pairs, enforced),
         "unmatched": unmatched,
         "differencing": dict(differencing or {}),
-        "ledger": _ledger(ledger),
+        "ledger": ledgers[0] if ledgers else None,  # the first (site templates of older kits)
+        "ledgers": ledgers,
         "kit_version": __version__,
     }
     html = env.get_template("checker/report.html.j2").render(**context)
@@ -589,7 +626,9 @@ def write_checker_report(
         "rule_set": context["rule_set"],
         "mixed_rule_sets": bool(mixed_rule_sets),
         "outputs": facts,
-        "differencing_pairs": [dict(zip(pair_table.columns, r, strict=True)) for r in pair_rows],
+        "differencing_pairs": [{**dict(zip(pair_table.columns, r, strict=True)),
+                                "cell_links": [k.as_dict() for k in getattr(p, "cells", ())]}
+                               for r, p in zip(pair_rows, pairs, strict=True)],
         "differencing": dict(differencing or {}),
     }
     paths = [folder / name for name in CHECKER_FILES]

@@ -19,9 +19,13 @@ Where it lives
   number and an attribute flag;
 - ``sketches/<same name>.npz``: per output the sketch :mod:`kit.release.prefilter` reads on every
   check (per cell and bucket: count, key sum, extreme keys; the keys of small cells);
+- ``cellcodes/<same name>.json.gz``: per output its dimension names and, per cell, its codes and
+  label (:mod:`kit.release.cellnames`; public codes only, no unit, count or value), so that a
+  finding names its cells (``residents [KOM=K3, KON=F]``);
 - ``index.json``: one entry per recorded output with the SHA-256 and size of its data file and the
   SHA-256 of its sketch (a sketch that does not match, or a data file missing or of another size,
-  stops every later release; a data file's digest is checked whenever it is read).
+  stops every later release; a data file's digest is checked whenever it is read), and the SHA-256
+  and size of its cell codes (checked the same way).
 
 Check and record run under one inter-process lock (:func:`kit.state.locked` on ``index.json``).
 Inside it the release writer records the cells *pending* on its release folder, renames the folder
@@ -73,7 +77,7 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +90,9 @@ from kit.core.rules.model import RuleKind
 from kit.core.spec_types import Statistic
 from kit.core.status import ReasonCode
 from kit.errors import DisclosureError, KitError, PopulationsUnknownError, SpecError
+from kit.release.cellnames import CellCodes, CellName, NamedLink, describe_links
 from kit.release.prefilter import NewSide, OutputSketch, may_fire
-from kit.release.set_compare import OutputCells, compare
+from kit.release.set_compare import Comparison, OutputCells, compare, risky_links
 from kit.state import atomic_write_bytes, atomic_write_text, locked, project_state_dir
 
 __all__ = [
@@ -116,6 +121,10 @@ NUMERATOR_SUFFIX = " numerator"
 #: Protocol labels ending in this are suppressed cells (recorded, so that they are not published elsewhere).
 SUPPRESSED_SUFFIX = " suppressed"
 _FORMAT = 3
+#: Folder of the cell-codes sidecars (:mod:`kit.release.cellnames`: public codes, no units).
+_CODES_FOLDER = "cellcodes"
+#: Risky cell links named per pair (the pair's count of risky cells is always complete).
+_MAX_LINKS = 100
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,8 @@ class DifferencingPair:
     smallest_difference: int
     threshold: int
     reason: ReasonCode = ReasonCode.DIFFERENCING
+    #: The risky cells by their codes (:mod:`kit.release.cellnames`; the first ones of a blocking pair).
+    cells: tuple[NamedLink, ...] = ()
 
     @property
     def blocking(self) -> bool:
@@ -157,11 +168,13 @@ class DifferencingError(DisclosureError):
         names = "; ".join(p.describe() for p in self.pairs[:5])
         more = f" and {len(self.pairs) - 5} more" if len(self.pairs) > 5 else ""
         n_cells = sum(p.n_risky_cells for p in self.pairs)
+        links = [k for p in self.pairs for k in p.cells]
+        cells = f"; cells: {describe_links(links)}" if links else ""  # codes only: public in the outputs
         super().__init__(
             "release",
             f"{ReasonCode.DIFFERENCING.value}: {len(self.pairs)} output pair(s) count populations that "
             f"differ by fewer units than the rule set allows, or publish a population another output "
-            f"suppresses ({n_cells} cell(s) involved: {names}{more})",
+            f"suppresses ({n_cells} cell(s) involved: {names}{more}{cells})",
             "publish only one of each pair, suppress the linked cells in both, or change the populations "
             "so they differ by at least the threshold; the checker's report lists the pairs",
         )
@@ -220,7 +233,10 @@ def _table_cells(table: Any, release: str, salt: bytes) -> OutputCells:
         layer += [len(pattern_ids) + pattern_ids[patterns[i]] for i in rows]
         attr += [True] * len(rows)
     cp = CellPopulations.from_lists([salted(p, salt) for p in parts])
-    return OutputCells.build(table.spec.name, release, cp, pub, layer, attr)
+    codes = CellCodes(tuple(str(d) for d in dims), tuple(tuple(str(labels[d][i]) for d in dims) for i in keep)
+                      + (tuple(tuple(str(labels[d][i]) for d in dims) for i in rows) if pops.positive is not None
+                         else ()), tuple("numerator" if a else "" for a in attr))
+    return replace(OutputCells.build(table.spec.name, release, cp, pub, layer, attr), codes=codes)
 
 
 def _protocol_cells(private: Any, name: str, release: str, salt: bytes) -> OutputCells | None:
@@ -239,7 +255,8 @@ def _protocol_cells(private: Any, name: str, release: str, salt: bytes) -> Outpu
     bare = [str(k).removesuffix(SUPPRESSED_SUFFIX) for k, _ in items]
     attr = [k.endswith(NUMERATOR_SUFFIX) for k in bare]
     pub = [not s for s in suppressed]
-    return OutputCells.build(name, release, cp, pub, list(range(len(parts))), attr)
+    codes = CellCodes((), ((),) * len(items), tuple(str(k) for k, _ in items))
+    return replace(OutputCells.build(name, release, cp, pub, list(range(len(parts))), attr), codes=codes)
 
 
 def output_cells(
@@ -298,6 +315,28 @@ def _npz_bytes(cells: OutputCells) -> bytes:
         layer=cells.layer, partition=cells.partition, attribute=cells.attribute,
     )
     return buf.getvalue()
+
+
+def _named_links(a: OutputCells, b: OutputCells, threshold: int, found: Comparison) -> tuple[NamedLink, ...]:
+    """The risky cells of a pair by their codes (``cell #k`` where an output's codes are unknown)."""
+    if not found.n_risky:
+        return ()
+
+    def names(cells: OutputCells, idx: tuple[int, ...]) -> tuple[CellName, ...]:
+        if cells.codes is not None:
+            try:
+                if len(cells.codes) == cells.n_cells:
+                    return tuple(cells.codes.name(cells.name, k) for k in idx)
+            except ValueError:  # digest-checked but unreadable: named by index (the pair still blocks)
+                log.warning("differencing registry: the cell codes of output '%s' cannot be read", cells.name)
+        return tuple(CellName(cells.name, (), f"cell #{k}") for k in idx)
+
+    out: list[NamedLink] = []
+    for link in risky_links(a, b, threshold, found, limit=_MAX_LINKS):
+        named = NamedLink(names(a, link.a), names(b, link.b))
+        if named not in out:
+            out.append(named)
+    return tuple(out)
 
 
 class ReleaseRegistry:
@@ -361,7 +400,7 @@ class ReleaseRegistry:
             ) from None
 
     def _path(self, e: Mapping[str, Any], key: str) -> Path:
-        return self.folder / ("sketches" if key == "sketch" else "outputs") / str(e[key])
+        return self.folder / {"sketch": "sketches", "codes": _CODES_FOLDER}.get(key, "outputs") / str(e[key])
 
     def _damaged(self, e: Mapping[str, Any]) -> RegistryDamagedError:
         return RegistryDamagedError(
@@ -386,6 +425,45 @@ class ReleaseRegistry:
             raise self._damaged(e) from None
         if "size" in e and size != e["size"]:
             raise self._damaged(e)
+        self._codes_stat_ok(e)
+
+    # cell codes (public; for naming findings): written with the data file, checked like it
+    def _write_codes(self, cells: OutputCells, stem: str) -> dict[str, Any]:
+        if cells.codes is None:
+            return {}
+        data = cells.codes.to_bytes()
+        atomic_write_bytes(self.folder / _CODES_FOLDER / f"{stem}.json.gz", data)
+        return {"codes": f"{stem}.json.gz", "codes_sha256": hashlib.sha256(data).hexdigest(), "codes_size": len(data)}
+
+    def _codes_damaged(self, e: Mapping[str, Any]) -> RegistryDamagedError:
+        return RegistryDamagedError(
+            f"registry cell codes of output '{e.get('output')}' ({_CODES_FOLDER}/{e.get('codes')})",
+            "the file is missing, or was edited: it does not match the registry's index",
+            "restore the registry folder from the project's backup; the kit never edits it by hand",
+        )
+
+    def _codes_stat_ok(self, e: Mapping[str, Any]) -> None:
+        """A cheap check of a cell-codes file (its digest is checked whenever it is read)."""
+        if "codes" not in e:
+            return  # recorded before cell codes: findings name its cells by index
+        try:
+            size = self._path(e, "codes").stat().st_size
+        except OSError:
+            raise self._codes_damaged(e) from None
+        if size != e.get("codes_size"):
+            raise self._codes_damaged(e)
+
+    def _with_codes(self, e: Mapping[str, Any], cells: OutputCells) -> OutputCells:
+        """``cells`` with the codes of its sidecar (digest-checked; read with the data file)."""
+        if "codes" not in e:
+            return cells
+        try:
+            data = self._path(e, "codes").read_bytes()
+        except OSError:
+            raise self._codes_damaged(e) from None
+        if hashlib.sha256(data).hexdigest() != e.get("codes_sha256"):
+            raise self._codes_damaged(e)
+        return replace(cells, codes=CellCodes.stored(data))  # parsed only to name a risky pair's cells
 
     def _cells(self, e: Mapping[str, Any]) -> OutputCells:
         with np.load(io.BytesIO(self._read(e, "file", "sha256"))) as z:
@@ -412,7 +490,7 @@ class ReleaseRegistry:
             if found.n_common:
                 pairs.append(
                     DifferencingPair(a.name, a.release, b.name, b.release, "", "", found.n_common, found.n_risky,
-                                     found.smallest, threshold)
+                                     found.smallest, threshold, cells=_named_links(a, b, threshold, found))
                 )
 
         for k, a in enumerate(new):
@@ -429,7 +507,7 @@ class ReleaseRegistry:
             else:
                 firing = list(new)  # recorded before sketches: compared exactly
             if firing:
-                b = self._cells(e)
+                b = self._with_codes(e, self._cells(e))
                 for a in firing:
                     add(a, b)
         return tuple(p for p in pairs if p.blocking) + tuple(p for p in pairs if not p.blocking)
@@ -450,6 +528,7 @@ class ReleaseRegistry:
         index = self._index()
         (self.folder / "outputs").mkdir(parents=True, exist_ok=True)
         (self.folder / "sketches").mkdir(parents=True, exist_ok=True)
+        (self.folder / _CODES_FOLDER).mkdir(parents=True, exist_ok=True)
         m = max(threshold_of(rules), 2)
         for cells in new:
             data = _npz_bytes(cells)
@@ -463,6 +542,7 @@ class ReleaseRegistry:
                 "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "sketch": f"{stem}.npz",
                 "sketch_sha256": hashlib.sha256(sketch).hexdigest(),
             }
+            entry.update(self._write_codes(cells, stem))
             if pending is not None:
                 entry["pending"] = pending
             index.append(entry)
@@ -490,7 +570,7 @@ class ReleaseRegistry:
         if drop:
             self._write_index([e for e in index if e.get("pending") != pending])
             for e in drop:
-                for key in ("file", "sketch"):
+                for key in ("file", "sketch", "codes"):
                     if key in e:
                         self._path(e, key).unlink(missing_ok=True)
         return len(drop)
@@ -545,8 +625,9 @@ def as_registry(obj: ReleaseRegistry | str | os.PathLike[str] | None) -> Release
 class DifferencingGuard:
     """One release's use of the registry: check and record under one lock (used by the writer).
 
-    With ``enabled=False`` nothing is checked, but the outputs whose units are known are still
-    recorded (a later release is checked against them), and :meth:`manifest_entry` says so.
+    With ``enabled=False`` nothing is refused, but the outputs whose units are known are still
+    compared (the pairs are returned for the checker's report; the writer does not block on them)
+    and recorded (a later release is checked against them), and :meth:`manifest_entry` says so.
     """
 
     registry: ReleaseRegistry | None
@@ -576,7 +657,8 @@ class DifferencingGuard:
             log.warning("release %s: differencing check turned off by the caller", self.release)
             # not checked, but recorded: an opted-out release must not let the next one pass
             self._cells = output_cells(outputs, privates, self.release, self.registry.salt(), skip_unknown=True)
-            return ()
+            # not enforced (the writer does not block), but reported to the output checker by cell
+            return self.registry.check_cells(self._cells, threshold_of(self.rules))
         self._cells = output_cells(outputs, privates, self.release, self.registry.salt())
         return self.registry.check_cells(self._cells, threshold_of(self.rules))
 

@@ -72,6 +72,7 @@ __all__ = [
     "ReviewResult",
     "ReviewStatus",
     "decision_log_path",
+    "differencing_findings",
     "read_decisions",
     "recheck_from_checker",
     "record_decision",
@@ -453,6 +454,36 @@ def recheck_from_checker(doc: Mapping[str, Any], checker: Mapping[str, Any]) -> 
     return problems, notes
 
 
+def _plain(text: object) -> str:
+    """A text from ``checker.json`` for the terminal: control characters replaced.
+
+    >>> _plain("K3\x1b[2J")
+    'K3?[2J'
+    """
+    return "".join("?" if (ord(ch) < 32 or 127 <= ord(ch) < 160) else ch for ch in str(text))
+
+
+def differencing_findings(checker: Mapping[str, Any]) -> list[str]:
+    """One note per risky differencing pair of ``checker.json``, naming its cells by their codes.
+
+    >>> differencing_findings({"differencing_pairs": [{"table": "b", "other table": "a", "other release": "r1",
+    ...     "result": "RISK NOT ENFORCED", "cell_links": [{"text": "b [KOM=K3] vs a [KOM=K3]"}]}]})
+    ['DIFFERENCING RISK: b vs a (release r1): RISK NOT ENFORCED; cells: b [KOM=K3] vs a [KOM=K3]']
+    """
+    pairs = checker.get("differencing_pairs")
+    out: list[str] = []
+    for p in pairs if isinstance(pairs, list) else []:
+        if not isinstance(p, Mapping) or str(p.get("result", "ok")) == "ok":
+            continue
+        links = p.get("cell_links")
+        texts = [_plain(k.get("text")) for k in links if isinstance(k, Mapping)] if isinstance(links, list) else []
+        shown = "; ".join(texts[:10]) + (f" and {len(texts) - 10} more" if len(texts) > 10 else "")
+        other = f"{_plain(p.get('other table'))} (release {_plain(p.get('other release'))})"
+        out.append(f"DIFFERENCING RISK: {_plain(p.get('table'))} vs {other}: {_plain(p.get('result'))}"
+                   + (f"; cells: {shown}" if shown else ""))
+    return out
+
+
 def review_release(
     release: str | Path, *, checker_dir: str | Path | None = None, log_path: str | Path | None = None,
     site: SiteReview | None = None,
@@ -499,6 +530,7 @@ def review_release(
         re_problems, re_notes = recheck_from_checker(doc, checker_doc)
         problems.extend(re_problems)
         notes.extend(re_notes)
+        notes.extend(differencing_findings(checker_doc))
     elif checker_dir is not None:
         notes.append("no checker's report for this release was found in the checker folder")
     problems.extend(_verify_files(folder, manifest_path, doc))

@@ -37,15 +37,20 @@ Examples
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from kit.core.populations import CellPopulations
 
-__all__ = ["Comparison", "OutputCells", "compare"]
+if TYPE_CHECKING:
+    from kit.release.cellnames import CellCodes
+
+__all__ = ["Comparison", "Link", "LinkKind", "OutputCells", "compare", "risky_links"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class OutputCells:
     layer: np.ndarray
     partition: np.ndarray
     attribute: np.ndarray
+    #: The public codes of the cells, for naming findings (:mod:`kit.release.cellnames`); ``None``: unknown.
+    codes: CellCodes | None = None
 
     def __repr__(self) -> str:
         return f"<OutputCells {self.name!r}: {self.n_cells} cells; units hidden>"
@@ -105,6 +112,9 @@ class Comparison:
     n_common: int
     n_risky: int
     smallest: int
+    #: The risky cells of ``a`` and of ``b`` by index (for naming them: :func:`risky_links`).
+    risky_a: tuple[int, ...] = ()
+    risky_b: tuple[int, ...] = ()
 
 
 def _intersections(a: OutputCells, b: OutputCells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -199,4 +209,93 @@ def compare(a: OutputCells, b: OutputCells, threshold: int) -> Comparison:
     diffs = np.concatenate([d[pair_hit], d_a, d_b])
     positive = diffs[diffs > 0]
     smallest = int(positive.min()) if len(positive) else 0
-    return Comparison(len(i), len(risky_a) + len(risky_b), smallest)
+    return Comparison(len(i), len(risky_a) + len(risky_b), smallest, tuple(sorted(risky_a)), tuple(sorted(risky_b)))
+
+
+class LinkKind(enum.Enum):
+    """How a :class:`Link` pairs a risky cell with the cells it can be differenced against."""
+
+    PAIR = "pair"  # a cell of a and a cell of b
+    A_VS_UNION = "a vs union"  # a risky cell of a and the cells of one layer of b that add up to (nearly) it
+    UNION_VS_B = "union vs b"  # the cells of one layer of a that add up to (nearly) a risky cell of b
+
+
+@dataclass(frozen=True)
+class Link:
+    """A risky cell of :func:`compare` with the cells of the other output it can be differenced against
+    (cells by index)."""
+
+    a: tuple[int, ...]
+    b: tuple[int, ...]
+    kind: LinkKind = LinkKind.PAIR
+
+
+def _partners(x: int, own: np.ndarray, other: np.ndarray, n: np.ndarray, s_own: np.ndarray,
+              s_other: np.ndarray, layer_other: np.ndarray, threshold: int) -> tuple[tuple[int, ...], bool]:
+    """The cells of the other output a risky cell ``x`` is differenced against: the cells within
+    ``t-1`` units of it (a pair each), else the cells of one layer that lie (nearly) inside it and
+    add up closest to it (a union), else the cell sharing most units with it."""
+    sel = own == x
+    js, ns = other[sel], n[sel]
+    if len(js) == 0:
+        return (), False
+    d = s_own[x] + s_other[js] - 2 * ns
+    close = js[d <= threshold - 1]
+    if len(close):
+        return tuple(sorted(int(v) for v in close)), False
+    inside = s_other[js] - ns <= threshold - 1
+    best: tuple[int, tuple[int, ...]] | None = None
+    for layer in np.unique(layer_other[js[inside]]):
+        members = inside & (layer_other[js] == layer)
+        dist = int(s_other[js[members]].sum() + s_own[x] - 2 * ns[members].sum())
+        if best is None or dist < best[0]:
+            best = (dist, tuple(sorted(int(v) for v in js[members])))
+    if best is not None:
+        return best[1], len(best[1]) > 1
+    return (int(js[np.argmax(ns)]),), False
+
+
+def risky_links(a: OutputCells, b: OutputCells, threshold: int, found: Comparison | None = None,
+                limit: int = 100) -> tuple[Link, ...]:
+    """The risky cells of :func:`compare` (``found``), each linked with the cells of the other output it
+    can be differenced against (at most ``limit`` links).
+
+    Every risky cell of ``found`` is in a link; which cells it is linked with is for the reader (the
+    rule that found it is :func:`compare`'s): the cells within ``t-1`` units of it, else the cells of
+    one layer of the other output that add up (nearly) to it. No count or unit is returned.
+
+    >>> import numpy as np
+    >>> from kit.core.populations import CellPopulations
+    >>> k = np.arange(10, dtype=np.uint64)
+    >>> a = OutputCells.build("a", "r1", CellPopulations.from_lists([k[:5], k[5:]]), [True, True], [0, 0])
+    >>> b = OutputCells.build("b", "r1", CellPopulations.from_lists([k[:5], k[6:]]), [True, True], [0, 0])
+    >>> risky_links(a, b, threshold=3)
+    (Link(a=(1,), b=(1,), kind=<LinkKind.PAIR: 'pair'>),)
+    """
+    found = compare(a, b, threshold) if found is None else found
+    if not found.n_risky:
+        return ()
+    i, j, n = _intersections(a, b)
+    sa, sb = a.sizes(), b.sizes()
+    links: list[Link] = []
+    covered_b: set[int] = set()
+    for x in found.risky_a:
+        partners, union = _partners(x, i, j, n, sa, sb, b.layer, threshold)
+        if not union:
+            links.extend(Link((x,), (y,)) for y in partners)
+            covered_b.update(y for y in partners if y in found.risky_b)
+        else:
+            links.append(Link((x,), partners, LinkKind.A_VS_UNION))
+        if not partners:
+            links.append(Link((x,), ()))
+    for y in found.risky_b:
+        if y in covered_b:
+            continue
+        partners, union = _partners(y, j, i, n, sb, sa, a.layer, threshold)
+        if union:
+            links.append(Link(partners, (y,), LinkKind.UNION_VS_B))
+        else:
+            links.extend(Link((x,), (y,)) for x in partners if Link((x,), (y,)) not in links)
+        if not partners:
+            links.append(Link((), (y,)))
+    return tuple(links[:limit])

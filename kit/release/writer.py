@@ -287,7 +287,8 @@ def write_release(
     site_templates
         A folder whose templates override the kit's.
     ledger
-        A DP budget ledger file to list in the checker's report.
+        A DP budget ledger file to list in the checker's report (default: every ledger of the
+        project, from the anchor in its state folder; none when the project has none).
     created
         Release time for the manifest (default: the latest creation time of the outputs, so
         the same outputs give the same release).
@@ -343,6 +344,7 @@ def write_release(
     privates: dict[Any, Any] = dict(_sealed_privates(checked))
     privates.update({private_name(p): p for p in private_results})
     env = make_environment(site_templates)
+    ledgers = [ledger] if ledger is not None else project_ledgers(state_dir)  # the checker's report lists them
     # differencing registry: check here; record pending before the rename, commit after; one lock (`held`)
     guard = DifferencingGuard(
         as_registry(registry) if registry is not None else as_registry(project_state_dir(state_dir) / REGISTRY_FOLDER),
@@ -355,7 +357,7 @@ def write_release(
     except BaseException:
         held.close()
         raise
-    blocking = tuple(p for p in pairs if p.blocking)
+    blocking = tuple(p for p in pairs if p.blocking) if differencing else ()  # opted out: reported, not enforced
 
     created_dirs = make_folders(target.parent)
     if checker_target is not None:
@@ -381,7 +383,7 @@ def write_release(
                     rules=rules,
                     manifest_sha256=None,
                     pairs=pairs,
-                    ledger=ledger,
+                    ledger=ledgers,
                     created=stamp,
                     env=env,
                     blocked=True,
@@ -437,7 +439,7 @@ def write_release(
                 rules=rules,
                 manifest_sha256=sha256_bytes(text.encode()),
                 pairs=pairs,
-                ledger=ledger,
+                ledger=ledgers,
                 created=stamp,
                 env=env,
                 blocked=False,
@@ -479,6 +481,26 @@ def write_release(
         differencing_pairs=len(pairs),
         notes=notes,
     )
+
+
+def project_ledgers(state_dir: str | Path | None = None) -> list[Path]:
+    """The project's DP budget ledgers (from the anchor in its state folder), for the checker's report.
+
+    A project without ledgers gives none; an anchor that cannot be read gives none and a warning
+    (a DP release verifies the anchor itself and refuses a damaged one).
+    """
+    from kit.dp.anchor import read_anchor
+    from kit.errors import KitError
+    from kit.state import project_state_dir
+
+    folder = project_state_dir(state_dir)
+    try:
+        anchor = read_anchor(folder)
+    except KitError as exc:
+        log.warning("the checker's report lists no DP ledger: the project's ledger anchor cannot be read (%s)",
+                    type(exc).__name__)
+        return []
+    return [e.ledger_path(folder) for e in anchor.entries]
 
 
 def _request_contexts(request: Mapping[str, Any] | None, outputs: Sequence[Output],

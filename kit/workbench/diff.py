@@ -7,6 +7,8 @@ registry's pairs from ``checker.json`` of the current release, and every cell th
 is suppressed now but was published under the same codes in the earlier release
 (or the other way round) — a cell whose value can be read off the other release.
 
+Risky cells of the registry's pairs are named by their codes (``checker.json``'s ``cell_links``).
+
 Examples
 --------
 >>> a = {("x", "1"): ("5",), ("y", "1"): ("x",)}
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.release.manifest import find_manifest, load_manifest
-from kit.workbench.views import Snapshot
+from kit.workbench.views import DifferencingRow, Snapshot, differencing_rows
 
 __all__ = ["DiffView", "OutputDiff", "cell_changes", "diff_releases"]
 
@@ -52,8 +54,13 @@ class DiffView:
     against: str
     outputs: tuple[OutputDiff, ...]
     gone: tuple[str, ...]
-    pairs: tuple[Mapping[str, Any], ...]
+    pairs: tuple[DifferencingRow, ...]
     note: str = ""
+
+    @property
+    def risks(self) -> tuple[DifferencingRow, ...]:
+        """The pairs in which the registry found risky cells."""
+        return tuple(p for p in self.pairs if p.is_risk)
 
 
 def cell_changes(now: Mapping[Key, tuple[str, ...]], before: Mapping[Key, tuple[str, ...]], symbol: str
@@ -92,7 +99,7 @@ def diff_releases(snap: Snapshot, earlier: Path) -> DiffView:
     """The diff of the snapshot's release against the release folder ``earlier``."""
     path = find_manifest(earlier)
     if path is None:
-        return DiffView(earlier.name, (), (), (), "the earlier release has no manifest")
+        return DiffView(earlier.name, (), (), differencing_rows(snap.checker), "the earlier release has no manifest")
     old = load_manifest(path)
     old_files = {str(f.get("path")): f.get("sha256") for f in old.get("files", []) if isinstance(f, Mapping)}
     old_outputs = {str(o.get("name")): o for o in old.get("outputs", []) if isinstance(o, Mapping)}
@@ -121,6 +128,4 @@ def diff_releases(snap: Snapshot, earlier: Path) -> DiffView:
         changed, added, removed, risky = cell_changes(now_t, old_t, symbol)
         out.append(OutputDiff(name, "changed", changed, added, removed, risky))
     gone = tuple(sorted(set(old_outputs) - {str(e.get("name")) for e in snap.outputs}))
-    pairs = snap.checker.get("differencing_pairs", [])
-    return DiffView(earlier.name, tuple(out), gone,
-                    tuple(p for p in pairs if isinstance(p, Mapping)) if isinstance(pairs, list) else ())
+    return DiffView(earlier.name, tuple(out), gone, differencing_rows(snap.checker))

@@ -28,9 +28,11 @@ from kit.release.words import dp_in_words, reason_kind
 
 __all__ = [
     "CellRow",
+    "DifferencingRow",
     "OutputRow",
     "OutputView",
     "Snapshot",
+    "differencing_rows",
     "dp_in_words",
     "output_view",
     "overview_rows",
@@ -92,6 +94,47 @@ def snapshot(release: Path, *, checker_dir: str | Path | None, log_path: str | P
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             checker = {}
     return Snapshot(review, manifest, checker, reviewer)
+
+
+@dataclass(frozen=True)
+class DifferencingRow:
+    """One differencing pair of ``checker.json``: the outputs, the result and the risky cells by codes."""
+
+    table: str
+    other_table: str
+    other_release: str
+    result: str
+    common: str
+    risky: str
+    links: tuple[str, ...]
+
+    @property
+    def is_risk(self) -> bool:
+        """Whether the registry found risky cells (blocked, or not enforced because the check was off)."""
+        return self.result != "ok"
+
+
+def differencing_rows(checker: Mapping[str, Any], output: str | None = None) -> tuple[DifferencingRow, ...]:
+    """The pairs of ``checker.json`` (those involving ``output`` when given), risks first.
+
+    >>> rows = differencing_rows({"differencing_pairs": [{"table": "b", "other table": "a", "result": "ok"},
+    ...     {"table": "c", "other table": "a", "result": "BLOCKED", "cell_links": [{"text": "c [K=1] vs a [K=1]"}]}]})
+    >>> [(r.table, r.links) for r in rows]
+    [('c', ('c [K=1] vs a [K=1]',)), ('b', ())]
+    """
+    pairs = checker.get("differencing_pairs")
+    out: list[DifferencingRow] = []
+    for p in pairs if isinstance(pairs, list) else []:
+        if not isinstance(p, Mapping):
+            continue
+        if output is not None and output not in (p.get("table"), p.get("other table")):
+            continue
+        links = p.get("cell_links")
+        texts = tuple(str(k.get("text")) for k in links if isinstance(k, Mapping)) if isinstance(links, list) else ()
+        out.append(DifferencingRow(str(p.get("table", "")), str(p.get("other table", "")),
+                                   str(p.get("other release", "")), str(p.get("result", "ok")),
+                                   str(p.get("common cells", "")), str(p.get("risky cells", "")), texts))
+    return tuple(sorted(out, key=lambda r: not r.is_risk))
 
 
 @dataclass(frozen=True)
@@ -197,6 +240,7 @@ class OutputView:
     thread: tuple[Message, ...]
     symbol: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    differencing: tuple[DifferencingRow, ...] = ()
 
     @property
     def dim_names(self) -> tuple[str, ...]:
@@ -289,7 +333,8 @@ def output_view(snap: Snapshot, name: str) -> OutputView | None:
         model = (tuple(str(c) for c in raw["columns"]),
                  tuple(tuple(str(v) for v in r) for r in raw["rows"][:_MAX_SHOWN] if isinstance(r, list)))
     return OutputView(row, entry, _published(snap, files), images, cells, dims, tuple(checks), model, thread,
-                      str(snap.manifest.get("suppressed_symbol", "x")), tuple(notes))
+                      str(snap.manifest.get("suppressed_symbol", "x")), tuple(notes),
+                      tuple(r for r in differencing_rows(snap.checker, name) if r.is_risk))
 
 
 def request_state(snap: Snapshot) -> str:

@@ -77,3 +77,27 @@ def request(base: str, method: str, path: str, *, cookie: str | None = None, bod
     out = resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     conn.close()
     return out
+
+
+#: A municipality code with markup (the diff tests): must arrive escaped.
+EVIL_CODE = '<img src=x onerror="document.title=1">'
+
+
+def two_releases(root: Path, *, evil: bool = False) -> tuple[Path, Path, Path]:
+    """Two releases of one project: ``r1`` residents by KOM and KON, ``r2`` the same table minus one
+    person in ``[KOM=K3, KON=F]`` (and one in the code with markup when ``evil``), written with the
+    differencing check off (the registry still compares and reports the risky cells).
+    Returns (r1, r2, checker folder)."""
+    koms = ["K0", "K1", "K2", "K3"] + ([EVIL_CODE] if evil else [])
+    n = 40 * len(koms)
+    df = pd.DataFrame({"PNR": np.arange(7_000_001, 7_000_001 + n), "KOM": np.repeat(koms, 40),
+                       "KON": np.tile(["M", "F"], n // 2)})
+    session = kit.Session(rules="dst", unit="PNR", created=CREATED, data_label="synthetic")
+    gone = [df.index[df.KOM.eq(kom) & df.KON.eq("F")][0] for kom in ("K3", *([EVIL_CODE] if evil else []))]
+    smaller = df.drop(index=gone)
+    for name, data, checked in (("r1", df, True), ("r2", smaller, False)):
+        table = session.table(data, rows="KOM", cols="KON", stat="count", name="residents", margins=True,
+                              title="Residents by municipality and sex")
+        session.release(root / name, [table], title=name, checker_dir=root / "checker", state_dir=root / "state",
+                        differencing=checked)
+    return root / "r1", root / "r2", root / "checker"

@@ -1,4 +1,5 @@
-"""Take the screenshots of docs/review.md: ``python tests/workbench/screenshots.py`` (about a minute).
+"""Take the screenshots of docs/review.md: ``python tests/workbench/screenshots.py`` (about a minute;
+``--diff-only`` takes only the diff view's, in seconds).
 
 Builds the demo release (smallest population) and two small releases in a temporary folder,
 walks a request through its lifecycle in headless Chromium and saves one PNG per view into
@@ -13,6 +14,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 IMG = ROOT / "docs" / "img"
+
+
+def diff_screenshot(page: object, root: Path) -> None:
+    """The diff view of a release whose registry found a risky cell (``--diff-only`` takes just this one)."""
+    from helpers import two_releases  # type: ignore[import-not-found]
+
+    from kit.workbench.server import start_workbench
+
+    r1, r2, checker = two_releases(root)
+    bench = start_workbench(r2, checker_dir=checker, reviewer="anna", against=r1)
+    try:
+        page.goto(bench.url)  # type: ignore[attr-defined]
+        page.goto(f"{bench.base}/diff")  # type: ignore[attr-defined]
+        page.screenshot(path=str(IMG / "workbench-diff.png"), full_page=True)  # type: ignore[attr-defined]
+    finally:
+        bench.close()
 
 
 def main() -> int:
@@ -33,6 +50,13 @@ def main() -> int:
         print(f"screenshots skipped: {reason}")
         return 1
     IMG.mkdir(parents=True, exist_ok=True)
+    if "--diff-only" in sys.argv[1:]:
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+            browser = launch(pw)
+            diff_screenshot(browser.new_page(viewport={"width": 1400, "height": 900}), Path(tmp))
+            browser.close()
+        print(f"screenshot written to {IMG / 'workbench-diff.png'}")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         demo = run_demo(root / "demo", persons=190_000, permutations=19, progress=False, echo=lambda _: None)
@@ -66,10 +90,9 @@ def main() -> int:
                 page.goto(bench.url)
                 page.goto(f"{bench.base}/output/residents")
                 page.screenshot(path=str(IMG / "workbench-output.png"), full_page=True)
-                page.goto(f"{bench.base}/diff")
-                page.screenshot(path=str(IMG / "workbench-diff.png"), full_page=True)
             finally:
                 bench.close()
+            diff_screenshot(page, root / "pair")
             report = small_checker / "rel" / "checker_report.html"
             page.goto(report.as_uri())
             page.screenshot(path=str(IMG / "checker-report.png"), full_page=False)
