@@ -79,7 +79,8 @@ def main(config_path: str) -> int:
     e1 = kit.clear(results.e1)
     e5 = {name: kit.clear(est) for name, est in results.e5.items()}
     e7 = None if results.e7_difference is None else kit.clear(results.e7_difference)
-    figures = demo_figures(e1, e5, e7, config)
+    e7_attachment = None if results.e7_attachment is None else kit.clear(results.e7_attachment)
+    figures = demo_figures(e1, e5, e7, config, e7_attachment)
     release = results.session.release(work / "release", [*results.outputs(), *figures],
                                       title="The Aalborg model: Kildeparken and Sundparken",
                                       checker_dir=work / "checker", state_dir=work)

@@ -25,10 +25,11 @@ Definitions (``docs/aalborg.md`` walks through them):
 Beside employment (issue 25, :mod:`kit.demo.outcomes`): E4 newcomer share by
 area and year; E5 event studies of education, in education, public support and
 the share of the year in employment (the configured ``outcomes``); E6 labour-market attachment shares (SOCIO13
-groups) by area and year; E7 the movers-out follow-up: employment and public
-support of the base-year residents who moved away, by destination and year,
-and the difference between each treated area's movers and the comparison
-areas' movers.
+groups) by area and year; E7 the movers-out follow-up: the labour-market
+attachment (employed, unemployed, public support, outside: one distribution per
+cell) of the base-year residents who moved away, by destination and year, and
+the employment difference between each treated area's movers and the
+comparison areas' movers.
 """
 
 from __future__ import annotations
@@ -141,13 +142,12 @@ class AnalysisResults:
     e4: Any = None
     e5: dict[str, Any] = field(default_factory=dict)
     e6: Any = None
-    e7_employment: Any = None
-    e7_support: Any = None
+    e7_attachment: Any = None
     e7_difference: Any = None
 
     def outputs(self) -> list[Any]:
-        """Private results in release order (E7's support rates stay on the server: see docs/aalborg.md)."""
-        extra = [self.e4, *self.e5.values(), self.e6, self.e7_employment, self.e7_difference]
+        """Private results in release order."""
+        extra = [self.e4, *self.e5.values(), self.e6, self.e7_attachment, self.e7_difference]
         return [self.e0, self.e1, self.e2, self.e3, *(o for o in extra if o is not None)]
 
 
@@ -302,10 +302,10 @@ def run_analysis(frame: pd.DataFrame, config: AnalysisConfig, *,
     if "attachment" in frame.columns:
         say("E6: labour-market attachment (SOCIO13 groups) by area and year")
         results.e6 = attachment_shares(session, frame[frame["area"].isin(keep_areas)], list(treated), years,
-                                       config.age)
+                                       config.age, published_elsewhere=[e0])
     if config.movers_out and movers is not None:
         say("E7: movers-out by destination, against the comparison areas' movers")
-        results.e7_employment, results.e7_support, results.e7_difference = movers_outputs(
+        results.e7_attachment, results.e7_difference = movers_outputs(
             session, movers, list(treated), config.base_year, years, config.age)
     return results
 

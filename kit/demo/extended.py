@@ -6,10 +6,13 @@
   outcome's own age band (the share of the year is a mean in percent of the year,
   so its effects are percentage points of the year);
 * E6 labour-market attachment: the share of residents in each SOCIO13 group by
-  area (treated areas, comparison areas pooled) and year;
-* E7 movers-out: employment and public support of the base-year residents who
-  moved away, by origin, destination and year, and the difference between each
-  treated area's movers and the comparison areas' movers (Newcombe intervals).
+  area (treated areas, comparison areas pooled) and year, one distribution per
+  area and year published whole or not at all;
+* E7 movers-out: the attachment (employed, unemployed, public support, outside)
+  of the base-year residents who moved away, by origin, destination and year, as
+  one table of whole distributions (:mod:`kit.demo.movers_release`), and the
+  employment difference between each treated area's movers and the comparison
+  areas' movers (Newcombe intervals).
 
 Every output is an ordinary private result of the session: the table rules,
 secondary checks and the release writer's re-derivation apply to each.
@@ -71,27 +74,37 @@ def outcome_studies(session: Any, frame: pd.DataFrame, names: Sequence[str], tre
 
 
 def attachment_shares(session: Any, frame: pd.DataFrame, treated: Sequence[str], years: Sequence[str],
-                      age: tuple[int, int]) -> Any:
-    """E6: share of residents in each attachment group by area and year."""
+                      age: tuple[int, int], published_elsewhere: Sequence[Any] = ()) -> Any:
+    """E6: share of residents in each attachment group by area and year.
+
+    One distribution per area and year, published whole or not at all
+    (:func:`kit.demo.movers_release.distribution_table`): a suppressed share (say no unemployed
+    resident in a year) would otherwise be one minus the published ones.
+    """
+    from kit.demo.movers_release import STATUS_DIM, distribution_table
+
     pooled = _pooled(frame, treated)[["PNR", "area", "year", "attachment"]]
-    groups = [a.value for a in Attachment]
-    long = pd.concat(
-        [pooled.assign(group=g, share=(pooled["attachment"] == g).astype(np.int8)) for g in groups],
-        ignore_index=True,
-    )
-    return session.table(
-        long, rows=["area", "group"], cols="year", stat="rate", measure="share",
-        codes={"area": [*treated, COMPARISON_LABEL], "group": groups, "year": list(years)},
-        name="e6_attachment",
+    return distribution_table(
+        session, pooled, column="attachment", groups=[a.value for a in Attachment], rows=["area", STATUS_DIM],
+        cols="year", codes={"area": [*treated, COMPARISON_LABEL], "year": list(years)},
+        published_elsewhere=published_elsewhere, name="e6_attachment",
         title=f"Labour-market attachment of residents aged {age[0]}-{age[1]} (AKM SOCIO13 groups), share by year",
         notes=("Groups: employed SOCIO13 110-139; unemployed 210; cash benefit or other public support 220, "
-               "321, 323, 330; outside (education 310, other 410, no AKM row). Comparison areas pooled.",),
+               "321, 323, 330; outside (education 310, other 410, no AKM row). Comparison areas pooled. "
+               "The four shares of an area and year sum to one: they are published whole or not at all.",),
     )
 
 
 def movers_outputs(session: Any, movers: pd.DataFrame, treated: Sequence[str], base_year: int,
-                   years: Sequence[str], age: tuple[int, int]) -> tuple[Any, Any, Any]:
-    """E7: employment and support of movers-out by origin, destination and year; treated minus comparison."""
+                   years: Sequence[str], age: tuple[int, int]) -> tuple[Any, Any]:
+    """E7: the movers-out's attachment by origin, destination and year; employment treated minus comparison.
+
+    Returns the attachment table (``e7_movers_attachment``, one rate table whose four shares per
+    cell partition the cell's movers, protected by :func:`kit.demo.movers_release.attachment_table`)
+    and the employment difference (``e7_movers_difference``), or ``None`` for it without treated movers.
+    """
+    from kit.demo.movers_release import attachment_table
+
     later = [y for y in years if int(y) > base_year]
     dests = [d.value for d in (Destination.SAME_MUNICIPALITY, Destination.ELSEWHERE, Destination.BACK)]
     codes = {"area": [*treated, COMPARISON_LABEL], "destination": dests, "year": later}
@@ -99,20 +112,6 @@ def movers_outputs(session: Any, movers: pd.DataFrame, treated: Sequence[str], b
     note = (f"Movers-out: lived in the area in {base_year}; in the year they live elsewhere in Denmark "
             "(same municipality as the area, or elsewhere), or live in the area again after a year outside it "
             "(back). Persons who died or emigrated are not followed. Comparison areas pooled.",)
-    if "support" in movers.columns:
-        # both tables over the same persons: a person with one outcome missing would make the two
-        # populations differ by one, which the differencing registry refuses
-        movers = movers[movers["employed"].notna() & movers["support"].notna()]
-    employment = session.table(
-        movers, rows=["area", "destination"], cols="year", stat="rate", measure="employed", codes=codes,
-        name="e7_movers_employment", title=f"Employment rate of {who}", notes=note,
-    )
-    support = None
-    if "support" in movers.columns:
-        support = session.table(
-            movers, rows=["area", "destination"], cols="year", stat="rate", measure="support", codes=codes,
-            name="e7_movers_support", title=f"Share on cash benefit or other public support of {who}", notes=note,
-        )
     # each treated area's movers against the comparison areas' movers, destination by destination
     away = movers[movers["destination"] != Destination.BACK.value]
     comp = away[away["area"] == COMPARISON_LABEL]
@@ -131,4 +130,13 @@ def movers_outputs(session: Any, movers: pd.DataFrame, treated: Sequence[str], b
             by=["pair", "destination", "year"], name="e7_movers_difference",
             title="Employment of movers-out: treated area's movers minus the comparison areas' movers",
         )
-    return employment, support, difference
+    attachment = attachment_table(
+        session, movers, codes, published_elsewhere=[] if difference is None else [difference],
+        name="e7_movers_attachment",
+        title=f"Labour-market attachment of {who}: share employed, unemployed, on public support and outside",
+        notes=(*note, "Employed: RAS status in November 1xx (as everywhere in this analysis); the others from "
+                      "AKM SOCIO13: unemployed 210; cash benefit or other public support 220, 321, 323, 330; "
+                      "outside: the rest (education, pension, other, no AKM row). The four shares of a cell "
+                      "sum to one: a cell is published whole or not at all."),
+    )
+    return attachment, difference

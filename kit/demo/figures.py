@@ -5,18 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from kit.demo.analysis import GROUP_LABELS, AnalysisConfig
-from kit.demo.outcomes import DESTINATION_LABELS, outcome
+from kit.demo.movers_release import STATUS_DIM
+from kit.demo.outcomes import DESTINATION_LABELS, Attachment, Destination, outcome
 
 __all__ = ["demo_figures"]
 
+_SHORT_LABELS = {Attachment.EMPLOYED.value: "Employed", Attachment.UNEMPLOYED.value: "Unemployed",
+                 Attachment.SUPPORT.value: "Public support", Attachment.OUTSIDE.value: "Outside"}
+_WHERE = {Destination.ELSEWHERE: "elsewhere in Denmark", Destination.SAME_MUNICIPALITY: "same municipality",
+          Destination.BACK: "back again"}
 
-def demo_figures(e1: Any, e5: dict[str, Any], e7_difference: Any, config: AnalysisConfig) -> list[Any]:
-    """BL's figure (E1), one bar chart per E5 outcome and the movers-out differences (E7).
+
+def demo_figures(e1: Any, e5: dict[str, Any], e7_difference: Any, config: AnalysisConfig,
+                 e7_attachment: Any = None) -> list[Any]:
+    """BL's figure (E1), one bar chart per E5 outcome, the movers-out differences (E7) and, with
+    ``e7_attachment``, the movers' attachment shares per destination (treated areas beside the
+    comparison areas' movers; a suppressed cell is a gap).
 
     Parameters
     ----------
-    e1, e5, e7_difference
-        *Cleared* estimates (``kit.clear``); ``e7_difference`` may be ``None``.
+    e1, e5, e7_difference, e7_attachment
+        *Cleared* estimates and table (``kit.clear``); ``e7_difference`` and ``e7_attachment`` may
+        be ``None``.
     config
         The analysis configuration (base and target year).
     """
@@ -43,4 +53,14 @@ def demo_figures(e1: Any, e5: dict[str, Any], e7_difference: Any, config: Analys
             title=f"Movers-out since {base}: employment {year}, treated minus comparison areas",
             y_label="percentage points", labels=DESTINATION_LABELS,
         ))
+    if e7_attachment is not None:
+        for dest in (Destination.ELSEWHERE, Destination.SAME_MUNICIPALITY, Destination.BACK):
+            figures.append(Figure.bar(
+                e7_attachment, name=f"movers_attachment_{dest.value}", x=STATUS_DIM, group="area",
+                value="estimate", low="ci_low", high="ci_high", where={"year": year, "destination": dest.value},
+                scale=100.0, title=f"Movers-out since {base}, {_WHERE[dest]}: labour-market attachment {year}",
+                y_label="% of the movers", labels=_SHORT_LABELS,
+                caption="Shares of each area's movers (comparison areas pooled), 95 % Wilson intervals; "
+                        "the four shares of an area sum to 100 %; a suppressed cell is a gap.",
+            ))
     return figures

@@ -65,6 +65,7 @@ __all__ = [
     "OutcomeDef",
     "attachment_group",
     "education_level",
+    "mover_attachment",
     "movers_frame",
     "outcome",
     "year_share",
@@ -167,6 +168,23 @@ def attachment_group(socio13: npt.NDArray[np.float64]) -> npt.NDArray[np.object_
     return out
 
 
+def mover_attachment(employed: npt.NDArray[np.bool_], socio13: npt.NDArray[np.float64] | None
+                     ) -> npt.NDArray[np.object_]:
+    """:class:`Attachment` of a mover: employed by the November status (RAS 1xx, as the employment
+    outcome everywhere), otherwise the SOCIO13 group (without SOCIO13: outside).
+
+    The four groups partition the movers of a cell, so their shares sum to one.
+
+    >>> mover_attachment(np.array([True, False, False]), np.array([330.0, 210.0, 330.0])).tolist()
+    ['employed', 'unemployed', 'support']
+    """
+    out = (np.full(len(employed), Attachment.OUTSIDE.value, dtype=object) if socio13 is None
+           else attachment_group(socio13))
+    out[(out == Attachment.EMPLOYED.value)] = Attachment.OUTSIDE.value  # SOCIO13-employed, not in November
+    out[np.asarray(employed, dtype=bool)] = Attachment.EMPLOYED.value
+    return out
+
+
 def education_level(hfaudd: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Level group of an HFAUDD code: its first two digits (NaN stays NaN)."""
     code = np.asarray(hfaudd, dtype=float)
@@ -228,8 +246,8 @@ def movers_frame(panel: pd.DataFrame, base_year: int, treated: Sequence[str], co
     pandas.DataFrame
         One row per person and later year in which the person is a mover-out or back:
         ``PNR``, ``year``, ``area`` (origin: a treated area or the comparison label),
-        ``destination`` (:class:`Destination` value), ``employed`` and, with SOCIO13,
-        ``support``.
+        ``destination`` (:class:`Destination` value), ``employed``, ``attachment``
+        (:func:`mover_attachment`) and, with SOCIO13, ``support``.
     """
     areas = [*treated, *comparison]
     name = panel["AREA_NAME"].astype(object)
@@ -262,8 +280,10 @@ def movers_frame(panel: pd.DataFrame, base_year: int, treated: Sequence[str], co
         "age": later["ALDER"].to_numpy(),
         "employed": ((status >= 100) & (status < 200)).astype(np.int8),
     })
-    if "SOCIO13" in later.columns:
-        out["support"] = np.isin(_numeric(later["SOCIO13"]), SUPPORT_CODES).astype(np.int8)
+    socio = _numeric(later["SOCIO13"]) if "SOCIO13" in later.columns else None
+    out["attachment"] = mover_attachment(out["employed"].to_numpy() == 1, socio)
+    if socio is not None:
+        out["support"] = np.isin(socio, SUPPORT_CODES).astype(np.int8)
     keep = ((out["destination"] != Destination.STAYED.value) & ~exposed
             & (out["age"] >= age[0]) & (out["age"] <= age[1]))
     return out.loc[keep.to_numpy()].drop(columns="age").reset_index(drop=True)

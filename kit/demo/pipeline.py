@@ -40,7 +40,14 @@ from kit.demo.analysis import (
 )
 from kit.demo.figures import demo_figures
 from kit.demo.outcomes import MONTHS_COLUMN
-from kit.demo.truth_report import format_rows, movers_vs_truth, newcomer_share_vs_truth, outcomes_vs_truth
+from kit.demo.truth_report import (
+    format_attachment,
+    format_rows,
+    movers_attachment_vs_truth,
+    movers_vs_truth,
+    newcomer_share_vs_truth,
+    outcomes_vs_truth,
+)
 from kit.errors import OptionalDependencyError, OutputExistsError, SpecError
 from kit.progress import Progress
 
@@ -59,6 +66,7 @@ class DemoResult:
     outcomes: tuple[dict[str, Any], ...] = ()
     movers: tuple[dict[str, Any], ...] = ()
     newcomers: tuple[dict[str, Any], ...] = ()
+    attachment: tuple[dict[str, Any], ...] = ()
     text: str = ""
 
 
@@ -140,13 +148,13 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     e1 = kit.clear(results.e1)
     e5 = {name: kit.clear(est) for name, est in results.e5.items()}
     e7_difference = None if results.e7_difference is None else kit.clear(results.e7_difference)
+    e7_attachment = None if results.e7_attachment is None else kit.clear(results.e7_attachment)
     e4 = kit.clear(results.e4)
-    figures = demo_figures(e1, e5, e7_difference, analysis_config)
+    figures = demo_figures(e1, e5, e7_difference, analysis_config, e7_attachment)
+    # E7's attachment is one table whose four shares per cell partition the movers, published whole
+    # or not at all (kit.demo.movers_release); the differencing registry stays on (OUT/work)
     outputs = [results.e0, results.e1, figures[0], results.e2, results.e3, e4, *e5.values(), *figures[1:],
-               # E7's support rates stay on the server: in small movers cells the persons on support
-               # and the persons not employed differ by one or two, which the differencing registry refuses
-               *(o for o in (results.e6, results.e7_employment) if o is not None),
-               *([e7_difference] if e7_difference is not None else [])]
+               *(o for o in (results.e6, e7_attachment, e7_difference) if o is not None)]
     release = session.release(
         out / "release", outputs,
         title="The Aalborg model: employment, education, attachment and movers-out in Kildeparken and "
@@ -161,6 +169,7 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     outcome_rows = outcomes_vs_truth(e5, truth, year)
     mover_rows = [] if e7_difference is None else movers_vs_truth(e7_difference, truth, year)
     newcomer_rows = newcomer_share_vs_truth(e4, truth, year)
+    attachment_rows = [] if e7_attachment is None else movers_attachment_vs_truth(e7_attachment, truth, year)
     text = "\n\n".join([
         format_comparison(rows, year, base),
         format_rows(outcome_rows, f"Effects {year} vs {base} on education, in education, public support and "
@@ -168,6 +177,10 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
                                   "intervals, p = permutation p-value"),
         format_rows(mover_rows, f"Movers-out {year}: employment of the treated area's movers minus the "
                                 "comparison areas' movers (pp), 95% Newcombe intervals"),
+        format_attachment(attachment_rows, f"Movers-out {year}: labour-market attachment (% of the movers aged "
+                                           "16-64, one cleared distribution per row; x: suppressed); emp - comp = "
+                                           "employed share minus the comparison movers' (pp), planted = the "
+                                           "generator's employment difference"),
         format_rows(newcomer_rows, f"Newcomer share {year} (% of residents aged 16-64)"),
     ])
     (out / "truth_comparison.txt").write_text(text + "\n", encoding="utf-8")
@@ -176,7 +189,8 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     if record:
         from kit.demo.record import blocks
 
-        for path in record_blocks(record, blocks(_Partial(text, rows, outcome_rows, newcomer_rows),
+        for path in record_blocks(record, blocks(_Partial(text, rows, outcome_rows, newcomer_rows,
+                                                          tuple(attachment_rows)),
                                                  config.seed, config.persons)):
             echo(f"recorded this run's numbers in {path}")
     echo(f"release: {release.folder} (transfer this folder only)")
@@ -184,7 +198,8 @@ def run_demo(out: str | Path, *, persons: int | None = None, seed: int | None = 
     echo(f"done in {elapsed:.0f} s")
     return DemoResult(out=out, release=Path(release.folder), checker=Path(release.checker_folder),
                       comparison=tuple(rows), seconds=elapsed, outcomes=tuple(outcome_rows),
-                      movers=tuple(mover_rows), newcomers=tuple(newcomer_rows), text=text)
+                      movers=tuple(mover_rows), newcomers=tuple(newcomer_rows), attachment=tuple(attachment_rows),
+                      text=text)
 
 
 @dataclass(frozen=True)
@@ -195,6 +210,7 @@ class _Partial:
     comparison: list[dict[str, Any]]
     outcomes: list[dict[str, Any]]
     newcomers: list[dict[str, Any]]
+    attachment: tuple[dict[str, Any], ...] = ()
 
 
 #: The researcher's context per output: the release is a request for the output checker's workbench.
@@ -209,6 +225,9 @@ _DEMO_REQUEST = {
                      "controls": "Group-time effects over groups above the threshold."},
     "e3_decomposition": {"context": "Stayers against composition: how much of the change is movers.",
                          "controls": "Aggregates of the event-study population."},
+    "e7_movers_attachment": {"context": "Labour-market attachment of the residents who moved away, by destination.",
+                             "controls": "One distribution per cell, published whole or not at all; no two "
+                                         "published cells differ by fewer than the threshold's persons."},
 }
 
 

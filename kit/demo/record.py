@@ -54,6 +54,24 @@ def _fmt(row: Mapping[str, Any] | None, field: str = "estimate", unit: str = " p
     return f"{row[field]:+.1f}{unit}"
 
 
+def _share(rows: Sequence[Mapping[str, Any]], area: str, status: str) -> str:
+    for r in rows:
+        if r["area"] == area and r["destination"] == "elsewhere":
+            value = r["shares"].get(status)
+            return "x (suppressed)" if value is None else f"{value:.1f} %"
+    return "x (suppressed)"
+
+
+def _movers_sentence(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The movers' public-support share (cleared) for the headline, or nothing without E7."""
+    if not rows:
+        return ""
+    return ("; of those who had lived in Sundparken in 2011 and lived elsewhere in Denmark in 2017, "
+            f"{_share(rows, 'Sundparken', 'support')} were on cash benefit or other public support "
+            f"(Kildeparken {_share(rows, 'Kildeparken', 'support')}, the comparison areas' movers "
+            f"{_share(rows, 'Comparison', 'support')})")
+
+
 def blocks(result: Any, seed: int, persons: int) -> dict[str, str]:
     """The recorded blocks of one demo run (``result`` is a :class:`~kit.demo.pipeline.DemoResult`)."""
     estimates = (f"```\n$ kit demo --out demo-out   # seed {seed}, {persons:,} persons\n{result.text}\n```")
@@ -67,7 +85,8 @@ def blocks(result: Any, seed: int, persons: int) -> dict[str, str]:
         f"{_fmt(_pick(result.outcomes, 'Kildeparken', 'what', 'education'))}, and finds newcomers to be "
         f"{_fmt(_pick(result.newcomers, 'Sundparken', 'what', 'newcomer share %'), unit=' %')[1:]} and "
         f"{_fmt(_pick(result.newcomers, 'Kildeparken', 'what', 'newcomer share %'), unit=' %')[1:]} "
-        "of the 16-64-year-old residents."
+        "of the 16-64-year-old residents"
+        f"{_movers_sentence(getattr(result, 'attachment', ()))}."
     )
     return {"estimates": estimates, "headline": headline}
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kit.demo.outcomes import COMPARISON_LABEL
+from kit.demo.outcomes import COMPARISON_LABEL, Attachment, Destination
 
-__all__ = ["format_rows", "movers_vs_truth", "newcomer_share_vs_truth", "outcomes_vs_truth"]
+__all__ = ["format_attachment", "format_rows", "movers_attachment_vs_truth", "movers_vs_truth",
+           "newcomer_share_vs_truth", "outcomes_vs_truth"]
 
 _NDZ = "not_distinguishable_from_zero"
 
@@ -112,4 +113,49 @@ def format_rows(rows: Sequence[Mapping[str, Any]], heading: str) -> str:
         p = "" if r.get("p_perm") is None else f"{r['p_perm']:7.3f}"
         lines.append(f"{r['area']:<12} {r['what']:<26} {r['estimate']:9.1f} {interval:>17} {p:>7} {planted:>8} "
                      f"{covered:>8}  {r['flag']}")
+    return "\n".join(lines)
+
+
+def movers_attachment_vs_truth(cleared: Any, truth: Mapping[str, Any], year: int) -> list[dict[str, Any]]:
+    """E7 attachment shares (%) per origin and destination in ``year``, from the cleared table.
+
+    Each row holds the four shares (``None`` where the cell is suppressed: a cell is published
+    whole or not at all), the treated movers' employed share minus the comparison movers' (pp,
+    both cleared numbers) and the generator's planted employment difference for the destination.
+    """
+    frame = cleared.to_frame(symbols=False)
+    value = cleared.value_columns[0]
+    sel = frame[frame["year"] == str(year)]
+    rows = []
+    origins = [*truth["treated_areas"], COMPARISON_LABEL]
+    for dest in (Destination.SAME_MUNICIPALITY.value, Destination.ELSEWHERE.value, Destination.BACK.value):
+        comp_emp = None
+        for area in reversed(origins):  # the comparison first: the treated rows are compared with it
+            cell = sel[(sel["area"] == area) & (sel["destination"] == dest)]
+            shares: dict[str, float | None] = {}
+            for status in Attachment:
+                v = cell.loc[cell["status"] == status.value, value]
+                x = None if v.empty or v.iloc[0] != v.iloc[0] else 100 * float(v.iloc[0])
+                shares[status.value] = x
+            emp = shares[Attachment.EMPLOYED.value]
+            if area == COMPARISON_LABEL:
+                comp_emp = emp
+            diff = None if area == COMPARISON_LABEL or emp is None or comp_emp is None else emp - comp_emp
+            planted = truth.get("movers_out", {}).get(area, {}).get(dest, {}).get(str(year), {}).get("difference_pp")
+            rows.append({"area": "Comparison" if area == COMPARISON_LABEL else area, "destination": dest,
+                         "shares": shares, "difference": diff, "planted": planted,
+                         "suppressed": all(x is None for x in shares.values())})
+    return rows
+
+
+def format_attachment(rows: Sequence[Mapping[str, Any]], heading: str) -> str:
+    """The movers' attachment rows as a fixed-width text table (x: suppressed)."""
+    names = [a.value for a in Attachment]
+    lines = [heading, f"{'area':<12} {'destination':<18} " + " ".join(f"{n:>10}" for n in names)
+             + f" {'emp - comp':>10} {'planted':>8}"]
+    for r in rows:
+        cells = " ".join(f"{'x':>10}" if r["shares"][n] is None else f"{r['shares'][n]:10.1f}" for n in names)
+        diff = "" if r["difference"] is None else f"{r['difference']:10.1f}"
+        planted = "" if r["planted"] is None else f"{r['planted']:8.1f}"
+        lines.append(f"{r['area']:<12} {r['destination']:<18} {cells} {diff:>10} {planted:>8}".rstrip())
     return "\n".join(lines)

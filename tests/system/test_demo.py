@@ -147,13 +147,42 @@ def test_movers_cells_rest_on_enough_persons(demo) -> None:  # type: ignore[no-u
         for (origin, is_back), n in keep.groupby(["origin", "back"])["PNR"].nunique().items():
             if origin in treated and is_back:
                 counts[(origin, "back", str(year))] = int(n)
-    tab = (result.release / "tables" / "e7_movers_employment.tab").read_text(encoding="utf-8").splitlines()
+    tab = (result.release / "tables" / "e7_movers_attachment.tab").read_text(encoding="utf-8").splitlines()
     header = tab[0].split("\t")
     released = {}
     for line in tab[1:]:
         f = dict(zip(header, line.split("\t")))
-        released[(f["area"], f["destination"], f["year"])] = f["estimate"]
-    for (area, dest, year), n in counts.items():
+        released[(f["area"], f["destination"], f["year"], f["status"])] = f["estimate"]
+    counts = {(a, d, y, s): n for (a, d, y), n in counts.items() for s in ("employed", "support")}
+    for key, n in counts.items():
         if n < 3:  # a small group is never published
-            assert released.get((area, dest, year), "x") == "x", (area, dest, year)
+            assert released.get(key, "x") == "x", key
     assert counts  # some movers came back: the check above ran on real cells
+
+
+def test_release_holds_the_movers_attachment_with_the_registry_on(demo) -> None:  # type: ignore[no-untyped-def]
+    """Issue 25, item 2: the movers' attachment (support share included) is released, cleared, with the
+    differencing registry on, and every published distribution is whole and sums to one."""
+    result, _ = demo
+    manifest = json.loads(next(result.release.glob("manifest.*")).read_text(encoding="utf-8"))
+    assert manifest["differencing"]["checked"] is True  # never turned off for the demo
+    names = {o["name"] for o in manifest["outputs"]}
+    assert {"e7_movers_attachment", "e7_movers_difference", "movers_attachment_elsewhere"} <= names
+    tab = (result.release / "tables" / "e7_movers_attachment.tab").read_text(encoding="utf-8").splitlines()
+    header = tab[0].split("\t")
+    cells: dict[tuple[str, str, str], dict[str, str]] = {}
+    for line in tab[1:]:
+        f = dict(zip(header, line.split("\t")))
+        cells.setdefault((f["area"], f["destination"], f["year"]), {})[f["status"]] = f["estimate"]
+    assert all(set(c) == {"employed", "unemployed", "support", "outside"} for c in cells.values())
+    published = {k: c for k, c in cells.items() if all(v not in ("x", "", ".") for v in c.values())}
+    for key, c in cells.items():  # whole or nothing: no share is one minus the published ones
+        assert key in published or all(v in ("x", "", ".") for v in c.values()), key
+    for c in published.values():
+        assert abs(sum(float(v.replace(",", "")) for v in c.values()) - 1) < 0.01
+    # the treated areas' movers who moved away have a published support share in the target year
+    for area in ("Sundparken", "Kildeparken"):
+        assert (area, "elsewhere", "2017") in published
+    assert (result.release / "figures" / "movers_attachment_elsewhere.svg").is_file()
+    by_area = {(r["area"], r["destination"]): r for r in result.attachment}
+    assert by_area[("Sundparken", "elsewhere")]["shares"]["support"] is not None
