@@ -16,6 +16,9 @@ column          dtype     rows
 ``high``        uint64    one per cell, ``m`` wide: largest key (0: empty)
 ``layer``       int32     one per cell: layer number within its output
 ``flags``       uint8     one per cell: published, attribute, partition bits
+``full_hash``   uint64    one per cell: hash of every bucket (identical sets: equal)
+``fill``        int32     one per cell, ``m`` wide: count plus the smallest other
+                          non-empty count of its partition layer (2**31-1: none)
 ``small_keys``  uint64    one per key of a small cell
 ``small_cells`` int32     one per key of a small cell: cell number within its output
 =============== ========= ========================================================
@@ -69,7 +72,7 @@ INDEX_FOLDER = "index"
 #: Per-cell columns: (name, dtype, bucket-wide).
 CELL_COLUMNS: tuple[tuple[str, type, bool], ...] = (
     ("count", np.int32, True), ("total", np.uint64, True), ("low", np.uint64, True), ("high", np.uint64, True),
-    ("layer", np.int32, False), ("flags", np.uint8, False),
+    ("layer", np.int32, False), ("flags", np.uint8, False), ("full_hash", np.uint64, False), ("fill", np.int32, True),
 )
 #: Per-small-key columns.
 SMALL_COLUMNS: tuple[tuple[str, type], ...] = (("small_keys", np.uint64), ("small_cells", np.int32))
@@ -94,6 +97,7 @@ def _sketch_columns(sk: OutputSketch) -> dict[str, np.ndarray]:
     return {
         "count": sk.count.astype(np.int32), "total": sk.total.astype(np.uint64), "low": sk.low.astype(np.uint64),
         "high": sk.high.astype(np.uint64), "layer": sk.layer.astype(np.int32), "flags": sk.flags,
+        "full_hash": sk.full_hash, "fill": sk.fill.astype(np.int32),
         "small_keys": sk.small_keys.astype(np.uint64), "small_cells": sk.small_cells.astype(np.int32),
     }
 
@@ -124,9 +128,10 @@ class SketchIndex:
             out[name] = (np.dtype(dt), 1, "small")
         return out
 
-    def append(self, groups: dict[str, Any], sketch: OutputSketch) -> dict[str, Any]:
+    def append(self, groups: dict[str, Any], sketch: OutputSketch, durable: bool = True) -> dict[str, Any]:
         """Append one output's sketch; updates ``groups`` (the committed lengths, written to index.json
-        by the caller) and returns the output's index entry (ranges and digest)."""
+        by the caller) and returns the output's index entry (ranges and digest). ``durable=False``
+        skips the fsync of every column (benchmarks filling an index in bulk only)."""
         m = sketch.m
         g = groups.setdefault(str(m), {"cells": 0, "small": 0})
         start = {"cells": int(g["cells"]), "small": int(g["small"])}
@@ -143,7 +148,8 @@ class SketchIndex:
                 f.seek(committed)
                 f.write(data)
                 f.flush()
-                os.fsync(f.fileno())
+                if durable:
+                    os.fsync(f.fileno())
         n_cells, n_small = len(sketch.layer), len(sketch.small_keys)
         g["cells"], g["small"] = start["cells"] + n_cells, start["small"] + n_small
         return {"m": m, "cells": [start["cells"], start["cells"] + n_cells],
@@ -195,7 +201,8 @@ class SketchIndex:
             raise _damaged("rows without an output")
         return SketchRows(m, np.asarray(cell_start, dtype=np.int64), np.asarray(small_start, dtype=np.int64),
                           np.asarray(layers, dtype=np.int64), cols["count"], cols["total"], cols["low"],
-                          cols["high"], cols["layer"], cols["flags"], cols["small_keys"], cols["small_cells"])
+                          cols["high"], cols["layer"], cols["flags"], cols["full_hash"], cols["fill"],
+                          cols["small_keys"], cols["small_cells"])
 
     def truncate(self, groups: dict[str, Any], m: int, n_cells: int, n_small: int) -> None:
         """Cut bucket count ``m`` back to its first rows (the tail outputs were dropped)."""

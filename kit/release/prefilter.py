@@ -89,6 +89,53 @@ _LOW48 = np.uint64(2**48 - 1)
 #: Rows (cell × bucket) per vectorised pass; bounds the memory of one check (about 1 GiB peak).
 CHUNK_ROWS = 3_000_000
 _DENSE = 2**24
+#: ``fill`` of a cell no other cell of its layer can complement (no union through it).
+FILL_NONE = 2**31 - 1
+_BITS = 20
+_SHIFT = np.uint64(64 - _BITS)
+
+
+def _slot(values: np.ndarray) -> np.ndarray:
+    """Slot of uint64 values in a :func:`_bitmap` (mixed first: smallest keys are not uniform)."""
+    with np.errstate(over="ignore"):
+        return np.asarray((values * _H1) >> _SHIFT)
+
+
+def _bitmap(values: np.ndarray) -> np.ndarray:
+    """A membership prefilter of uint64 values: ``bits[_slot(x)]`` is true for every value."""
+    b = np.zeros(1 << _BITS, dtype=bool)
+    b[_slot(values)] = True
+    return b
+
+
+def _full_hash(count: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Per cell a hash of every bucket's count and key sum: equal for identical sets."""
+    m = count.shape[1] if count.ndim == 2 else 0
+    with np.errstate(over="ignore"):
+        h = _hash(np.arange(m)[None, :], count, total) * (np.arange(m, dtype=np.uint64) * np.uint64(2) + _H1)[None, :]
+        return np.asarray(h.sum(axis=1, dtype=np.uint64)) if m else np.zeros(len(count), dtype=np.uint64)
+
+
+def _fill(count: np.ndarray, layer: np.ndarray, partition_cell: np.ndarray) -> np.ndarray:
+    """Per cell and bucket: its count plus the smallest non-empty count of another cell of its
+    partition layer (:data:`FILL_NONE` when there is none): the least a union through it holds."""
+    n, m = count.shape
+    fill = np.full((n, m), FILL_NONE, dtype=np.int64)
+    cell, beta = np.nonzero((count > 0) & partition_cell[:, None])
+    if len(cell) == 0:
+        return fill
+    group = layer[cell] * m + beta
+    c = count[cell, beta].astype(np.int64)
+    order = np.lexsort((c, group))
+    g, cs, cl = group[order], c[order], cell[order]
+    start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    size = np.diff(np.r_[start, len(g)])
+    first = np.repeat(start, size)
+    smallest, first_cell = cs[first], cl[first]
+    second = np.where(np.repeat(size, size) > 1, cs[np.minimum(first + 1, len(cs) - 1)], FILL_NONE)
+    other = np.where(cl == first_cell, second, smallest)
+    fill[cl, beta[order]] = np.minimum(cs + other, FILL_NONE)
+    return fill
 
 
 def bucket_count(bound: int) -> int:
@@ -136,6 +183,21 @@ class OutputSketch:
     def n_layers(self) -> int:
         """Number of layers."""
         return len(self.partition)
+
+    @property
+    def partition_cell(self) -> np.ndarray:
+        """Per cell: its layer is a partition."""
+        return self.partition[self.layer] if len(self.layer) else np.zeros(0, dtype=bool)
+
+    @property
+    def full_hash(self) -> np.ndarray:
+        """Per cell a hash of the whole set (every bucket): identical sets, equal hashes."""
+        return _full_hash(self.count, self.total)
+
+    @property
+    def fill(self) -> np.ndarray:
+        """Per cell and bucket the least count of a union of its partition layer through it (see :func:`_fill`)."""
+        return _fill(self.count, self.layer, self.partition_cell)
 
     @property
     def flags(self) -> np.ndarray:
@@ -189,6 +251,8 @@ class SketchRows:
     high: np.ndarray  # (n, m)
     layer: np.ndarray  # (n,) local
     flags: np.ndarray  # (n,) uint8
+    full_hash: np.ndarray  # (n,) uint64
+    fill: np.ndarray  # (n, m) int32
     small_keys: np.ndarray
     small_cells: np.ndarray  # local
 
@@ -220,6 +284,7 @@ class SketchRows:
             cat([s.count for s in sketches], np.int32, (m,)), cat([s.total for s in sketches], np.uint64, (m,)),
             cat([s.low for s in sketches], np.uint64, (m,)), cat([s.high for s in sketches], np.uint64, (m,)),
             cat([s.layer for s in sketches], np.int32), cat([s.flags for s in sketches], np.uint8),
+            cat([s.full_hash for s in sketches], np.uint64), cat([s.fill for s in sketches], np.int32, (m,)),
             cat([s.small_keys for s in sketches], np.uint64), cat([s.small_cells for s in sketches], np.int32),
         )
 
@@ -251,6 +316,8 @@ class _Chunk:
     published: np.ndarray
     attribute: np.ndarray
     partition: np.ndarray  # per cell
+    full_hash: np.ndarray
+    fill: np.ndarray
     small_keys: np.ndarray
     small_cells: np.ndarray  # chunk-wide cell number
 
@@ -271,6 +338,7 @@ class _Chunk:
             np.asarray(rows.total[c0:c1]), np.asarray(rows.low[c0:c1]), np.asarray(rows.high[c0:c1]),
             np.asarray(rows.layer[c0:c1], dtype=np.int64) + layer_off, np.repeat(outputs, n_layers),
             (flags & FLAG_PUBLISHED) > 0, (flags & FLAG_ATTRIBUTE) > 0, (flags & FLAG_PARTITION) > 0,
+            np.asarray(rows.full_hash[c0:c1]), np.asarray(rows.fill[c0:c1], dtype=np.int64),
             np.asarray(rows.small_keys[s0:s1]), np.asarray(rows.small_cells[s0:s1], dtype=np.int64) + cell_off,
         )
 
@@ -305,6 +373,29 @@ class NewSide:
         self.p_low, self.p_low_cell = sk.low[cell, beta][by_low], cell[by_low]
         by_high = np.argsort(sk.high[cell, beta], kind="stable")
         self.p_high, self.p_high_cell = sk.high[cell, beta][by_high], cell[by_high]
+        self.p_need = _fill(sk.count, sk.layer, self.part_cell)[cell, beta][by_low]
+        self.p_low_bits = _bitmap(self.p_low)
+        self.min_need = np.full(m, FILL_NONE, dtype=np.int64)
+        np.minimum.at(self.min_need, beta[by_low], self.p_need)
+        # republished populations: the (full hash, published) of each new cell whose bucket signatures
+        # no other new cell shares; a recorded cell with one of them matches that cell only, and is fine
+        self.full_hash = _full_hash(sk.count, sk.total)
+        dup = np.zeros(len(self.sig), dtype=bool)
+        eq = self.sig[1:] == self.sig[:-1]
+        dup[1:] |= eq
+        dup[:-1] |= eq
+        unique_sigs = np.ones(len(sk.layer), dtype=bool)
+        unique_sigs[self.sig_cell[dup]] = False
+        self.fhp = np.sort(_fhp(self.full_hash, sk.published)[unique_sigs])
+        self.fhp_bits = _bitmap(self.fhp)
+        self.sig_bits = _bitmap(self.sig)
+        # forward union: the smallest key of every bucket of the non-degenerate new cells
+        cell_n, beta_n = np.nonzero(~self.degenerate[:, None] & (sk.count > 0))
+        by_key = np.argsort(sk.low[cell_n, beta_n], kind="stable")
+        self.n_low, self.n_low_cell = sk.low[cell_n, beta_n][by_key], cell_n[by_key]
+        self.n_low_bits = _bitmap(self.n_low)
+        self.max_count = np.full(m, -1, dtype=np.int64)
+        np.maximum.at(self.max_count, beta_n, sk.count[cell_n, beta_n])
         # per (layer, bucket) the sorted cell counts and their running sums (the residual test)
         group = sk.layer[cell] * m + beta
         comp = (group.astype(np.int64) << 32) | sk.count[cell, beta].astype(np.int64)
@@ -322,6 +413,21 @@ class NewSide:
         return np.asarray(self.comp_sum[hi] - self.comp_sum[lo])
 
 
+def _fhp(full_hash: np.ndarray, published: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.asarray(full_hash ^ (published.astype(np.uint64) * _H2))
+
+
+def _member(sorted_values: np.ndarray, bits: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Whether each query is in ``sorted_values`` (``bits``: its :func:`_bitmap`)."""
+    out = np.asarray(bits[_slot(queries)], dtype=bool)
+    idx = np.flatnonzero(out)
+    if len(idx) and len(sorted_values):
+        pos = np.minimum(np.searchsorted(sorted_values, queries[idx]), len(sorted_values) - 1)
+        out[idx] = sorted_values[pos] == queries[idx]
+    return out
+
+
 def _identical_ok(new: NewSide, ca: np.ndarray, rec: _Chunk, cb: np.ndarray) -> np.ndarray:
     """For matched cell pairs: the sets are identical (every bucket) and both published or both not
     (then neither rule can fire through this pair)."""
@@ -336,16 +442,19 @@ def _pairwise(new: NewSide, rec: _Chunk) -> np.ndarray:
     m, sig = new.m, new.sig
     if len(sig) == 0:
         return np.empty(0, dtype=np.int64)
-    hb = _hash(np.arange(m)[None, :], rec.count, rec.total).ravel()
-    ib = np.flatnonzero((rec.count > 0).ravel())
-    hb = hb[ib]
+    republished = _member(new.fhp, new.fhp_bits, _fhp(rec.full_hash, rec.published))
+    cells = np.flatnonzero(~republished)
+    count, total = (rec.count, rec.total) if len(cells) == len(rec.layer) else (rec.count[cells], rec.total[cells])
+    hb = _hash(np.arange(m)[None, :], count, total)
+    r, beta = np.nonzero((count > 0) & new.sig_bits[_slot(hb)])
+    hb = hb[r, beta]
     lo = np.searchsorted(sig, hb, "left")
     hi = np.searchsorted(sig, hb, "right")
     hit = hi > lo
     if not hit.any():
         return np.empty(0, dtype=np.int64)
     q, idx = _expand(lo[hit], hi[hit])
-    cb = ib[hit][q] // m
+    cb = cells[r[hit][q]]
     ca = new.sig_cell[idx]
     fine = (new.sk.attribute[ca] & rec.attribute[cb]) | _identical_ok(new, ca, rec, cb)
     return np.asarray(cb[~fine])
@@ -368,24 +477,43 @@ def _forward_union(new: NewSide, rec: _Chunk) -> np.ndarray:
     """Rule 2, new non-degenerate cell A against the union of recorded partition-layer cells; layers
     (chunk-wide) that may fire."""
     a, sa, m = new.a, new.sk, new.m
-    cb, beta = np.nonzero((rec.count > 0) & rec.partition[:, None])
+    # stage 1 (necessary): the recorded cell C0 holding A's smallest key in the untouched bucket starts
+    # there, and either equals A's part there (then the pairwise test sees it) or leaves room for at
+    # least one other cell of its layer: its fill fits in A's count
+    cb, beta = np.nonzero((rec.fill <= new.max_count[None, :]) & (rec.count > 0) & rec.partition[:, None])
     if len(cb) == 0 or len(a.keys) == 0:
         return np.empty(0, dtype=np.int64)
-    mins = rec.low[cb, beta]
-    lo = np.searchsorted(a.keys, mins, "left")
-    hi = np.searchsorted(a.keys, mins, "right")
-    hit = hi > lo
-    q, pos = _expand(lo[hit], hi[hit])
-    if len(q) == 0:
-        return np.empty(0, dtype=np.int64)
-    cb, beta = cb[hit][q], beta[hit][q]
-    ca = a.cells[pos].astype(np.int64)
-    keep = ~new.degenerate[ca]
-    ca, cb, beta = ca[keep], cb[keep], beta[keep]
-    if len(ca) == 0:
+    lows = rec.low[cb, beta]
+    maybe = new.n_low_bits[_slot(lows)]
+    cb, beta, lows = cb[maybe], beta[maybe], lows[maybe]
+    q, pos = _lookup(new.n_low, lows)
+    cand_a = new.n_low_cell[pos]
+    ok = rec.fill[cb[q], beta[q]] <= sa.count[cand_a, beta[q]]
+    if not ok.any():
         return np.empty(0, dtype=np.int64)
     n_layers = rec.n_layers
+    triples = np.unique((cand_a[ok] * n_layers + rec.layer[cb[q][ok]]) * m + beta[q][ok])
+    layers = np.unique((triples // m) % n_layers)
+    # stage 2: the complete test for the candidate (A, layer, bucket) triples: every cell of the
+    # layer whose smallest key in the bucket lies in A
+    cells_a = np.unique(triples // (n_layers * m))
+    in_a = np.isin(a.cells, cells_a)
+    keys_a, cells_of_a = a.keys[in_a], a.cells[in_a]
+    bits_a = _bitmap(keys_a)
+    cb, beta = np.nonzero((rec.count > 0) & (rec.partition & np.isin(rec.layer, layers))[:, None])
+    mins = rec.low[cb, beta]
+    maybe = bits_a[_slot(mins)]
+    cb, beta, mins = cb[maybe], beta[maybe], mins[maybe]
+    q, pos = _lookup(keys_a, mins)
+    if len(q) == 0:
+        return np.empty(0, dtype=np.int64)
+    cb, beta = cb[q], beta[q]
+    ca = cells_of_a[pos].astype(np.int64)
     group = (ca * n_layers + rec.layer[cb]) * m + beta
+    keep = np.isin(group, triples)
+    ca, cb, beta, group = ca[keep], cb[keep], beta[keep], group[keep]
+    if len(ca) == 0:
+        return np.empty(0, dtype=np.int64)
     tot = rec.total[cb, beta]
     weights = [rec.count[cb, beta].astype(np.float64), (tot & np.uint64(0xFFFFFF)).astype(np.float64),
                ((tot >> np.uint64(24)) & np.uint64(0xFFFFFF)).astype(np.float64), np.ones(len(cb)),
@@ -414,13 +542,23 @@ def _lookup(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, n
 def _reverse_union(new: NewSide, rec: _Chunk) -> np.ndarray:
     """Rule 2, recorded non-degenerate cell B against the union of new partition-layer cells;
     recorded cells of the outputs that may fire."""
-    sa, m = new.sk, new.m
+    sa = new.sk
     if len(new.p_low) == 0:
         return np.empty(0, dtype=np.int64)
-    nondeg = np.flatnonzero((rec.count > 0).all(axis=1))
-    cb = np.repeat(nondeg, m)
-    beta = np.tile(np.arange(m), len(nondeg))
-    # A0: the new partition-layer cell whose smallest key in the bucket is B's smallest there
+    # stage 1 (necessary): the new cell A0 holding B's smallest key in the untouched bucket starts
+    # there, and either equals B's part there (then the pairwise test sees it) or B leaves room for
+    # at least one other cell of A0's layer: B's count reaches A0's fill
+    nondeg = np.asarray((rec.count > 0).all(axis=1))
+    cb, beta = np.nonzero(nondeg[:, None] & (rec.count >= new.min_need[None, :]))
+    lows = rec.low[cb, beta]
+    maybe = new.p_low_bits[_slot(lows)]
+    cb, beta, lows = cb[maybe], beta[maybe], lows[maybe]
+    q, pos = _lookup(new.p_low, lows)
+    ok = rec.count[cb[q], beta[q]] >= new.p_need[pos]
+    cb, beta = cb[q][ok], beta[q][ok]
+    if len(cb) == 0:
+        return np.empty(0, dtype=np.int64)
+    # stage 2. A0: the new partition-layer cell whose smallest key in the bucket is B's smallest there
     q, pos = _lookup(new.p_low, rec.low[cb, beta])
     cb, beta, p = cb[q], beta[q], new.p_low_cell[pos]
     fits = ~(rec.attribute[cb] & sa.attribute[p]) & (sa.count[p, beta] <= rec.count[cb, beta])
