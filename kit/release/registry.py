@@ -16,12 +16,20 @@ Where it lives
   registries cannot be linked;
 - ``outputs/<release>--<output>--<id>.npz``: per output the salted unit keys of its cells, sorted by
   key (delta-coded, compressed) with the cell of each, and per cell a published flag, a layer
-  number and an attribute flag;
-- ``sketches/<same name>.npz``: per output the sketch :mod:`kit.release.prefilter` reads on every
-  check (per cell and bucket: count, key sum, extreme keys; the keys of small cells);
-- ``index.json``: one entry per recorded output with the SHA-256 and size of its data file and the
-  SHA-256 of its sketch (a sketch that does not match, or a data file missing or of another size,
-  stops every later release; a data file's digest is checked whenever it is read).
+  number and an attribute flag (the ground truth; read only to compare an output exactly);
+- ``index/m<m>/*.bin``: the **merged sketch index** (:mod:`kit.release.index`): every recorded
+  output's per-cell sketch (per cell and key bucket: count, key sum, smallest and largest key, fill;
+  per cell a full-set hash and flags; the keys of small cells), appended at record time to one set
+  of fixed-width column files per bucket count, memory-mapped and tested in one vectorised pass by
+  :func:`kit.release.prefilter.firing_outputs` on every check (about 1 MB per output of 10,000
+  cells, whatever the number of persons);
+- ``index.json``: one entry per recorded output with the SHA-256 and size of its data file, its
+  comparison bound and its rows in the merged index with their SHA-256; and the merged index's
+  committed lengths. A data file missing or of another size, or index rows that do not match their
+  digest, stop every later release (:class:`RegistryDamagedError`); a data file's digest is checked
+  whenever it is read. The index is derived data: :meth:`ReleaseRegistry.rebuild_index` rebuilds it
+  from the verified data files (a registry of the earlier format, with one sketch file per output,
+  is rebuilt automatically at its first use).
 
 Check and record run under one inter-process lock (:func:`kit.state.locked` on ``index.json``).
 Inside it the release writer records the cells *pending* on its release folder, renames the folder
@@ -29,8 +37,10 @@ into place and commits the record (:meth:`ReleaseRegistry.record_cells`, :meth:`
 a failed release drops its pending record, and one left by a killed writer is settled by the next
 check (:meth:`~ReleaseRegistry.resolve_pending`): kept when the folder exists, dropped when not.
 
-Only recorded outputs the prefilter cannot rule out are read and compared exactly
-(:func:`kit.release.prefilter.may_fire`; it never rules out one that fires).
+Only recorded outputs the index cannot rule out are read and compared exactly
+(:func:`kit.release.prefilter.firing_outputs`; it never rules out one that fires). Cost at 1,000
+recorded outputs of 10,000 cells over 6 M persons: about 4-5 s per release on the shared 2-core
+machine, most of it sketching the new output and reading the 1 GB index (benchmarks/README.md).
 
 Populations of an output
 ------------------------
