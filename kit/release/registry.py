@@ -566,6 +566,12 @@ class ReleaseRegistry:
                 self._sketches.truncate(groups, m, end_cells, end_small)
             else:
                 rebuild = True
+        if rebuild:
+            # rows in the middle cannot be cut: forget the whole index first, so that a writer killed
+            # before the rebuild below leaves a registry that is rebuilt at its next use
+            for e in keep:
+                e.pop("index", None)
+            groups = {}
         self._write_index(keep, groups)
         for e in drop:
             for key in ("file", "sketch"):

@@ -186,3 +186,25 @@ def test_republished_and_near_repeat_outputs_are_proved_safe_without_reading_the
         pairs = reg.check_cells([_cells("minus", minus)], 3)
     assert sorted(p.other_table for p in pairs if p.blocking) == [f"same{i}" for i in range(4)]
     assert sorted(read) == [f"same{i}" for i in range(4)]
+
+
+def test_a_writer_killed_while_dropping_a_middle_release_leaves_a_rebuildable_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = _registry(tmp_path)
+    keys = _keys(np.random.default_rng(5), 40)
+    with reg.held():
+        reg.record_cells([_cells("gone", [(frozenset(keys.tolist()), True, 0, False)])], RULES, "t", pending="/no/x")
+        reg.record_cells([_cells("late", [(frozenset(keys[:20].tolist()), True, 0, False)])], RULES, "t")
+
+        def killed(self: ReleaseRegistry, bound: int | None = None) -> None:
+            raise KeyboardInterrupt  # the writer dies before rebuilding the index
+
+        monkeypatch.setattr(ReleaseRegistry, "rebuild_index", killed)
+        with pytest.raises(KeyboardInterrupt):
+            reg.abort("/no/x")
+        monkeypatch.undo()
+        # the next use rebuilds the index from the data files and still finds the recorded pair
+        pairs = reg.check_cells(_minus_one(reg), 3)
+    assert sorted(p.other_table for p in pairs if p.blocking) == ["o0", "o1"]
+    assert [e["output"] for e in reg._index()] == ["o0", "o1", "o2", "late"]
