@@ -16,16 +16,24 @@ Where it lives
   registries cannot be linked;
 - ``outputs/<release>--<output>--<id>.npz``: per output the salted unit keys of its cells, sorted by
   key (delta-coded, compressed) with the cell of each, and per cell a published flag, a layer
-  number and an attribute flag;
-- ``sketches/<same name>.npz``: per output the sketch :mod:`kit.release.prefilter` reads on every
-  check (per cell and bucket: count, key sum, extreme keys; the keys of small cells);
+  number and an attribute flag (the ground truth; read only to compare an output exactly);
+- ``index/m<m>/*.bin``: the **merged sketch index** (:mod:`kit.release.index`): every recorded
+  output's per-cell sketch (per cell and key bucket: count, key sum, smallest and largest key, fill;
+  per cell a full-set hash and flags; the keys of small cells), appended at record time to one set
+  of fixed-width column files per bucket count, memory-mapped and tested in one vectorised pass by
+  :func:`kit.release.prefilter.firing_outputs` on every check (about 1 MB per output of 10,000
+  cells, whatever the number of persons);
 - ``cellcodes/<same name>.json.gz``: per output its dimension names and, per cell, its codes and
   label (:mod:`kit.release.cellnames`; public codes only, no unit, count or value), so that a
-  finding names its cells (``residents [KOM=K3, KON=F]``);
-- ``index.json``: one entry per recorded output with the SHA-256 and size of its data file and the
-  SHA-256 of its sketch (a sketch that does not match, or a data file missing or of another size,
-  stops every later release; a data file's digest is checked whenever it is read), and the SHA-256
-  and size of its cell codes (checked the same way).
+  finding names its cells (``residents [KOM=K3, KON=F]``); its SHA-256 and size are in
+  ``index.json`` and checked like a data file's;
+- ``index.json``: one entry per recorded output with the SHA-256 and size of its data file, its
+  comparison bound and its rows in the merged index with their SHA-256; and the merged index's
+  committed lengths. A data file missing or of another size, or index rows that do not match their
+  digest, stop every later release (:class:`RegistryDamagedError`); a data file's digest is checked
+  whenever it is read. The index is derived data: :meth:`ReleaseRegistry.rebuild_index` rebuilds it
+  from the verified data files (a registry of the earlier format, with one sketch file per output,
+  is rebuilt automatically at its first use).
 
 Check and record run under one inter-process lock (:func:`kit.state.locked` on ``index.json``).
 Inside it the release writer records the cells *pending* on its release folder, renames the folder
@@ -33,8 +41,10 @@ into place and commits the record (:meth:`ReleaseRegistry.record_cells`, :meth:`
 a failed release drops its pending record, and one left by a killed writer is settled by the next
 check (:meth:`~ReleaseRegistry.resolve_pending`): kept when the folder exists, dropped when not.
 
-Only recorded outputs the prefilter cannot rule out are read and compared exactly
-(:func:`kit.release.prefilter.may_fire`; it never rules out one that fires).
+Only recorded outputs the index cannot rule out are read and compared exactly
+(:func:`kit.release.prefilter.firing_outputs`; it never rules out one that fires). Cost at 1,000
+recorded outputs of 10,000 cells over 6 M persons: about 4-5 s per release on the shared 2-core
+machine, most of it sketching the new output and reading the 1 GB index (benchmarks/README.md).
 
 Populations of an output
 ------------------------
@@ -89,9 +99,10 @@ from kit.core.rules.loader import RuleSet
 from kit.core.rules.model import RuleKind
 from kit.core.spec_types import Statistic
 from kit.core.status import ReasonCode
-from kit.errors import DisclosureError, KitError, PopulationsUnknownError, SpecError
+from kit.errors import DisclosureError, PopulationsUnknownError, SpecError
 from kit.release.cellnames import CellCodes, CellName, NamedLink, describe_links
-from kit.release.prefilter import NewSide, OutputSketch, may_fire
+from kit.release.index import RegistryDamagedError, SketchIndex
+from kit.release.prefilter import NewSide, OutputSketch, bucket_count, firing_outputs
 from kit.release.set_compare import Comparison, OutputCells, compare, risky_links
 from kit.state import atomic_write_bytes, atomic_write_text, locked, project_state_dir
 
@@ -120,7 +131,9 @@ _SALT_FILE = "salt.bin"
 NUMERATOR_SUFFIX = " numerator"
 #: Protocol labels ending in this are suppressed cells (recorded, so that they are not published elsewhere).
 SUPPRESSED_SUFFIX = " suppressed"
-_FORMAT = 3
+_FORMAT = 4
+#: Earlier formats read (and migrated under the lock): 3 kept one sketch file per output.
+_READ_FORMATS = (3, 4)
 #: Folder of the cell-codes sidecars (:mod:`kit.release.cellnames`: public codes, no units).
 _CODES_FOLDER = "cellcodes"
 #: Risky cell links named per pair (the pair's count of risky cells is always complete).
@@ -178,12 +191,6 @@ class DifferencingError(DisclosureError):
             "publish only one of each pair, suppress the linked cells in both, or change the populations "
             "so they differ by at least the threshold; the checker's report lists the pairs",
         )
-
-
-class RegistryDamagedError(KitError):
-    """The registry's files do not match its index (edited or damaged)."""
-
-    exit_code = 4
 
 
 def threshold_of(rules: RuleSet) -> int:
@@ -384,23 +391,32 @@ class ReleaseRegistry:
         digest = hashlib.sha256(b"kit-registry-id" + self.salt()).digest()
         return "".join(chr(ord("a") + b % 26) for b in digest[:12])  # letters only: no id-like digit runs
 
-    def _index(self) -> list[dict[str, Any]]:
+    def _doc(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The index file: its entries and the merged index's committed lengths per bucket count."""
         if not self.path.exists():
-            return []
+            return [], {}
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
             entries = doc["outputs"]
-            if doc.get("format") != _FORMAT or not isinstance(entries, list):
+            groups = doc.get("index", {})
+            if doc.get("format") not in _READ_FORMATS or not isinstance(entries, list) or not isinstance(groups, dict):
                 raise ValueError
-            return [dict(e) for e in entries]
-        except (ValueError, KeyError, TypeError):
+            return [dict(e) for e in entries], dict(groups)
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise RegistryDamagedError(
                 f"registry index '{INDEX_FILE}'", "it cannot be read (damaged or of another kit version)",
                 "restore the registry folder from the project's backup; the kit never edits it by hand",
             ) from None
 
+    def _index(self) -> list[dict[str, Any]]:
+        return self._doc()[0]
+
     def _path(self, e: Mapping[str, Any], key: str) -> Path:
         return self.folder / {"sketch": "sketches", "codes": _CODES_FOLDER}.get(key, "outputs") / str(e[key])
+
+    @property
+    def _sketches(self) -> SketchIndex:
+        return SketchIndex(self.folder)
 
     def _damaged(self, e: Mapping[str, Any]) -> RegistryDamagedError:
         return RegistryDamagedError(
@@ -475,15 +491,20 @@ class ReleaseRegistry:
         """Every recorded output (checked against its index digest; pending ones included)."""
         return [self._cells(e) for e in self._index()]
 
-    def check_cells(self, new: Sequence[OutputCells], threshold: int) -> tuple[DifferencingPair, ...]:
-        """Pairs of new outputs with each other and with recorded outputs (blocking ones first).
+    def check_cells(
+        self, new: Sequence[OutputCells], threshold: int, bound: int | None = None
+    ) -> tuple[DifferencingPair, ...]:
+        """Pairs of new outputs with each other and with recorded outputs (blocking ones first; call
+        inside :meth:`held`).
 
-        New outputs are compared with each other exactly. A recorded output is read and compared
-        exactly only when its sketch says it may fire against a new output
-        (:func:`kit.release.prefilter.may_fire`, which never skips a risky one); the pairs of the
-        outputs it skips (none risky) are not listed.
+        New outputs are compared with each other exactly. Recorded outputs are first tested together
+        on the merged sketch index (:func:`kit.release.prefilter.firing_outputs`, which never skips
+        a risky one); only those that may fire are read and compared exactly; the pairs of the
+        outputs it skips (none risky) are not listed. ``bound`` is the largest difference any
+        comparison class may flag (default ``threshold - 1``); the index proves pairs within it.
         """
         pairs: list[DifferencingPair] = []
+        k = threshold - 1 if bound is None else int(bound)
 
         def add(a: OutputCells, b: OutputCells) -> None:
             found = compare(a, b, threshold)
@@ -493,86 +514,151 @@ class ReleaseRegistry:
                                      found.smallest, threshold, cells=_named_links(a, b, threshold, found))
                 )
 
-        for k, a in enumerate(new):
-            for b in new[k + 1 :]:
+        for i, a in enumerate(new):
+            for b in new[i + 1 :]:
                 add(a, b)
-        own: dict[int, list[NewSide]] = {}
-        for e in self._index():
+        entries, groups = self._ensure_indexed()
+        for e in entries:
             self._stat_ok(e)
-            if "sketch" in e:
-                sb = OutputSketch.from_bytes(self._read(e, "sketch", "sketch_sha256"))
-                if sb.m not in own:
-                    own[sb.m] = [NewSide(a, sb.m) for a in new]
-                firing = [side.a for side in own[sb.m] if may_fire(side, sb, threshold)]
-            else:
-                firing = list(new)  # recorded before sketches: compared exactly
-            if firing:
-                b = self._with_codes(e, self._cells(e))
-                for a in firing:
-                    add(a, b)
+        by_m: dict[int, list[int]] = {}
+        for pos, e in enumerate(entries):
+            by_m.setdefault(int(e["index"]["m"]), []).append(pos)
+        firing: dict[int, list[OutputCells]] = {}
+        for m, members in sorted(by_m.items()):
+            members.sort(key=lambda p: int(entries[p]["index"]["cells"][0]))
+            rows = self._sketches.load(groups, [entries[p]["index"] for p in members])
+            for a in new:
+                fire = firing_outputs(NewSide(a, m), rows, k)
+                for j in np.flatnonzero(fire).tolist():
+                    firing.setdefault(members[j], []).append(a)
+        for pos in sorted(firing):
+            b = self._with_codes(entries[pos], self._cells(entries[pos]))
+            for a in firing[pos]:
+                add(a, b)
         return tuple(p for p in pairs if p.blocking) + tuple(p for p in pairs if not p.blocking)
 
+    def _ensure_indexed(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Entries and index lengths, after indexing entries recorded by an earlier format (inside :meth:`held`)."""
+        entries, groups = self._doc()
+        if all("index" in e for e in entries):
+            return entries, groups
+        if any("index" in e for e in entries):
+            raise RegistryDamagedError(
+                f"registry index '{INDEX_FILE}'", "some recorded outputs have no index entry (edited)",
+                "restore the registry folder from the project's backup, or rebuild the index with "
+                "kit.release.ReleaseRegistry(<folder>).rebuild_index()",
+            )
+        log.warning("differencing registry: building the merged index of %d output(s) of an earlier format",
+                    len(entries))
+        return self.rebuild_index()
+
+    def rebuild_index(self, bound: int | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Rebuild the merged sketch index from the per-output data files (inside :meth:`held`; each data
+        file is verified against its digest). ``bound`` overrides every output's recorded one."""
+        entries, _ = self._doc()
+        sketches = self._sketches
+        sketches.clear()
+        groups: dict[str, Any] = {}
+        for e in entries:
+            k = int(e.get("bound", int(e.get("threshold", 3)) - 1)) if bound is None else int(bound)
+            e["index"] = sketches.append(groups, OutputSketch.of(self._cells(e), bucket_count(k)))
+            if "sketch" in e:
+                self._path(e, "sketch").unlink(missing_ok=True)
+                del e["sketch"]
+                e.pop("sketch_sha256", None)
+        self._write_index(entries, groups)
+        return entries, groups
+
     def record_cells(
-        self, new: Sequence[OutputCells], rules: RuleSet, created: str, pending: str | None = None
+        self, new: Sequence[OutputCells], rules: RuleSet, created: str, pending: str | None = None,
+        bound: int | None = None,
     ) -> int:
-        """Append outputs to the registry (data files first, then the index, each atomically).
+        """Append outputs to the registry (data files, then the merged index, then ``index.json``, each
+        written safely: a killed writer leaves no entry, or a pending one).
 
         With ``pending`` (the release folder about to be renamed into place), the entries are marked
         pending: :meth:`commit` clears the mark once the release is in place; a pending entry whose
         release folder never appeared (a writer killed before its rename) is dropped by
         :meth:`resolve_pending` at the next use, one whose folder exists is kept. Pending entries are
         checked against like recorded ones, so a killed writer never lets a later release through.
+        ``bound`` (default ``threshold - 1``) is the largest difference the index must prove pairs
+        within; it sets the number of key buckets.
         """
         if not new:
             return 0
-        index = self._index()
+        index, groups = self._ensure_indexed()
         (self.folder / "outputs").mkdir(parents=True, exist_ok=True)
-        (self.folder / "sketches").mkdir(parents=True, exist_ok=True)
         (self.folder / _CODES_FOLDER).mkdir(parents=True, exist_ok=True)
-        m = max(threshold_of(rules), 2)
+        k = threshold_of(rules) - 1 if bound is None else int(bound)
+        m = bucket_count(k)
         for cells in new:
             data = _npz_bytes(cells)
-            sketch = OutputSketch.of(cells, m).to_bytes()
             stem = f"{cells.release}--{cells.name}--{secrets.token_hex(4)}"
             atomic_write_bytes(self.folder / "outputs" / f"{stem}.npz", data)
-            atomic_write_bytes(self.folder / "sketches" / f"{stem}.npz", sketch)
-            entry = {
+            entry: dict[str, Any] = {
                 "release": cells.release, "output": cells.name, "file": f"{stem}.npz", "created": created,
-                "rule_set": rules.id, "threshold": threshold_of(rules), "n_cells": cells.n_cells,
-                "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "sketch": f"{stem}.npz",
-                "sketch_sha256": hashlib.sha256(sketch).hexdigest(),
+                "rule_set": rules.id, "threshold": threshold_of(rules), "bound": k, "n_cells": cells.n_cells,
+                "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                "index": self._sketches.append(groups, OutputSketch.of(cells, m)),
             }
             entry.update(self._write_codes(cells, stem))
             if pending is not None:
                 entry["pending"] = pending
             index.append(entry)
-        self._write_index(index)
+        self._write_index(index, groups)
         return len(new)
 
-    def _write_index(self, index: list[dict[str, Any]]) -> None:
-        atomic_write_text(self.path, json.dumps({"format": _FORMAT, "outputs": index}, indent=1, sort_keys=True))
+    def _write_index(self, index: list[dict[str, Any]], groups: dict[str, Any] | None = None) -> None:
+        if groups is None:
+            groups = self._doc()[1]
+        atomic_write_text(self.path, json.dumps({"format": _FORMAT, "outputs": index, "index": groups}, indent=1,
+                                                sort_keys=True))
 
     def commit(self, pending: str) -> int:
         """Clear the pending mark of the entries recorded for release folder ``pending`` (call inside :meth:`held`)."""
-        index = self._index()
+        index, groups = self._doc()
         n = sum(1 for e in index if e.get("pending") == pending)
         if n:
             for e in index:
                 if e.get("pending") == pending:
                     del e["pending"]
-            self._write_index(index)
+            self._write_index(index, groups)
         return n
 
     def abort(self, pending: str) -> int:
-        """Drop the entries recorded for release folder ``pending`` (its release failed; inside :meth:`held`)."""
-        index = self._index()
+        """Drop the entries recorded for release folder ``pending`` (its release failed; inside :meth:`held`).
+
+        Their rows are cut from the end of the merged index (they are its last rows unless another
+        release was recorded after them); otherwise the index is rebuilt from the data files.
+        """
+        index, groups = self._doc()
         drop = [e for e in index if e.get("pending") == pending]
-        if drop:
-            self._write_index([e for e in index if e.get("pending") != pending])
-            for e in drop:
-                for key in ("file", "sketch", "codes"):
-                    if key in e:
-                        self._path(e, key).unlink(missing_ok=True)
+        if not drop:
+            return 0
+        keep = [e for e in index if e.get("pending") != pending]
+        rebuild = False
+        for m in {int(e["index"]["m"]) for e in drop if "index" in e}:
+            kept = [e["index"] for e in keep if "index" in e and int(e["index"]["m"]) == m]
+            end_cells = max((int(x["cells"][1]) for x in kept), default=0)
+            end_small = max((int(x["small"][1]) for x in kept), default=0)
+            first_dropped = min(int(e["index"]["cells"][0]) for e in drop if "index" in e and int(e["index"]["m"]) == m)
+            if first_dropped >= end_cells:
+                self._sketches.truncate(groups, m, end_cells, end_small)
+            else:
+                rebuild = True
+        if rebuild:
+            # rows in the middle cannot be cut: forget the whole index first, so that a writer killed
+            # before the rebuild below leaves a registry that is rebuilt at its next use
+            for e in keep:
+                e.pop("index", None)
+            groups = {}
+        self._write_index(keep, groups)
+        for e in drop:
+            for key in ("file", "sketch", "codes"):
+                if key in e:
+                    self._path(e, key).unlink(missing_ok=True)
+        if rebuild:
+            self.rebuild_index()
         return len(drop)
 
     def resolve_pending(self) -> tuple[int, int]:
