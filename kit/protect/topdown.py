@@ -124,7 +124,7 @@ def subtables(structure: TableStructure) -> list[SubTable]:
         depth.append(dep)
     keys = structure.keys
     cols = [np.array([k[d] for k in keys], dtype=object) for d in range(nd)]
-    heads = [sorted(children, key=lambda c, d=d: depth[d][c]) for d, (_, children) in enumerate(trees)]
+    heads = [sorted(children, key=depth[d].__getitem__) for d, (_, children) in enumerate(trees)]
     out: list[SubTable] = []
     for combo in itertools.product(*heads):
         inside = np.ones(len(keys), dtype=bool)
