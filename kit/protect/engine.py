@@ -55,6 +55,7 @@ from kit.protect.problem import ProtectionProblem
 from kit.protect.repair import redundancy_elimination, reroute, sequential_lp
 from kit.protect.requirements import prepare
 from kit.protect.structure import TableStructure
+from kit.protect.topdown import subtables, top_down
 
 __all__ = ["METHODS", "ProtectionResult", "protect"]
 
@@ -86,6 +87,12 @@ RESTART_CHARGES = (1.0, 2.5)
 BRANCH_SHARE = 0.92
 #: Strengths of the LP-guided heuristic after the cut generation's LP phase (see ``benders``).
 GUIDE = (0.8, 0.95, 1.0)
+#: Share of the improvement time for the top-down pass over the subtables of a hierarchical table
+#: (:mod:`kit.protect.topdown`); the whole-table improvement starts from the better pattern.
+TOPDOWN_SHARE = 0.85
+#: The per-cell charge (share of the median weight) with which the top-down pass solves its subtables:
+#: on M2d_1768 0.15 gave 57 cells / 159,643 and 0.4 51-52 / 172-176k (subtables of 5-10 s each).
+TOPDOWN_CHARGE = 0.15
 #: Gap and first time limit (s) of each master MILP of the cut generation: short rounds, many cuts.
 MASTER_GAP = 0.05
 MASTER_LIMIT = 1.5
@@ -154,7 +161,7 @@ class ProtectionResult:
 
 def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value",
             time_limit: float | None = None, *, redundancy: bool = True, improve: bool = True,
-            audit_intervals: str = "all") -> ProtectionResult:
+            audit_intervals: str = "all", cell_charge: float = CELL_CHARGE) -> ProtectionResult:
     """Choose secondary suppressions so that every primary cell is interval-protected.
 
     Parameters
@@ -183,6 +190,10 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
         value); an improvement is kept only when the full audit passes.
     audit_intervals
         Passed to :func:`audit` as ``intervals`` for the final audit.
+    cell_charge
+        The improvement step's charge per cell, as a share of the median weight of the cells that
+        may be suppressed (default ``CELL_CHARGE``; the top-down pass solves its subtables with
+        ``TOPDOWN_CHARGE``).
 
     Raises
     ------
@@ -225,7 +236,9 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
         # with its own redundancy elimination: the whole-table pass would be spent on cells about to change
         improving = improve and not local and deadline is not None and time.perf_counter() < deadline - 1.0
         split = branches(problem.structure) if improving and int(prep.canon_mask.sum()) > BENDERS_CELLS else []
-        if redundancy and not split:
+        # a hierarchical table is protected top-down too (HiTaS); its pattern replaces the first if cheaper
+        hitas = improving and problem.nonnegative and any(t.depth > 0 for t in subtables(problem.structure))
+        if redundancy and not split and not hitas:
             if local:
                 red_end = None if deadline is None else time.perf_counter() + MARGIN_SWAP_AFTER * max(
                     0.0, deadline - time.perf_counter())
@@ -257,7 +270,7 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
 
             # improve for the cost plus a per-cell charge: fewer cells for a little more value
             free = prep.canon_mask & ~prep.must & ~prep.forced
-            charge = CELL_CHARGE * float(np.median(prep.weight[free])) if free.any() else 0.0
+            charge = cell_charge * float(np.median(prep.weight[free])) if free.any() else 0.0
             prep_c = replace(prep, weight=prep.weight + charge)
 
             def swap(until: float) -> None:
@@ -267,7 +280,23 @@ def protect(problem: ProtectionProblem, method: str = "auto", cost: Any = "value
                     supp, wit = swapped, wit_s
                 log.debug("swap search: %d suppressed after %.1f s", int(supp.sum()), time.perf_counter() - t0)
 
-            for mult in RESTART_CHARGES if charge > 0 and not split else ():
+            if hitas and deadline is not None:
+                def solve_td(sub: ProtectionProblem, weights: np.ndarray, limit: float | None) -> np.ndarray:
+                    return protect(sub, method="gauss_lp", cost=weights, time_limit=limit,
+                                   audit_intervals="certify", cell_charge=TOPDOWN_CHARGE).suppressed
+
+                td_end = time.perf_counter() + TOPDOWN_SHARE * (deadline - time.perf_counter())
+                try:
+                    td, td_stats = top_down(problem, prep, solve_td, td_end)
+                    td, td_wit = sequential_lp(dm, prep, td | prep.must)  # witnesses on the whole table
+                except KitError:
+                    td_stats = {}
+                else:
+                    if prep_c.weight[td].sum() < prep_c.weight[supp].sum() and passes(td):
+                        supp, wit = td, td_wit
+                log.debug("top-down: %s; %d suppressed after %.1f s", td_stats, int(supp.sum()),
+                          time.perf_counter() - t0)
+            for mult in RESTART_CHARGES if charge > 0 and not split and not hitas else ():
                 # the protection LPs again, priced with a charge per cell: they then prefer fewer, larger cells
                 if time.perf_counter() > deadline - 1.0:
                     break
