@@ -52,7 +52,9 @@ __all__ = [
     "connect",
     "duckdb_available",
     "engine_errors",
+    "part_rows",
     "require_duckdb",
+    "size_bytes",
 ]
 
 #: ``Engine.AUTO`` takes DuckDB for in-memory frames from this many rows on. Below it the
@@ -100,6 +102,11 @@ class EngineOptions:
         ``Engine.AUTO`` takes DuckDB for DataFrames from this many rows on.
     progress
         Show progress bars (on standard error) for long steps.
+    part_rows
+        The DuckDB evidence splits the units into parts of about this many input
+        rows and aggregates one part at a time, so that the (cell, unit) hash
+        table of a part fits in memory instead of spilling; default
+        :func:`part_rows` of the memory limit (about 20 M rows at 2 GB).
 
     Examples
     --------
@@ -116,6 +123,7 @@ class EngineOptions:
     threads: int | None = None
     auto_rows: int = AUTO_DUCKDB_ROWS
     progress: bool = True
+    part_rows: int | None = None
 
     def __post_init__(self) -> None:
         text = str(self.memory_limit).strip().upper().replace(" ", "")
@@ -130,8 +138,43 @@ class EngineOptions:
         if not isinstance(self.auto_rows, int) or self.auto_rows < 0:
             raise SpecError("engine options", "auto_rows must be a non-negative integer",
                             f"the default is {AUTO_DUCKDB_ROWS}")
+        if self.part_rows is not None and (not isinstance(self.part_rows, int) or self.part_rows < 1):
+            raise SpecError("engine options", "part_rows must be a positive integer",
+                            "leave it None to derive it from the memory limit")
         if self.temp_directory is not None:
             object.__setattr__(self, "temp_directory", Path(self.temp_directory))
+
+
+#: Bytes of DuckDB memory per (cell, unit) pair of the evidence's hash aggregation (measured: 20 M
+#: pairs stay under a 2 GB limit, 50 M spill; see docs/scale.md, "Speed of the DuckDB evidence").
+PAIR_BYTES = 100
+
+
+def size_bytes(text: str) -> int:
+    """Bytes of a size such as ``"2GB"`` (powers of 1000) or ``"2GiB"`` (powers of 1024).
+
+    >>> size_bytes("2GB"), size_bytes("512MiB")
+    (2000000000, 536870912)
+    """
+    t = _size(text)
+    number = t.rstrip("KMGTIB")
+    unit = t[len(number):]
+    base = 1024 if unit.endswith("IB") else 1000
+    power = "KMGT".index(unit[0]) + 1
+    return int(float(number) * base**power)
+
+
+def part_rows(options: EngineOptions) -> int:
+    """Input rows per unit part of the DuckDB evidence (``options.part_rows`` or from the memory limit).
+
+    >>> part_rows(EngineOptions(memory_limit="2GB"))
+    20000000
+    >>> part_rows(EngineOptions(part_rows=1000))
+    1000
+    """
+    if options.part_rows is not None:
+        return options.part_rows
+    return max(1, size_bytes(options.memory_limit) // PAIR_BYTES)
 
 
 def duckdb_available() -> bool:

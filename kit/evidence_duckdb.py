@@ -41,6 +41,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,10 +51,10 @@ import numpy as np
 import pandas as pd
 
 from kit.core.evidence import Evidence, _columns, _decompose, margin_subsets
-from kit.engine import EngineOptions, connect, engine_errors
+from kit.engine import EngineOptions, connect, engine_errors, part_rows
 
 __all__ = ["EvidenceQuery", "PopulationPrint", "evidence_from_arrays", "evidence_from_relation",
-           "evidence_with_print", "population_print_sql"]
+           "evidence_with_print", "population_print_sql", "unit_parts"]
 
 #: Show a progress bar for the evidence steps from this many input rows on.
 PROGRESS_ROWS = 5_000_000
@@ -218,38 +219,57 @@ def evidence_from_relation(con: Any, source: str, query: EvidenceQuery, n_input_
 
 def evidence_with_print(con: Any, source: str, query: EvidenceQuery, n_input_units: int, *, n_rows: int,
                         options: EngineOptions) -> tuple[Evidence, PopulationPrint | None]:
-    """:func:`evidence_from_relation` and, when ``query.print_salt`` is set, the inner cells' print."""
+    """:func:`evidence_from_relation` and, when ``query.print_salt`` is set, the inner cells' print.
+
+    Large inputs are aggregated one part of the units at a time (:func:`unit_parts`):
+    every (cell, unit) pair lies in one part, so the parts' cell statistics add up
+    (the top contributions merge) and each part's hash table fits in memory.
+    """
     from kit.progress import start
 
     sizes = query.sizes
     n_inner = int(np.prod(sizes)) if sizes else 1
     subsets = margin_subsets(len(sizes), query.margins, query.differencing_min_units is not None)
+    regroup = bool(subsets) and query.margins  # published margins regroup the pairs; bounded ones do not
+    predicates = unit_parts(query, n_rows, options)
     pairs = f"kit_pairs_{uuid.uuid4().hex}"
-    bar = start(options.progress and n_rows >= PROGRESS_ROWS, "evidence (duckdb)", 1 + len(subsets), "steps")
+    steps = len(predicates) * (1 + (len(subsets) if regroup else 0)) + (0 if regroup else len(subsets))
+    bar = start(options.progress and n_rows >= PROGRESS_ROWS, "evidence (duckdb)", steps, "steps")
+    margin_sizes = {keep: int(np.prod([sizes[i] for i in keep])) if keep else 1 for keep in subsets}
+    inner_raw: dict[str, np.ndarray] | None = None
+    margin_raw: dict[tuple[int, ...], dict[str, np.ndarray] | None] = {keep: None for keep in subsets}
     try:
-        pair_sql = _pair_query(source, query)
-        regroup = bool(subsets) and query.margins  # published margins regroup the pairs; bounded ones do not
-        if regroup:
-            con.execute(f"CREATE TEMP TABLE {pairs} AS {pair_sql}")
-            pair_source = f"SELECT * FROM {pairs}"
-        else:
-            pair_source = pair_sql
-        inner, fingerprint = _cell_stats(con, pair_source, n_inner, query, with_print=True)
-        bar.advance()
+        for predicate in predicates:
+            part = source if predicate is None else f"SELECT * FROM ({source}) WHERE {predicate}"
+            pair_sql = _pair_query(part, query)
+            if regroup:
+                con.execute(f"CREATE TEMP TABLE {pairs} AS {pair_sql}")
+                pair_sql = f"SELECT * FROM {pairs}"
+            got = _arrow(con, _cell_query(pair_sql, query, with_print=True))
+            inner_raw = _merge(inner_raw, _raw(got, n_inner, query.top_k))
+            bar.advance()
+            if regroup:
+                for keep in subsets:
+                    got = _arrow(con, _cell_query(_margin_pair_query(pairs, sizes, keep, query), query))
+                    margin_raw[keep] = _merge(margin_raw[keep], _raw(got, margin_sizes[keep], query.top_k))
+                    bar.advance()
+                con.execute(f"DROP TABLE {pairs}")
+        assert inner_raw is not None
+        inner, fingerprint = _stats(inner_raw, query, with_print=True)
         parts = [_columns(inner, n_inner, sizes, query.dims, query.dim_labels, tuple(range(len(sizes))),
                           exact=True, top_k=query.top_k)]
         for keep in subsets:
-            n_cells = int(np.prod([sizes[i] for i in keep])) if keep else 1
-            exact = query.margins
-            if exact:
-                stats = _cell_stats(con, _margin_pair_query(pairs, sizes, keep, query), n_cells, query)[0]
+            n_cells = margin_sizes[keep]
+            raw = margin_raw[keep]
+            if raw is not None:
+                stats = _stats(raw, query)[0]
             else:
                 assert query.differencing_min_units is not None
                 stats = _bounded(con, source, inner, sizes, keep, n_cells, query.differencing_min_units,
                                  query.has_measure)
-            parts.append(_columns(stats, n_cells, sizes, query.dims, query.dim_labels, keep, exact=exact,
+                bar.advance()
+            parts.append(_columns(stats, n_cells, sizes, query.dims, query.dim_labels, keep, exact=raw is not None,
                                   top_k=query.top_k))
-            bar.advance()
     finally:
         if regroup:
             con.execute(f"DROP TABLE IF EXISTS {pairs}")
@@ -259,6 +279,36 @@ def evidence_with_print(con: Any, source: str, query: EvidenceQuery, n_input_uni
     else:
         cells = pd.DataFrame({name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
     return Evidence(cells, query.dims, n_input_units, query.top_k), fingerprint
+
+
+#: At most this many unit parts (each re-reads the input's columns).
+MAX_PARTS = 64
+
+
+def unit_parts(query: EvidenceQuery, n_rows: int, options: EngineOptions) -> list[str | None]:
+    """SQL predicates on ``unit`` that split the units into disjoint parts (``[None]``: one part).
+
+    About :func:`kit.engine.part_rows` input rows per part: integer units of a
+    known range are cut into ranges of ids, other units by ``hash(unit)``.
+
+    >>> from kit.engine import EngineOptions
+    >>> q = EvidenceQuery(("D",), (("a",),), False, False, False, None, 0, False, False, unit_low=10,
+    ...                   unit_span=100)
+    >>> unit_parts(q, 50, EngineOptions(part_rows=100))
+    [None]
+    >>> unit_parts(q, 250, EngineOptions(part_rows=100))
+    ['unit >= 10 AND unit < 43', 'unit >= 43 AND unit < 76', 'unit >= 76 AND unit < 110']
+    """
+    n = min(MAX_PARTS, max(1, -(-n_rows // part_rows(options))))
+    low, span = query.unit_low, query.unit_span
+    if low is not None and span is not None:
+        n = min(n, max(1, span))
+    if n == 1:
+        return [None]
+    if low is not None and span is not None:
+        bounds = [int(low) + int(span) * i // n for i in range(n + 1)]
+        return [f"unit >= {a} AND unit < {b}" for a, b in itertools.pairwise(bounds)]
+    return [f"hash(unit) % {n} = {i}" for i in range(n)]
 
 
 def _pair_query(source: str, q: EvidenceQuery) -> str:
@@ -305,9 +355,8 @@ def _margin_pair_query(pairs: str, sizes: list[int], keep: tuple[int, ...], q: E
             "GROUP BY ALL")
 
 
-def _cell_stats(con: Any, pair_source: str, n_cells: int, q: EvidenceQuery,
-                with_print: bool = False) -> tuple[dict[str, np.ndarray], PopulationPrint | None]:
-    """pairs -> per-cell statistics, in the reference's column order and dtypes (and the print)."""
+def _cell_query(pair_source: str, q: EvidenceQuery, with_print: bool = False) -> str:
+    """SQL: pairs -> per-cell sums (and the print's columns when ``with_print`` and ``q.print_salt``)."""
     cols = ["cell", "sum(n_rec) AS n_records", "count(*) AS n_units_any"]
     if q.has_measure:
         cols += ["sum(n_ok) AS n_ok", "sum(sx) AS total", "sum(sxx) AS sxx",
@@ -325,70 +374,115 @@ def _cell_stats(con: Any, pair_source: str, n_cells: int, q: EvidenceQuery,
             cols += ["sum(sabs) AS abs_total", "sum(nneg) AS n_neg"]
     elif q.has_weight:
         cols += ["sum(sw) AS sw", "sum(sw2) AS sw2"]
+    if with_print and q.print_salt is not None:
+        attribute = q.attribute and q.has_measure
+        cols += population_print_sql(q.print_salt, "n_ok > 0" if q.has_measure else "TRUE",
+                                     "n_one > 0" if attribute else None)
+    return f"SELECT {', '.join(cols)} FROM ({pair_source}) GROUP BY cell"
+
+
+_INTEGER_SUMS = frozenset({"n_records", "n_units_any", "n_ok", "n_units", "n_neg", "n_pos", "fp_n", "fp_an"})
+_HASH_SUMS = frozenset({"fp_h", "fp_ah"})
+
+
+def _raw(got: Any, n_cells: int, top_k: int) -> dict[str, np.ndarray]:
+    """A per-cell query result as dense arrays (cells without pairs: 0; ``tops``: NaN where absent)."""
     import pyarrow.compute as pc
 
-    salt = q.print_salt if with_print else None
-    attribute = q.attribute and q.has_measure
-    if salt is not None:
-        cols += population_print_sql(salt, "n_ok > 0" if q.has_measure else "TRUE",
-                                     "n_one > 0" if attribute else None)
-    got = _arrow(con, f"SELECT {', '.join(cols)} FROM ({pair_source}) GROUP BY cell")
-    fingerprint = None if salt is None else print_from_arrow(got, n_cells, salt, attribute)
     at = got.column("cell").to_numpy().astype(np.int64)
-
-    def put(name: str, dtype: type) -> np.ndarray:
-        out: np.ndarray = np.zeros(n_cells, dtype=dtype)
+    out: dict[str, np.ndarray] = {}
+    for name in got.column_names:
+        if name in ("cell", "tops"):
+            continue
+        dtype: Any = np.int64 if name in _INTEGER_SUMS else np.uint64 if name in _HASH_SUMS else float
+        dense: np.ndarray = np.zeros(n_cells, dtype=dtype)
         values = got.column(name)
         if values.null_count:  # NULL sums (no row with a measure) are zeros
             values = pc.fill_null(values, 0)
-        out[at] = values.to_numpy().astype(dtype, copy=False)
-        return out
+        dense[at] = values.to_numpy().astype(dtype, copy=False)
+        out[name] = dense
+    if "tops" in got.column_names:
+        tops = np.full((n_cells, top_k), np.nan)
+        for row, values in zip(at, got.column("tops").to_pylist()):
+            if values:
+                tops[row, :len(values)] = values
+        out["tops"] = tops
+    return out
 
-    n_records = put("n_records", np.int64)
+
+def _merge(a: dict[str, np.ndarray] | None, b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Two parts' per-cell sums added (hash sums modulo 2**64); top contributions merged.
+
+    >>> a = {"n_units": np.array([1, 0]), "tops": np.array([[5.0, np.nan], [np.nan, np.nan]])}
+    >>> b = {"n_units": np.array([2, 1]), "tops": np.array([[7.0, 1.0], [-3.0, np.nan]])}
+    >>> m = _merge(a, b)
+    >>> m["n_units"].tolist(), m["tops"].tolist()[0], float(m["tops"][1, 0])
+    ([3, 1], [7.0, 5.0], -3.0)
+    """
+    if a is None:
+        return b
+    out: dict[str, np.ndarray] = {}
+    for name, values in b.items():
+        if name == "tops":
+            k = values.shape[1]
+            both = np.concatenate([a[name], values], axis=1)
+            out[name] = -np.sort(-both, axis=1)[:, :k]  # descending, absent (NaN) last
+        else:
+            out[name] = a[name] + values  # uint64 hash sums wrap modulo 2**64, as in SQL
+    return out
+
+
+def _stats(raw: dict[str, np.ndarray], q: EvidenceQuery,
+           with_print: bool = False) -> tuple[dict[str, np.ndarray], PopulationPrint | None]:
+    """Per-cell statistics in the reference's column order and dtypes (and the print) from merged sums."""
+    fingerprint = None
+    if with_print and q.print_salt is not None:
+        attribute = q.attribute and q.has_measure
+        fingerprint = PopulationPrint(q.print_salt, raw["fp_n"], raw["fp_h"], raw["fp_an"] if attribute else None,
+                                      raw["fp_ah"] if attribute else None)
+    n_cells = len(raw["n_records"])
+    n_records = raw["n_records"]
     stats: dict[str, np.ndarray] = {"n_records": n_records}
     if not q.has_measure:
         stats["n_missing"] = np.zeros(n_cells, dtype=np.int64)
         stats["total"] = np.zeros(n_cells)
         if q.has_weight:
-            stats["sum_w"], stats["sum_w2"] = put("sw", float), put("sw2", float)
+            stats["sum_w"], stats["sum_w2"] = raw["sw"], raw["sw2"]
         else:
             stats["sum_w"] = n_records.astype(float)
             stats["sum_w2"] = stats["sum_w"]
         stats["sum_wx"] = np.zeros(n_cells)
         stats["sum_wx2"] = np.zeros(n_cells)
     else:
-        n_ok = put("n_ok", np.int64)
+        n_ok = raw["n_ok"]
         stats["n_missing"] = n_records - n_ok
-        stats["total"] = put("total", float)
+        stats["total"] = raw["total"]
         if q.has_weight:
-            stats["sum_w"], stats["sum_wx"] = put("sw", float), put("swx", float)
-            stats["sum_wx2"], stats["sum_w2"] = put("swx2", float), put("sw2", float)
+            stats["sum_w"], stats["sum_wx"] = raw["sw"], raw["swx"]
+            stats["sum_wx2"], stats["sum_w2"] = raw["swx2"], raw["sw2"]
         else:
             stats["sum_w"] = n_ok.astype(float)
             stats["sum_wx"] = stats["total"]
-            stats["sum_wx2"] = put("sxx", float)
+            stats["sum_wx2"] = raw["sxx"]
             stats["sum_w2"] = stats["sum_w"]
-    stats["n_units_any"] = put("n_units_any", np.int64)
+    stats["n_units_any"] = raw["n_units_any"]
     if not q.has_measure:
         stats["n_units"] = stats["n_units_any"]
         stats["abs_total"] = np.zeros(n_cells)
         stats["n_negative_units"] = np.zeros(n_cells, dtype=np.int64)
         stats["n_positive_units"] = stats["n_units"]
         return stats, fingerprint
-    stats["n_units"] = put("n_units", np.int64)
-    stats["abs_total"] = put("abs_total", float)
-    stats["n_negative_units"] = put("n_neg", np.int64)
+    stats["n_units"] = raw["n_units"]
+    stats["abs_total"] = raw["abs_total"]
+    stats["n_negative_units"] = raw["n_neg"]
     if not q.contributions:
         if not n_ok.any():  # as the reference: a bincount of no rows is an integer array
             stats["abs_total"] = stats["abs_total"].astype(np.int64)
         stats["n_positive_units"] = np.zeros(n_cells, dtype=np.int64)
         return stats, fingerprint
-    stats["n_positive_units"] = put("n_pos", np.int64)
+    stats["n_positive_units"] = raw["n_pos"]
     if q.top_k:
-        tops = np.zeros((n_cells, q.top_k))
-        for row, values in zip(at, got.column("tops").to_pylist()):
-            if values:
-                tops[row, :len(values)] = values
+        tops = np.nan_to_num(raw["tops"], nan=0.0)  # fewer units than k: zeros, as the reference
         for i in range(q.top_k):
             stats[f"top_{i + 1}"] = tops[:, i].copy()
     return stats, fingerprint
