@@ -101,7 +101,10 @@ class EngineOptions:
     auto_rows
         ``Engine.AUTO`` takes DuckDB for DataFrames from this many rows on.
     progress
-        Show progress bars (on standard error) for long steps.
+        Show progress bars (on standard error) for the DuckDB steps of evidence over
+        many rows and of the panel build. Off by default, like every other progress
+        report of the library (``progress=None``); ``build_panel(progress=...)`` and
+        the CLI without ``-q`` turn it on.
     part_rows
         The DuckDB evidence splits the units into parts of about this many input
         rows and aggregates one part at a time, so that the (cell, unit) hash
@@ -122,7 +125,7 @@ class EngineOptions:
     temp_directory: Path | None = None
     threads: int | None = None
     auto_rows: int = AUTO_DUCKDB_ROWS
-    progress: bool = True
+    progress: bool = False
     part_rows: int | None = None
 
     def __post_init__(self) -> None:

@@ -48,7 +48,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from kit.core.schema import looks_like_key
-from kit.engine import Engine, choose_engine
+from kit.engine import Engine, EngineOptions, choose_engine
 from kit.errors import DataReadError, SchemaError
 from kit.progress import Progress, track
 from kit.registers import readers
@@ -325,7 +325,8 @@ def build_panel(
         out = build_panel_duckdb(project, years, population=population, status=status, status_columns=status_columns,
                                  status_filters=status_filters, income=income, income_register=income_register,
                                  education=education, education_columns=education_columns, area_key=area_key,
-                                 columns=columns, allow_missing=allow_missing, extra_registers=extra_registers)
+                                 columns=columns, allow_missing=allow_missing, extra_registers=extra_registers,
+                                 options=EngineOptions(progress=progress is not None))
         assert isinstance(out, RegisterFrame)
         return out
     years = sorted(set(years))

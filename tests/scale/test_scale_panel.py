@@ -150,3 +150,19 @@ def test_demo_analysis_rows_equal_on_the_duckdb_panel(project_dir: Path) -> None
                                   check_exact=True)
     pd.testing.assert_frame_equal(prepare_movers(ref_panel, config), prepare_movers(got_panel, config),
                                   check_exact=True)
+
+
+def test_the_duckdb_panel_reports_progress_only_when_asked(project_dir: Path,
+                                                            capfd: pytest.CaptureFixture[str]) -> None:
+    """``build_panel(engine="duckdb")`` without ``progress`` prints nothing (the CLI's ``-q``); with a
+    reporter it shows the DuckDB steps on standard error."""
+    from kit.progress import TextProgress
+
+    project = open_project(project_dir)
+    years = project.years("bef")[:2]
+    assert EngineOptions().progress is False
+    build_panel(project, years, engine="duckdb", status=None)
+    quiet = capfd.readouterr()
+    assert quiet.err == "" and quiet.out == ""
+    build_panel(project, years, engine="duckdb", status=None, progress=TextProgress())
+    assert "panel (duckdb)" in capfd.readouterr().err
