@@ -1,0 +1,50 @@
+"""Red team 6: cluster-robust errors with a cluster of one person.
+
+CR1 with clusters g: V = c (X'X)^-1 [sum_g (X_g'u_g)(X_g'u_g)'] (X'X)^-1. For ``y ~ 1`` with two
+clusters, the cluster sums of residuals are +-(y_Z - mean) when cluster Z holds one person, so the
+published standard error gives |y_Z - mean| and the intercept gives the mean: two candidates, one
+of them her value. The attacker's own algebra below uses only the published numbers and N.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kit
+from kit.errors import DisclosureError
+from kit.estimate import model
+
+SECRET = 987654.25
+
+
+def _data() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    n = 40
+    df = pd.DataFrame({"PNR": np.arange(1000, 1000 + n), "y": rng.normal(300, 50, n).round(2)})
+    df["c"] = "A"
+    df.loc[0, "c"] = "Z"  # a cluster holding one person
+    df.loc[0, "y"] = SECRET
+    return df
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: model() does not check cluster sizes (kit/estimate/models.py, not red6's file); "
+    "a cluster with fewer than min_units units must block cov='cluster'",
+)
+def test_cluster_of_one_person_does_not_give_her_value() -> None:
+    df = _data()
+    s = kit.Session("dst", unit="PNR", created="2025-01-01T00:00:00+00:00")
+    res = model(s, df, "y ~ 1", cov="cluster", cluster="c")
+    try:
+        f = kit.clear(res).to_frame()
+    except DisclosureError:
+        return
+    b, se = float(f.estimate[0]), float(f.std_error[0])
+    n, g = len(df), 2
+    c = g / (g - 1) * (n - 1) / (n - 1)
+    dev = se * n / np.sqrt(2 * c)
+    candidates = (b + dev, b - dev)
+    assert not any(abs(v - SECRET) < 1e-3 for v in candidates)
