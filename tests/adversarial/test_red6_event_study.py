@@ -60,9 +60,10 @@ def test_covariate_of_one_row_does_not_give_her_value() -> None:
         return
     pick = e0[e0.year.astype(str) == "2013"]
     b0 = float(pick["estimate"].iloc[0])
-    b1 = float(e1[e1.year.astype(str) == "2013"]["estimate"].iloc[0])
-    if b1 is None or np.isnan(b1):
-        return
+    raw = e1[e1.year.astype(str) == "2013"]["estimate"].iloc[0]
+    if raw is None or np.isnan(float(raw)):
+        return  # the effect is suppressed: nothing to difference
+    b1 = float(raw)
     mean_all, n = _cell(mean_t, "estimate"), _cell(count_t, "value")
     mean_rest = mean_all - (b0 - b1)
     recovered = n * mean_all - (n - 1) * mean_rest
