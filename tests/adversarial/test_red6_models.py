@@ -48,3 +48,29 @@ def test_cluster_of_one_person_does_not_give_her_value() -> None:
     dev = se * n / np.sqrt(2 * c)
     candidates = (b + dev, b - dev)
     assert not any(abs(v - SECRET) < 1e-3 for v in candidates)
+
+
+@pytest.mark.parametrize("eps", [1e-4, 1e-6, 1e-9, 1e-12])
+def test_dummy_hidden_in_a_near_copy_of_a_regressor(eps: float) -> None:
+    """``y ~ z + x`` with ``x = z`` except ``x = z + eps`` on her row.
+
+    ``x - z = eps d`` is her dummy, so her row fits exactly and the published coefficients give
+    ``y_0 = Intercept + b_z z_0 + b_x x_0``. No column is sparse (``x`` takes n distinct values) and
+    the isolation check's basis came from the Gram matrix's eigenvalues with a 1e-10 cut-off, which
+    dropped the direction (eigenvalue ~ eps^2 / n) that the fit still used.
+    """
+    rng = np.random.default_rng(7)
+    n = 60
+    df = pd.DataFrame({"PNR": np.arange(55501200, 55501200 + n), "y": rng.normal(300.0, 50.0, n).round(2),
+                       "z": rng.normal(size=n)})
+    df.loc[0, "y"] = SECRET
+    df["x"] = df["z"]
+    df.loc[0, "x"] = df.loc[0, "z"] + eps
+    s = kit.Session("dst", unit="PNR", created="2025-01-01T00:00:00+00:00")
+    try:
+        f = kit.clear(model(s, df, "y ~ z + x")).to_frame()
+    except DisclosureError:
+        return
+    est = dict(zip(f["term"], f["estimate"].astype(float), strict=True))
+    fitted = est["Intercept"] + est["z"] * df.loc[0, "z"] + est["x"] * df.loc[0, "x"]
+    assert abs(fitted - SECRET) > 1e-3 * SECRET
