@@ -74,14 +74,30 @@ def sparse_columns(exog: np.ndarray, unit_codes: np.ndarray, n_units: int, k: in
 
 
 def _basis(design: np.ndarray) -> np.ndarray:
-    """Orthonormal basis of the column space (rows x rank), via the scaled Gram matrix."""
+    """Orthonormal basis of the column space (rows x rank), from the SVD of the column-scaled design.
+
+    The rank tolerance is numpy's ``matrix_rank`` default (``s_max * max(n, p) * eps``), the one
+    statsmodels' rank check uses. It is applied to the singular values, not to the Gram matrix's
+    eigenvalues (their squares): a tolerance of 1e-10 on the eigenvalues dropped the direction of a
+    one-person dummy hidden as ``x = z + 1e-5 d`` next to ``z``, which the fit still uses (her row
+    fits exactly; tests/adversarial/test_red6_models.py).
+    """
     scale = np.sqrt((design * design).sum(axis=0))
     scale[scale == 0] = 1.0
     z = design / scale
-    gram = z.T @ z
-    vals, vecs = np.linalg.eigh(gram)
-    keep = vals > 1e-10 * max(vals.max(), np.finfo(float).tiny)
-    return np.asarray((z @ vecs[:, keep]) / np.sqrt(vals[keep]))
+    u, sv, _ = np.linalg.svd(z, full_matrices=False)
+    tol = max(sv.max(initial=0.0), np.finfo(float).tiny) * max(z.shape) * np.finfo(float).eps
+    return np.asarray(u[:, sv > tol])
+
+
+def _with_constant(q: np.ndarray) -> np.ndarray:
+    """``q`` with the constant's direction added when it is not in the column space already."""
+    ones = np.ones(q.shape[0])
+    r = ones - q @ (q.T @ ones)
+    norm = float(np.linalg.norm(r))
+    if norm <= 1e-8 * np.sqrt(q.shape[0]):
+        return q
+    return np.column_stack([q, r / norm])
 
 
 def isolated_units(exog: np.ndarray, unit_codes: np.ndarray, n_units: int, k: int) -> bool:
@@ -92,8 +108,12 @@ def isolated_units(exog: np.ndarray, unit_codes: np.ndarray, n_units: int, k: in
     """
     if k <= 1:
         return False
-    design = np.column_stack([np.ones(exog.shape[0]), exog])
-    q = _basis(design)
+    q = _basis(exog)
+    if q.shape[1] < exog.shape[1]:
+        # a direction too weak to resolve: the fit may still use it (pinv), so it could hold a
+        # dummy of one unit; OLS/WLS refuse such designs as collinear anyway
+        return True
+    q = _with_constant(q)
     lev_rows = (q * q).sum(axis=1)
     lev = np.bincount(unit_codes, weights=lev_rows, minlength=n_units)
     order = np.argsort(-lev, kind="stable")

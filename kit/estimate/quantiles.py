@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from kit.core.cleared import EstimateKind
+from kit.core.populations import group_populations
 from kit.core.rules.model import Extremes, Quantile, RuleKind
 from kit.core.spec import safe_name
 from kit.core.spec_types import Statistic
@@ -320,7 +321,7 @@ def safe_quantiles(
     ]
     if (~ok_rows).any():
         notes.append("Rows with a missing value were left out.")
-    return QuantileResult(
+    result = QuantileResult(
         name=spec.name,
         title=spec.title or f"Quantiles of {measure}",
         kind=EstimateKind.QUANTILES,
@@ -335,6 +336,12 @@ def safe_quantiles(
         checked=CheckRecord(Statistic.QUANTILE, check_threshold(session.rules, Statistic.QUANTILE),
                             min(published_n) if published_n else None),
     )
+    # the populations protocol: each group's units, so the registry compares quantiles of
+    # populations one unit apart (quantile windows near an extreme differ by that unit's value)
+    result.unit_populations = group_populations(
+        df[session.unit].to_numpy()[ok_rows], [c[ok_rows] for c in keys], prefix="quantiles "
+    )
+    return result
 
 
 #: Bin widths the kit accepts: these mantissas times a power of ten.
@@ -490,7 +497,7 @@ def histogram(
     ]
     if (~ok).any():
         notes.append("Rows with a missing value were left out.")
-    return QuantileResult(
+    result = QuantileResult(
         name=spec.name,
         title=spec.title or f"Histogram of {measure}",
         kind=EstimateKind.HISTOGRAM,
@@ -504,3 +511,13 @@ def histogram(
         checked=CheckRecord(Statistic.COUNT, max(1, session.rules.min_units(Statistic.COUNT)),
                             min([len(s) for s in sets if s], default=None)),
     )
+    # the populations protocol: the units of each published (merged) bin. Two histograms on one
+    # grid with other first edges ("< 10" and "< 20") differ by the units of [10, 20): the
+    # registry compares the bins' unit sets like table cells.
+    span_of = np.empty(n_bins, dtype=object)
+    for (a, b), row in zip(spans, rows, strict=True):
+        span_of[a : b + 1] = row.term
+    result.unit_populations = group_populations(
+        df[session.unit].to_numpy()[ok], [span_of[idx]], prefix="bin "
+    )
+    return result
