@@ -71,6 +71,7 @@ from kit.core.table import round_n
 from kit.errors import SchemaError, SpecError
 from kit.estimate.checks import cell_reasons, dof_reasons, refuse_key_columns
 from kit.estimate.collapsed import CellStats, cluster_cov, solve
+from kit.estimate.design import sparse_columns
 from kit.estimate.permutation import Assignments, assignments, permutation_p
 from kit.estimate.prepare import (
     MissingPolicy,
@@ -324,7 +325,7 @@ def event_study(
     stat = Statistic.RATE if binary else Statistic.MEAN
 
     rows: list[ResultRow] = []
-    blocked: list[Reason] = []
+    blocked: list[Reason] = _covariate_reasons(session, frame[unit], x)
     notes_assign: list[str] = []
     private: list[str] = []
     n_used = 0
@@ -386,6 +387,24 @@ def _covariates(data: pd.DataFrame, covariates: Sequence[str], where: str) -> np
     if not parts:
         return None
     return np.hstack(parts)
+
+
+def _covariate_reasons(session: Any, units: pd.Series, x: np.ndarray | None) -> list[Reason]:
+    """Block covariate columns held by fewer than the threshold of units.
+
+    Such a column acts as the units' dummy: their rows fit exactly (as if dropped), so the effects
+    with and without it, with the cell's mean and count, give their outcome.
+    """
+    k = check_threshold(session.rules, Statistic.MODEL)
+    if x is None or k <= 1:
+        return []
+    codes, levels = pd.factorize(units)
+    sparse = sparse_columns(x, codes, len(levels), k)
+    if not sparse:
+        return []
+    return [Reason("kit", ReasonCode.TERM_TOO_FEW_UNITS,
+                   f"{len(sparse)} covariate column(s) take a value other than their most common one for fewer "
+                   f"than {k} distinct units (such a column is those units' dummy)")]
 
 
 def stat_of(binary: bool) -> Statistic:

@@ -255,6 +255,7 @@ def model(
     if spec.cov is CovType.CLUSTER:
         groups = pd.factorize(kept[spec.cluster])[0]
         n_clusters = int(groups.max()) + 1
+        design_block += _cluster_checks(session, groups, unit_codes, str(spec.cluster))
         fit_kw = {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
     elif spec.cov is CovType.HC1:
         fit_kw = {"cov_type": "HC1"}
@@ -688,12 +689,39 @@ def _weight_checks(session: Any, exog: np.ndarray, w: np.ndarray, unit_codes: np
     k = check_threshold(session.rules, Statistic.MODEL)
     if k <= 1 or w.shape[0] != exog.shape[0]:
         return []
+    reasons: list[Reason] = []
     failing = weighted_design_failures(exog, w, unit_codes, n_units, k)
-    if not failing:
+    if failing:
+        reasons.append(Reason("kit", ReasonCode.TERM_TOO_FEW_UNITS,
+                              f"the weights concentrate the fit or {sum(j >= 0 for j in failing)} design column(s) "
+                              f"on fewer than {k} effective units (Kish)"))
+    # WLS is OLS on the whitened design sqrt(w) X: weights that differ for one unit make her indicator a
+    # combination of the whitened columns (y ~ 1 with weight 2 for her: sqrt(w) = 1 + (sqrt(2) - 1) e_her)
+    if isolated_units(np.sqrt(w)[:, None] * exog, unit_codes, n_units, k):
+        reasons.append(Reason("kit", ReasonCode.TERM_TOO_FEW_UNITS,
+                              f"with the weights, a combination of the design's columns is non-zero for fewer than "
+                              f"{k} distinct units (weights that single out units act as their dummies)"))
+    return reasons
+
+
+def _cluster_checks(session: Any, groups: np.ndarray, unit_codes: np.ndarray, cluster: str) -> list[Reason]:
+    """Blocking reasons of cluster-robust errors with a cluster of fewer than the threshold of units.
+
+    The CR1 variance sums each cluster's score outer product: with a cluster of one unit (two
+    clusters, ``y ~ 1``) the standard error gives that unit's residual, hence her value.
+    """
+    k = check_threshold(session.rules, Statistic.MODEL)
+    if k <= 1 or len(groups) == 0:
+        return []
+    held = groups >= 0  # rows without a cluster are dropped before the fit
+    pairs = np.unique(np.stack([groups[held].astype(np.int64), unit_codes[held].astype(np.int64)]), axis=1)
+    per_cluster = np.bincount(pairs[0], minlength=int(groups.max()) + 1)
+    small = int((per_cluster < k).sum())
+    if not small:
         return []
     return [Reason("kit", ReasonCode.TERM_TOO_FEW_UNITS,
-                   f"the weights concentrate the fit or {sum(j >= 0 for j in failing)} design column(s) on "
-                   f"fewer than {k} effective units (Kish)")]
+                   f"{small} cluster(s) of '{cluster}' hold fewer than {k} distinct units; cluster-robust "
+                   "errors would give their residuals")]
 
 
 def _notes(spec: ModelSpec, use_t: bool, n_clusters: int | None, n_dropped: int, round_to: int) -> list[str]:

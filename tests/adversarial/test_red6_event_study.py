@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import kit
 from kit.errors import DisclosureError, SpecError
@@ -41,11 +40,6 @@ def _cell(frame: pd.DataFrame, col: str) -> float:
     return float(row[col].iloc[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: event_study does not run the design checks (sparse columns / isolated units) on its "
-    "covariates (kit/estimate/event_study.py, not red6's file)",
-)
 def test_covariate_of_one_row_does_not_give_her_value() -> None:
     df = _data()
     s = kit.Session("dst", unit="PNR", created="2025-01-01T00:00:00+00:00")

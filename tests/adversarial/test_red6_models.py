@@ -29,11 +29,6 @@ def _data() -> pd.DataFrame:
     return df
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: model() does not check cluster sizes (kit/estimate/models.py, not red6's file); "
-    "a cluster with fewer than min_units units must block cov='cluster'",
-)
 def test_cluster_of_one_person_does_not_give_her_value() -> None:
     df = _data()
     s = kit.Session("dst", unit="PNR", created="2025-01-01T00:00:00+00:00")
@@ -76,11 +71,6 @@ def test_dummy_hidden_in_a_near_copy_of_a_regressor(eps: float) -> None:
     assert abs(fitted - SECRET) > 1e-3 * SECRET
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the isolation check runs on [1, X], not on [1, W X] for WLS (kit/estimate/models.py "
-    "_design_checks, not red6's file): w - 1 is her indicator when only her weight differs",
-)
 def test_wls_where_only_her_weight_differs() -> None:
     """WLS ``y ~ 1`` with weight 1 for everyone and 2 for her: ``w - 1 = e_her`` is in the span of
     ``[1, W X]``. The score equation gives ``sum w y = b0 sum w``; with the weighted count
