@@ -80,14 +80,14 @@ from typing import Any
 import numpy as np
 
 from kit.core.cleared import ClearedEstimate, ClearedTable
-from kit.core.populations import CellPopulations, salted
+from kit.core.populations import ELEMENTS_SUFFIX, CellPopulations, element_keys, salted
 from kit.core.rules.loader import RuleSet
 from kit.core.rules.model import RuleKind
 from kit.core.spec_types import Statistic
 from kit.core.status import ReasonCode
 from kit.errors import DisclosureError, KitError, PopulationsUnknownError, SpecError
 from kit.release.prefilter import NewSide, OutputSketch, may_fire
-from kit.release.set_compare import OutputCells, compare
+from kit.release.set_compare import ELEMENTS, UNITS, OutputCells, compare, key_bound
 from kit.state import atomic_write_bytes, atomic_write_text, locked, project_state_dir
 
 __all__ = [
@@ -213,14 +213,27 @@ def _table_cells(table: Any, release: str, salt: bytes) -> OutputCells:
     pub = [not suppressed[i] for i in keep]
     layer = [pattern_ids[patterns[i]] for i in keep]
     attr = [False] * len(keep)
-    parts = [pops.cells.cell(i) for i in keep]
+    parts = [salted(pops.cells.cell(i), salt) for i in keep]
+    n_patterns = len(pattern_ids)
     if pops.positive is not None:
-        parts += [pops.positive.cell(i) for i in rows]
+        parts += [salted(pops.positive.cell(i), salt) for i in rows]
         pub += [not suppressed[i] for i in rows]
-        layer += [len(pattern_ids) + pattern_ids[patterns[i]] for i in rows]
+        layer += [n_patterns + pattern_ids[patterns[i]] for i in rows]
         attr += [True] * len(rows)
-    cp = CellPopulations.from_lists([salted(p, salt) for p in parts])
-    return OutputCells.build(table.spec.name, release, cp, pub, layer, attr)
+    kind = [UNITS] * len(parts)
+    elements = pops.elements
+    if elements is not None:
+        # magnitude and weighted tables: (unit, exact contribution) of every cell, suppressed ones
+        # included (a later output must not publish what this one suppresses)
+        for i in rows:
+            cell = elements.cell(i)
+            parts.append(element_keys(cell[:, 0], cell[:, 1], salt))
+        pub += [not suppressed[i] for i in rows]
+        layer += [2 * n_patterns + pattern_ids[patterns[i]] for i in rows]
+        attr += [False] * len(rows)
+        kind += [ELEMENTS] * len(rows)
+    cp = CellPopulations.from_lists(parts)
+    return OutputCells.build(table.spec.name, release, cp, pub, layer, attr, kind)
 
 
 def _protocol_cells(private: Any, name: str, release: str, salt: bytes) -> OutputCells | None:
@@ -233,13 +246,25 @@ def _protocol_cells(private: Any, name: str, release: str, salt: bytes) -> Outpu
             "this is a bug in the estimator; release with differencing=False only after a manual check",
         )
     items = sorted(mapping.items())
-    parts = [salted(np.asarray(v, dtype=np.uint64), salt) for _, v in items]
-    cp = CellPopulations.from_lists(parts)
     suppressed = [str(k).endswith(SUPPRESSED_SUFFIX) for k, _ in items]
     bare = [str(k).removesuffix(SUPPRESSED_SUFFIX) for k, _ in items]
     attr = [k.endswith(NUMERATOR_SUFFIX) for k in bare]
+    kind = [ELEMENTS if k.endswith(ELEMENTS_SUFFIX) else UNITS for k in bare]
+    parts = []
+    for (_, v), kd in zip(items, kind):
+        arr = np.asarray(v, dtype=np.uint64)
+        if kd == ELEMENTS:
+            if arr.ndim != 2 or arr.shape[1] != 2:
+                raise PopulationsUnknownError(
+                    f"output '{name}'", "its populations() gave element rows that are not (unit, tag) pairs",
+                    "this is a bug in the estimator; release with differencing=False only after a manual check",
+                )
+            parts.append(element_keys(arr[:, 0], arr[:, 1], salt))
+        else:
+            parts.append(salted(arr, salt))
+    cp = CellPopulations.from_lists(parts)
     pub = [not s for s in suppressed]
-    return OutputCells.build(name, release, cp, pub, list(range(len(parts))), attr)
+    return OutputCells.build(name, release, cp, pub, list(range(len(parts))), attr, kind)
 
 
 def output_cells(
@@ -295,7 +320,7 @@ def _npz_bytes(cells: OutputCells) -> bytes:
     deltas = np.diff(cells.keys, prepend=np.uint64(0))  # sorted keys: small deltas compress better
     np.savez_compressed(
         buf, key_deltas=deltas, cells=cells.cells.astype(np.int32), published=cells.published,
-        layer=cells.layer, partition=cells.partition, attribute=cells.attribute,
+        layer=cells.layer, partition=cells.partition, attribute=cells.attribute, kind=cells.kinds,
     )
     return buf.getvalue()
 
@@ -390,8 +415,9 @@ class ReleaseRegistry:
     def _cells(self, e: Mapping[str, Any]) -> OutputCells:
         with np.load(io.BytesIO(self._read(e, "file", "sha256"))) as z:
             keys = np.cumsum(z["key_deltas"], dtype=np.uint64)
+            kind = z["kind"] if "kind" in z.files else None  # recorded before element cells: all units
             return OutputCells(str(e["output"]), str(e["release"]), keys, z["cells"], z["published"],
-                               z["layer"], z["partition"], z["attribute"])
+                               z["layer"], z["partition"], z["attribute"], kind)
 
     def entries(self) -> list[OutputCells]:
         """Every recorded output (checked against its index digest; pending ones included)."""
@@ -419,13 +445,16 @@ class ReleaseRegistry:
             for b in new[k + 1 :]:
                 add(a, b)
         own: dict[int, list[NewSide]] = {}
+        # the prefilter's bound on key differences: t-1, or 2 (t-1) for an output with element cells
+        # (a unit whose contribution changed differs by two keys); never smaller than compare's
+        bounds = [key_bound(threshold, a.kinds) + 1 for a in new]
         for e in self._index():
             self._stat_ok(e)
             if "sketch" in e:
                 sb = OutputSketch.from_bytes(self._read(e, "sketch", "sketch_sha256"))
                 if sb.m not in own:
                     own[sb.m] = [NewSide(a, sb.m) for a in new]
-                firing = [side.a for side in own[sb.m] if may_fire(side, sb, threshold)]
+                firing = [side.a for side, t in zip(own[sb.m], bounds) if may_fire(side, sb, t)]
             else:
                 firing = list(new)  # recorded before sketches: compared exactly
             if firing:
