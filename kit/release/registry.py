@@ -41,9 +41,22 @@ Populations of an output
   unit keys (:func:`kit.core.populations.unit_keys` of the unit ids) of the units behind it: a mean's
   cell, a rate's numerator and denominator, a model's estimation sample, an event study's groups.
   Each entry is one cell in its own layer; a label ending in ``" numerator"`` marks the units with
-  the attribute of a rate (compared with counts, not with other numerators), a label ending in
-  ``" suppressed"`` a statistic the estimator suppressed (recorded, so that no other output
-  publishes its population).
+  the attribute of a rate (compared like any cell, with other numerators too), a label ending in
+  ``" elements"`` (before an optional ``" suppressed"``) gives an ``(n, 2)`` array of (unit key,
+  contribution tag) rows (:func:`kit.core.populations.contribution_tags`) of a magnitude statistic, a
+  label ending in ``" suppressed"`` a statistic the estimator suppressed (recorded, so that no other
+  output publishes its population).
+
+Magnitude cells
+---------------
+A sum, mean, rate or weighted table records, besides the units of every cell, an **element cell**
+per cell (published and suppressed ones): one key per (unit, exact contribution)
+(:func:`kit.core.populations.element_keys`), kind :data:`~kit.release.set_compare.ELEMENTS`. Element
+cells are compared only with element cells, their distance counted in units
+(:mod:`kit.release.set_compare`), so a top-coded against a raw sum, or a weighted against an
+unweighted one, over the same units is refused when 1..t-1 units' contributions differ. The
+prefilter is given the key bound :func:`~kit.release.set_compare.key_bound` (``2 (t-1)`` for an
+output with element cells) in :meth:`ReleaseRegistry.check_cells`.
 
 Differentially private outputs (a privacy budget in their provenance) are neither checked nor
 recorded: their noise and the budget ledger protect them against differencing.
