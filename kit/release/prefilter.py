@@ -214,7 +214,8 @@ def _pairwise(new: NewSide, sb: OutputSketch) -> bool:
     q, idx = _expand(lo, hi)
     cb = ib[hit][q] // m
     ca = new.valid[new.order][idx] // m
-    fine = _identical_ok(ca, cb, sa, sb)  # numerators are compared with numerators too
+    both_attr = sa.attribute[ca] & sb.attribute[cb]
+    fine = both_attr | _identical_ok(ca, cb, sa, sb)
     return bool((~fine).any())
 
 
@@ -290,6 +291,7 @@ def _reverse_union(new: NewSide, sb: OutputSketch) -> bool:
         same = (p == q) & (cp == cb_)
         fits &= ~same | (sa.total[p, beta] == sb.total[rb, beta])
         fits &= ~(same & _identical_ok(p, rb, sa, sb))
+        fits &= ~(sb.attribute[rb] & sa.attribute[p])
         rb, p, q = rb[fits], p[fits], q[fits]  # the rest on the survivors only
         if len(rb) == 0:
             continue
@@ -324,6 +326,8 @@ def _small(a: OutputCells, sa: OutputSketch, sb: OutputSketch, k: int) -> bool:
     uniq, n = np.unique(pair, return_counts=True)
     ca, cb = uniq // n_b, uniq % n_b
     size_a, size_b = sa.sizes, sb.sizes
+    not_both_attr = ~(sa.attribute[ca] & sb.attribute[cb])
+    ca, cb, n = ca[not_both_attr], cb[not_both_attr], n[not_both_attr]
     d = size_a[ca] + size_b[cb] - 2 * n
     pair_risky = (d <= k) & ~_identical_ok(ca, cb, sa, sb)
     if pair_risky.any():

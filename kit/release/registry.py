@@ -41,7 +41,7 @@ Populations of an output
   unit keys (:func:`kit.core.populations.unit_keys` of the unit ids) of the units behind it: a mean's
   cell, a rate's numerator and denominator, a model's estimation sample, an event study's groups.
   Each entry is one cell in its own layer; a label ending in ``" numerator"`` marks the units with
-  the attribute of a rate (compared like any cell, with other numerators too), a label ending in
+  the attribute of a rate (compared with counts, not with other numerators), a label ending in
   ``" elements"`` (before an optional ``" suppressed"``) gives an ``(n, 2)`` array of (unit key,
   contribution tag) rows (:func:`kit.core.populations.contribution_tags`) of a magnitude statistic, a
   label ending in ``" suppressed"`` a statistic the estimator suppressed (recorded, so that no other

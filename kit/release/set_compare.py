@@ -28,10 +28,11 @@ For two outputs ``a`` and ``b`` and the threshold ``t``, a cell pair or union of
    published and ``d <= t-1``;
 3. the same with the roles of ``a`` and ``b`` exchanged.
 
-Cells without keys never take part (an empty cell discloses nothing by difference). *Attribute*
-cells (the numerators of rates: the units with the attribute) are compared like every other cell,
-with each other too: two rates over the same denominators whose numerators differ by one person
-publish a count of one by difference.
+Cells without keys never take part (an empty cell discloses nothing by difference). Two
+*attribute* cells (the numerators of rates: the units with the attribute) are not compared with
+each other; an attribute cell is compared with every other unit cell (a count of employed persons
+against a rate's numerator). Two rates over the same persons whose attributes differ for one person
+are caught by their element cells (the person's contribution, 0 or 1, differs).
 
 Cost: one sorted join of the two outputs' keys and a sparse product (cells sharing keys). Element
 cells are first screened on key counts with the bound ``2 (t-1)`` (``d`` units differ in at most
@@ -256,6 +257,9 @@ def compare(a: OutputCells, b: OutputCells, threshold: int) -> Comparison:
     sa, sb = a.sizes(), b.sizes()
     pa, pb = a.published, b.published
     keep = a.kinds[i] == b.kinds[j]  # units with units, elements with elements
+    # two attribute cells (numerators of rates) are differenced through their denominators and
+    # through the rates' element cells (a person whose attribute differs is a changed contribution)
+    keep &= ~(a.attribute[i] & b.attribute[j])
     i, j, n = i[keep], j[keep], n[keep]
     if len(i) == 0:
         return Comparison(0, 0, 0)

@@ -36,9 +36,9 @@ def _risky(a: list[Cell], b: list[Cell], k: int) -> int:
     rb: set[int] = set()
     exact_a: set[int] = set()
     exact_b: set[int] = set()
-    for i, (sa, pa, _, _xa) in enumerate(a):
-        for j, (sb, pb, _, _xb) in enumerate(b):
-            if not (sa & sb):  # numerators are compared with numerators too (same rule as counts)
+    for i, (sa, pa, _, xa) in enumerate(a):
+        for j, (sb, pb, _, xb) in enumerate(b):
+            if not (sa & sb) or (xa and xb):
                 continue
             d = len(sa ^ sb)
             if (pa and pb and 1 <= d <= k) or (pa != pb and d <= k):
@@ -51,13 +51,13 @@ def _risky(a: list[Cell], b: list[Cell], k: int) -> int:
         layers: dict[int, list[int]] = {}
         for j, c in enumerate(y):
             layers.setdefault(c[2], []).append(j)
-        for i, (sa, pa, _, _xa) in enumerate(x):
+        for i, (sa, pa, _, xa) in enumerate(x):
             for members in layers.values():
                 union_all = [y[j][0] for j in members]
                 if sum(len(s) for s in union_all) != len(frozenset().union(*union_all)):
                     continue  # not a partition layer
                 near = [j for j in members
-                        if (y[j][0] & sa) and len(y[j][0] - sa) <= k]
+                        if (y[j][0] & sa) and len(y[j][0] - sa) <= k and not (xa and y[j][3])]
                 if not near:
                     continue
                 u = frozenset().union(*(y[j][0] for j in near))
