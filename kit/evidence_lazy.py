@@ -86,7 +86,8 @@ def lazy_table_evidence(session: Session, spec: TableSpec, rel: Relation, option
     encoding = _Encoding(rel, session.unit, spec, session.max_categories, where, tuple(map(tuple, labels)))
     row_labels = [evidence.cells[d].astype(str).tolist() for d in spec.dims]
     populations = lazy_table_populations(partial(_load_pairs, encoding, options, fingerprint), labels, row_labels,
-                                         total_label=TOTAL, rate=spec.statistic is Statistic.RATE)
+                                         total_label=TOTAL, rate=spec.statistic is Statistic.RATE,
+                                         contributions=spec.measure is not None or spec.weight is not None)
     return evidence, populations
 
 
@@ -157,11 +158,12 @@ def _lazy_evidence(session: Session, spec: TableSpec, rel: Relation, options: En
 
 
 def _load_pairs(encoding: _Encoding, options: EngineOptions,
-                fingerprint: PopulationPrint) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+                fingerprint: PopulationPrint) -> tuple[Any, ...]:
     """The distinct (inner cell, unit) pairs a lazy table counted, checked against its print.
 
     Returns unit ids, inner cells and (rates) whether the unit has the attribute
-    in the cell, one entry per pair, for :class:`kit.core.populations.TablePopulations`.
+    in the cell, one entry per pair, for :class:`kit.core.populations.TablePopulations`; a table
+    with a measure or a weight gets one entry per counted row and a fourth item ``(w * x, w)``.
     """
     spec = encoding.spec
     changed = PopulationsUnknownError(
@@ -193,7 +195,15 @@ def _load_pairs(encoding: _Encoding, options: EngineOptions,
                 check = _arrow(con, f"SELECT cell, {', '.join(print_cols)} FROM {pairs} GROUP BY cell")
                 if not print_from_arrow(check, n_cells, fingerprint.salt, rate).same(fingerprint):
                     raise changed
-                got = _arrow(con, f"SELECT cell, unit{', attr' if rate else ''} FROM {pairs}")
+                contrib = spec.measure is not None or spec.weight is not None
+                if contrib:  # magnitude or weighted: the counted rows with their contributions
+                    x = "x" if spec.measure is not None else "1.0"
+                    w = "w" if spec.weight is not None else "1.0"
+                    got = _arrow(con, f"SELECT cell, unit{', x = 1 AS attr' if rate else ''}, "
+                                 f"CAST({w} * {x} AS DOUBLE) AS wx, CAST({w} AS DOUBLE) AS ww "
+                                 f"FROM ({source}){where_sql}")
+                else:
+                    got = _arrow(con, f"SELECT cell, unit{', attr' if rate else ''} FROM {pairs}")
             finally:
                 con.close()
     except PopulationsUnknownError:
@@ -205,6 +215,10 @@ def _load_pairs(encoding: _Encoding, options: EngineOptions,
     inner = got.column("cell").to_numpy().astype(np.int64)
     units = got.column("unit").to_numpy(zero_copy_only=False)
     attribute = got.column("attr").to_numpy(zero_copy_only=False).astype(bool) if rate else None
+    if spec.measure is not None or spec.weight is not None:
+        wx = got.column("wx").to_numpy(zero_copy_only=False).astype(np.float64)
+        ww = got.column("ww").to_numpy(zero_copy_only=False).astype(np.float64)
+        return units, inner, attribute, (wx, ww)
     return units, inner, attribute
 
 

@@ -20,6 +20,17 @@ margins), the sorted unit keys of every cell: the units with at least one row in
 non-missing measure and (weighted tables) a positive weight. Rate tables also get the units with
 the attribute (their numerators).
 
+Contributions of magnitude tables
+---------------------------------
+Two sum (or mean, rate, weighted) tables over the *same* units can still be differenced when one
+unit's contribution differs between them (a top-coded measure, a weight not 1): the unit sets are
+equal, the sums differ by one person's value. Magnitude tables therefore also carry, per cell and
+unit, a 64-bit **contribution tag** (:func:`contribution_tags`) of the unit's exact contribution to
+the cell: ``(sum of w * x, sum of w)`` over the unit's rows in the cell, each summed in a canonical
+order (rows sorted by value), so the same rows give the same bits in every table whatever its other
+dimensions. :class:`CellElements` holds (unit key, tag) per cell; the registry turns them into
+*element keys* (:func:`element_keys`) that identify (unit, contribution).
+
 Examples
 --------
 >>> import numpy as np
@@ -43,9 +54,15 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "ELEMENTS_SUFFIX",
+    "CellElements",
     "CellPopulations",
     "LazyTablePopulations",
     "TablePopulations",
+    "contribution_tags",
+    "design_populations",
+    "element_keys",
+    "element_unit",
     "group_populations",
     "lazy_table_populations",
     "mix64",
@@ -56,6 +73,8 @@ __all__ = [
     "unit_keys",
 ]
 
+#: Protocol labels ending in this carry (unit key, contribution tag) rows of a magnitude statistic.
+ELEMENTS_SUFFIX = " elements"
 _SIP_KEY = "kit-unit-key-v1."  # 16 characters: pandas' SipHash key (fixed: keys are salted later)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -133,6 +152,66 @@ def salted(keys: np.ndarray, salt: bytes) -> np.ndarray:
     return mix64(mix64(np.asarray(keys, dtype=np.uint64) ^ k1) ^ k2)
 
 
+def contribution_tags(sum_wx: np.ndarray, sum_w: np.ndarray) -> np.ndarray:
+    """64-bit tags of exact contributions ``(sum of w * x, sum of w)``: equal bits, equal tag.
+
+    ``-0.0`` and ``0.0`` get one tag. Unsalted (the registry salts them with the unit key).
+
+    >>> t = contribution_tags(np.array([1.0, 1.0, -0.0]), np.array([1.0, 2.0, 1.0]))
+    >>> bool(t[0] != t[1]), bool(contribution_tags(np.array([0.0]), np.array([1.0]))[0] == t[2])
+    (True, True)
+    """
+    a = (np.asarray(sum_wx, dtype=np.float64) + 0.0).view(np.uint64)
+    b = (np.asarray(sum_w, dtype=np.float64) + 0.0).view(np.uint64)
+    with np.errstate(over="ignore"):
+        return mix64(mix64(a) ^ (b * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)))
+
+
+def element_keys(units: np.ndarray, tags: np.ndarray, salt: bytes) -> np.ndarray:
+    """Salted keys of (unit, contribution) elements: the high 32 bits are the salted unit key's (so a
+    key names its unit: :func:`element_unit`), the low 32 bits a salted hash of unit and tag.
+
+    >>> u = np.array([5, 5, 6], dtype=np.uint64)
+    >>> k = element_keys(u, np.array([1, 2, 1], dtype=np.uint64), b"s" * 16)
+    >>> bool(k[0] != k[1]), bool(element_unit(k)[0] == element_unit(k)[1]), bool(k[0] != k[2])
+    (True, True, True)
+    """
+    su = salted(np.asarray(units, dtype=np.uint64), salt)
+    low = mix64(su ^ mix64(np.asarray(tags, dtype=np.uint64))) >> np.uint64(32)
+    return np.asarray((su & np.uint64(0xFFFFFFFF00000000)) | low)
+
+
+def element_unit(keys: np.ndarray) -> np.ndarray:
+    """The unit part of element keys (:func:`element_keys`)."""
+    return np.asarray(np.asarray(keys, dtype=np.uint64) >> np.uint64(32))
+
+
+@dataclass(frozen=True)
+class CellElements:
+    """Per cell, the units and the tags of their exact contributions (CSR layout; private).
+
+    ``units[offsets[i]:offsets[i + 1]]`` are the sorted unit keys of cell ``i`` and ``tags`` the
+    contribution tags aligned with them (:func:`contribution_tags`).
+    """
+
+    units: np.ndarray
+    tags: np.ndarray
+    offsets: np.ndarray
+
+    def __repr__(self) -> str:
+        return f"<CellElements: {self.n_cells} cells; units and values hidden>"
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells."""
+        return len(self.offsets) - 1
+
+    def cell(self, i: int) -> np.ndarray:
+        """An ``(n, 2)`` uint64 array of (unit key, tag) of cell ``i`` (the protocol's element rows)."""
+        lo, hi = self.offsets[i], self.offsets[i + 1]
+        return np.column_stack([self.units[lo:hi], self.tags[lo:hi]]).astype(np.uint64)
+
+
 @dataclass(frozen=True)
 class CellPopulations:
     """Sorted unit keys per cell in one flat array (CSR layout); private, never released.
@@ -192,13 +271,16 @@ class TablePopulations:
     """
 
     def __init__(self, ids: np.ndarray, inner: np.ndarray, sizes: Sequence[int], row_pos: np.ndarray,
-                 attribute: np.ndarray | None) -> None:
+                 attribute: np.ndarray | None,
+                 contributions: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self._ids = ids
         self._inner = inner
         self._sizes = [int(v) for v in sizes]
         self._row_pos = row_pos
         self._attribute = attribute
+        self._contributions = contributions
         self._cache: dict[str, CellPopulations | None] = {}
+        self._elements: CellElements | None = None
         self._owner: str | None = None
 
     @property
@@ -234,6 +316,70 @@ class TablePopulations:
             self._cache["positive"] = None if self._attribute is None else self._build(self._attribute)
         return self._cache["positive"]
 
+    @property
+    def elements(self) -> CellElements | None:
+        """Magnitude tables: per evidence row, the units and the tags of their exact contributions
+        (:func:`contribution_tags`); ``None`` for tables without contributions (unweighted counts)."""
+        if self._contributions is None:
+            return None
+        if self._elements is None:
+            self._elements = self._build_elements(*self._contributions)
+        return self._elements
+
+    def _targets(self, inner: np.ndarray) -> list[np.ndarray]:
+        """Per margin pattern, the evidence row of every entry of ``inner`` (``-1``: none)."""
+        n_out = self._row_pos.shape[1]
+        sizes = self._sizes
+        present = self._row_pos >= 0
+        patterns = sorted({tuple(bool(v) for v in present[:, r]) for r in range(n_out)})
+        dim_code = []  # the inner cell's code in each dimension
+        rest = np.asarray(inner, dtype=np.int64).copy()
+        for size in reversed(sizes):
+            dim_code.append(rest % size)
+            rest //= size
+        dim_code.reverse()
+        out = []
+        for pattern in patterns:
+            kept = [d for d in range(len(sizes)) if pattern[d]]
+            rows = np.flatnonzero(np.all(present == np.array(pattern, dtype=bool)[:, None], axis=0))
+            flat = np.zeros(len(inner), dtype=np.int64)
+            row_flat = np.zeros(len(rows), dtype=np.int64)
+            for d in kept:
+                flat = flat * sizes[d] + dim_code[d]
+                row_flat = row_flat * sizes[d] + self._row_pos[d, rows]
+            n_flat = int(np.prod([sizes[d] for d in kept])) if kept else 1
+            to_row = np.full(n_flat, -1, dtype=np.int64)
+            to_row[row_flat] = rows
+            out.append(to_row[flat])
+        return out
+
+    def _build_elements(self, wx: np.ndarray, w: np.ndarray) -> CellElements:
+        n_out = self._row_pos.shape[1]
+        if len(self._ids) == 0:
+            empty = np.empty(0, dtype=np.uint64)
+            return CellElements(empty, empty, np.zeros(n_out + 1, dtype=np.int64))
+        dense, uniques = pd.factorize(pd.Series(self._ids), sort=False)
+        keys = unit_keys(pd.Series(uniques))
+        rank = np.empty(len(keys), dtype=np.int64)
+        rank[np.argsort(keys, kind="stable")] = np.arange(len(keys))
+        n_u = len(keys)
+        targets = self._targets(self._inner)
+        sel = [t >= 0 for t in targets]
+        group = np.concatenate([t[s] * n_u + rank[dense[s]] for t, s in zip(targets, sel)])
+        vx = np.concatenate([wx[s] for s in sel]).astype(np.float64)
+        vw = np.concatenate([w[s] for s in sel]).astype(np.float64)
+        # canonical order: by (row, unit), then by value, so the same rows sum to the same bits
+        order = np.lexsort((vw, vx, group))
+        group, vx, vw = group[order], vx[order], vw[order]
+        start = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        g = group[start]
+        sx = np.add.reduceat(vx, start)
+        sw = np.add.reduceat(vw, start)
+        row, unit = g // n_u, g % n_u
+        counts = np.bincount(row, minlength=n_out)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return CellElements(keys[np.argsort(keys, kind="stable")][unit], contribution_tags(sx, sw), offsets)
+
     def _build(self, mask: np.ndarray | None) -> CellPopulations:
         n_out = self._row_pos.shape[1]
         ids = self._ids if mask is None else self._ids[mask]
@@ -249,30 +395,9 @@ class TablePopulations:
         n_u = len(keys)
         pairs = sorted_unique(inner.astype(np.int64) * n_u + rank[dense])  # distinct (inner cell, unit)
         p_cell, p_unit = pairs // n_u, pairs % n_u
-        sizes = self._sizes
         cells_all: list[np.ndarray] = []
         units_all: list[np.ndarray] = []
-        present = self._row_pos >= 0
-        patterns = sorted({tuple(bool(v) for v in present[:, r]) for r in range(n_out)})
-        # the inner cell's code in each dimension
-        dim_code = []
-        rest = p_cell.copy()
-        for size in reversed(sizes):
-            dim_code.append(rest % size)
-            rest //= size
-        dim_code.reverse()
-        for pattern in patterns:
-            kept = [d for d in range(len(sizes)) if pattern[d]]
-            rows = np.flatnonzero(np.all(present == np.array(pattern, dtype=bool)[:, None], axis=0))
-            flat = np.zeros(len(p_cell), dtype=np.int64)
-            row_flat = np.zeros(len(rows), dtype=np.int64)
-            for d in kept:
-                flat = flat * sizes[d] + dim_code[d]
-                row_flat = row_flat * sizes[d] + self._row_pos[d, rows]
-            n_flat = int(np.prod([sizes[d] for d in kept])) if kept else 1
-            to_row = np.full(n_flat, -1, dtype=np.int64)
-            to_row[row_flat] = rows
-            target = to_row[flat]
+        for target in self._targets(p_cell):
             sel = target >= 0
             cells_all.append(target[sel])
             units_all.append(p_unit[sel])
@@ -309,7 +434,8 @@ def table_populations(
         dimension summed over.
     x, w
         Measure and weight per input row (rows with a missing measure or a weight that is not
-        positive count in no cell).
+        positive count in no cell). With either, the table also gets the exact contributions of
+        its units (:attr:`TablePopulations.elements`).
     total_label
         The margin label of the evidence.
     rate
@@ -349,11 +475,19 @@ def table_populations(
     if rate and x is not None:
         xv = np.asarray(x)
         attr = (xv[ok] if ok is not None else xv) == 1
-    return TablePopulations(ids, inner, sizes, row_pos, attr)
+    contributions = None
+    if x is not None or w is not None:  # magnitude or weighted: (w * x, w) per counted row
+        xv = np.ones(len(unit_ids)) if x is None else np.asarray(x, dtype=np.float64)
+        wv = np.ones(len(unit_ids)) if w is None else np.asarray(w, dtype=np.float64)
+        if ok is not None:
+            xv, wv = xv[ok], wv[ok]
+        contributions = (np.asarray(wv * xv, dtype=np.float64), np.asarray(wv, dtype=np.float64).copy())
+    return TablePopulations(ids, inner, sizes, row_pos, attr, contributions)
 
 
-#: Loads a lazy table's counted (unit id, inner cell, attribute) entries: one per row or per pair.
-PairLoader = Callable[[], "tuple[np.ndarray, np.ndarray, np.ndarray | None]"]
+#: Loads a lazy table's counted (unit id, inner cell, attribute) entries: one per row or per pair;
+#: tables with contributions get one entry per row and a fourth item ``(w * x, w)`` per row.
+PairLoader = Callable[[], "tuple[np.ndarray, ...] | tuple[np.ndarray, np.ndarray, np.ndarray | None]"]
 
 
 class LazyTablePopulations(TablePopulations):
@@ -361,8 +495,9 @@ class LazyTablePopulations(TablePopulations):
 
     A table evaluated in DuckDB over Parquet files (:func:`kit.registers.scan`) keeps no unit ids in
     memory; ``load`` (from :mod:`kit.evidence_lazy`) fetches the distinct (unit, inner cell) pairs
-    from DuckDB when the release first asks for the populations, and checks them against a print of
-    what the evidence counted. The cells are then built exactly as for a DataFrame table.
+    (magnitude tables: the counted rows with their contributions) from DuckDB when the release first
+    asks for the populations, and checks them against a print of what the evidence counted. The
+    cells are then built exactly as for a DataFrame table.
 
     >>> load = lambda: (np.array([1, 2, 2, 3]), np.array([0, 0, 1, 1]), None)
     >>> pops = lazy_table_populations(load, [["a", "b"]], [["a", "b", "Total"]], total_label="Total")
@@ -372,22 +507,41 @@ class LazyTablePopulations(TablePopulations):
     [2, 2, 3]
     """
 
-    def __init__(self, load: PairLoader, sizes: Sequence[int], row_pos: np.ndarray, rate: bool) -> None:
+    def __init__(self, load: PairLoader, sizes: Sequence[int], row_pos: np.ndarray, rate: bool,
+                 contributions: bool = False) -> None:
+        empty = np.empty(0, dtype=np.float64)
         super().__init__(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), sizes, row_pos,
-                         np.empty(0, dtype=bool) if rate else None)
+                         np.empty(0, dtype=bool) if rate else None, (empty, empty) if contributions else None)
         self._load: PairLoader | None = load
 
     def __repr__(self) -> str:
         state = "not loaded" if self._load is not None else "loaded"
         return f"<LazyTablePopulations: {self._row_pos.shape[1]} cells; units hidden; {state}>"
 
+    def _ensure_loaded(self) -> None:
+        if self._load is None:
+            return
+        got = self._load()
+        ids, inner, attribute = got[0], got[1], got[2]
+        contrib = got[3] if len(got) > 3 else None
+        if (attribute is None) != (self._attribute is None):  # pragma: no cover - a kit bug
+            raise ValueError("the loader's attribute does not match the table's statistic")
+        if (contrib is None) != (self._contributions is None):  # pragma: no cover - a kit bug
+            raise ValueError("the loader's contributions do not match the table's statistic")
+        self._ids, self._inner, self._attribute = ids, np.asarray(inner, dtype=np.int64), attribute
+        if contrib is not None:
+            self._contributions = (np.asarray(contrib[0], dtype=np.float64), np.asarray(contrib[1], dtype=np.float64))
+        self._load = None
+
+    @property
+    def elements(self) -> CellElements | None:
+        """As :attr:`TablePopulations.elements` (loads the rows first)."""
+        self._ensure_loaded()
+        return super().elements
+
     def _build(self, mask: np.ndarray | None) -> CellPopulations:
         if self._load is not None:
-            ids, inner, attribute = self._load()
-            if (attribute is None) != (self._attribute is None):  # pragma: no cover - a kit bug
-                raise ValueError("the loader's attribute does not match the table's statistic")
-            self._ids, self._inner, self._attribute = ids, np.asarray(inner, dtype=np.int64), attribute
-            self._load = None
+            self._ensure_loaded()
             if mask is not None:
                 mask = self._attribute
         return super()._build(mask)
@@ -395,12 +549,14 @@ class LazyTablePopulations(TablePopulations):
 
 def lazy_table_populations(load: PairLoader, dim_labels: Sequence[Sequence[str]],
                            row_labels: Sequence[Sequence[str]], *, total_label: str,
-                           rate: bool = False) -> LazyTablePopulations:
+                           rate: bool = False, contributions: bool = False) -> LazyTablePopulations:
     """:func:`table_populations` of a lazy table: the counted units come from ``load`` on first use.
 
     ``load()`` returns unit ids, inner cells and (``rate``) the attribute flags of the counted rows or
     (cell, unit) pairs: only rows with a measure and a positive weight. ``dim_labels`` and
-    ``row_labels`` are those of the evidence, as for :func:`table_populations`.
+    ``row_labels`` are those of the evidence, as for :func:`table_populations`. With
+    ``contributions`` (a measure or a weight), ``load()`` returns the counted rows and a fourth item
+    ``(w * x, w)`` per row.
     """
     positions = [{lab: i for i, lab in enumerate(labels)} for labels in dim_labels]
     n_out = len(row_labels[0]) if row_labels else 1
@@ -409,7 +565,7 @@ def lazy_table_populations(load: PairLoader, dim_labels: Sequence[Sequence[str]]
          for d in range(len(dim_labels))],
         dtype=np.int64,
     ).reshape(len(dim_labels), n_out)
-    return LazyTablePopulations(load, [len(lab) for lab in dim_labels], row_pos, rate)
+    return LazyTablePopulations(load, [len(lab) for lab in dim_labels], row_pos, rate, contributions)
 
 
 def group_populations(unit_ids: np.ndarray | pd.Series, groups: Sequence[np.ndarray | pd.Series],
@@ -437,8 +593,10 @@ def table_population_map(table: Any) -> dict[str, np.ndarray] | None:
 
     For estimators built on :meth:`kit.Session.table` (rates, means by group): the populations
     protocol in one call. Numerators of suppressed rate cells are included with labels ending in
-    ``" suppressed"`` (the registry then knows what must not be published elsewhere). ``None``
-    when the table carries no populations.
+    ``" suppressed"`` (the registry then knows what must not be published elsewhere). Magnitude
+    and weighted tables add, per cell, an ``(n, 2)`` array of (unit key, contribution tag) under a
+    label ending in ``" elements"`` (then ``" suppressed"`` for a suppressed cell). ``None`` when the
+    table carries no populations.
     """
     pops = getattr(table, "unit_populations", None)
     if pops is None:
@@ -453,4 +611,66 @@ def table_population_map(table: Any) -> dict[str, np.ndarray] | None:
             out[f"cell {i}"] = pops.cells.cell(i)
         if pops.positive is not None:
             out[f"cell {i} numerator{tail}"] = pops.positive.cell(i)
+        elements = pops.elements
+        if elements is not None:  # (unit, contribution) rows: the value is compared, not only the units
+            out[f"cell {i}{ELEMENTS_SUFFIX}{tail}"] = elements.cell(i)
+    return out
+
+
+def _element_rows(keys: np.ndarray, y: np.ndarray, w: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(unit key, contribution tag) per unit of the selected rows: ``(sum of w * y, sum of w)``."""
+    k, yy, ww = keys[rows], y[rows] * w[rows], w[rows]
+    order = np.lexsort((ww, yy, k))  # canonical order: the same rows give the same bits
+    k, yy, ww = k[order], yy[order], ww[order]
+    if len(k) == 0:
+        return np.empty((0, 2), dtype=np.uint64)
+    start = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    tags = contribution_tags(np.add.reduceat(yy, start), np.add.reduceat(ww, start))
+    return np.column_stack([k[start], tags]).astype(np.uint64)
+
+
+def design_populations(unit_ids: np.ndarray | pd.Series, exog: np.ndarray, names: Sequence[str],
+                       y: np.ndarray, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The populations protocol of a regression: its estimation sample, the support of every 0/1
+    design column and the reference group of every factor, each with its units and (label ending in
+    :data:`ELEMENTS_SUFFIX`) their exact outcome contributions.
+
+    A model with a categorical regressor publishes, through its coefficients and standard errors,
+    the mean outcome and the size of every level: two models whose samples differ by many units but
+    one level by a single person give that person's outcome. The support of each dummy (units with
+    the column = 1) and each factor's reference level (units with all its dummies = 0) are therefore
+    cells of their own. Columns are grouped into factors by their name without the bracketed level
+    (``C(KOM)[T.K1]`` -> ``C(KOM)[]``); a group is a factor when no row has two of its columns at 1.
+
+    >>> exog = np.array([[1, 0], [1, 1], [1, 1], [1, 0]], dtype=float)
+    >>> pops = design_populations(np.array([1, 2, 3, 4]), exog, ["Intercept", "C(g)[T.b]"], np.zeros(4))
+    >>> {k: len(v) for k, v in pops.items()}  # doctest: +NORMALIZE_WHITESPACE
+    {'estimation sample': 4, 'estimation sample elements': 4, 'support C(g)[T.b]': 2,
+     'support C(g)[T.b] elements': 2, 'reference C(g)[]': 2, 'reference C(g)[] elements': 2}
+    """
+    import re
+
+    keys = unit_keys(unit_ids)
+    x = np.asarray(exog, dtype=float)
+    yv = np.asarray(y, dtype=np.float64)
+    w = np.ones(len(keys)) if weights is None else np.asarray(weights, dtype=np.float64)
+    out: dict[str, np.ndarray] = {}
+
+    def add(label: str, rows: np.ndarray) -> None:
+        out[label] = sorted_unique(keys[rows])
+        out[label + ELEMENTS_SUFFIX] = _element_rows(keys, yv, w, rows)
+
+    add("estimation sample", np.arange(len(keys)))
+    binary = [j for j in range(x.shape[1]) if np.all((x[:, j] == 0) | (x[:, j] == 1))]
+    groups: dict[str, list[int]] = {}
+    for j in binary:
+        if np.all(x[:, j] == 1):
+            continue  # the intercept: its support is the sample
+        add(f"support {names[j]}", np.flatnonzero(x[:, j] == 1))
+        if "[" in names[j]:
+            groups.setdefault(re.sub(r"\[[^\]]*\]", "[]", names[j]), []).append(j)
+    for group, cols in sorted(groups.items()):
+        hits = x[:, cols].sum(axis=1)
+        if np.all(hits <= 1):
+            add(f"reference {group}", np.flatnonzero(hits == 0))
     return out

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 from kit.core.cleared import EstimateKind, Flag
-from kit.core.populations import group_populations
+from kit.core.populations import design_populations
 from kit.core.spec import safe_name
 from kit.core.spec_types import Statistic
 from kit.core.status import Reason, ReasonCode
@@ -284,6 +284,7 @@ def model(
     pvalues = np.asarray(res.pvalues, dtype=float)
     df_resid = float(res.df_resid)
     use_t = bool(getattr(res, "use_t", False))
+    w_model = np.asarray(mod.weights, dtype=float) if spec.family is Family.WLS else None
     del res, mod  # nothing unit-level is kept
     rows = []
     blocked: list[Reason] = [*dof_reasons(session.rules, df_resid), *design_block]
@@ -324,7 +325,8 @@ def model(
         private_notes=private,
         checked=CheckRecord(Statistic.MODEL, check_threshold(session.rules, Statistic.MODEL), dof=df_resid),
     )
-    result.unit_populations = group_populations(kept[unit], [], prefix="estimation sample")
+    # the sample, every dummy's support and every factor's reference group, with exact outcomes
+    result.unit_populations = design_populations(kept[unit], exog, names, y, w_model)
     return result
 
 

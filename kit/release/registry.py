@@ -56,8 +56,21 @@ Populations of an output
   cell, a rate's numerator and denominator, a model's estimation sample, an event study's groups.
   Each entry is one cell in its own layer; a label ending in ``" numerator"`` marks the units with
   the attribute of a rate (compared with counts, not with other numerators), a label ending in
-  ``" suppressed"`` a statistic the estimator suppressed (recorded, so that no other output
-  publishes its population).
+  ``" elements"`` (before an optional ``" suppressed"``) gives an ``(n, 2)`` array of (unit key,
+  contribution tag) rows (:func:`kit.core.populations.contribution_tags`) of a magnitude statistic, a
+  label ending in ``" suppressed"`` a statistic the estimator suppressed (recorded, so that no other
+  output publishes its population).
+
+Magnitude cells
+---------------
+A sum, mean, rate or weighted table records, besides the units of every cell, an **element cell**
+per cell (published and suppressed ones): one key per (unit, exact contribution)
+(:func:`kit.core.populations.element_keys`), kind :data:`~kit.release.set_compare.ELEMENTS`. Element
+cells are compared only with element cells, their distance counted in units
+(:mod:`kit.release.set_compare`), so a top-coded against a raw sum, or a weighted against an
+unweighted one, over the same units is refused when 1..t-1 units' contributions differ. The
+prefilter is given the key bound :func:`~kit.release.set_compare.key_bound` (``2 (t-1)`` for an
+output with element cells) in :meth:`ReleaseRegistry.check_cells`.
 
 Differentially private outputs (a privacy budget in their provenance) are neither checked nor
 recorded: their noise and the budget ledger protect them against differencing.
@@ -94,7 +107,7 @@ from typing import Any
 import numpy as np
 
 from kit.core.cleared import ClearedEstimate, ClearedTable
-from kit.core.populations import CellPopulations, salted
+from kit.core.populations import ELEMENTS_SUFFIX, CellPopulations, element_keys, salted
 from kit.core.rules.loader import RuleSet
 from kit.core.rules.model import RuleKind
 from kit.core.spec_types import Statistic
@@ -103,7 +116,7 @@ from kit.errors import DisclosureError, PopulationsUnknownError, SpecError
 from kit.release.cellnames import CellCodes, CellName, NamedLink, describe_links
 from kit.release.index import RegistryDamagedError, SketchIndex
 from kit.release.prefilter import NewSide, OutputSketch, bucket_count, firing_outputs
-from kit.release.set_compare import Comparison, OutputCells, compare, risky_links
+from kit.release.set_compare import ELEMENTS, UNITS, Comparison, OutputCells, compare, key_bound, risky_links
 from kit.state import atomic_write_bytes, atomic_write_text, locked, project_state_dir
 
 __all__ = [
@@ -233,17 +246,32 @@ def _table_cells(table: Any, release: str, salt: bytes) -> OutputCells:
     pub = [not suppressed[i] for i in keep]
     layer = [pattern_ids[patterns[i]] for i in keep]
     attr = [False] * len(keep)
-    parts = [pops.cells.cell(i) for i in keep]
+    parts = [salted(pops.cells.cell(i), salt) for i in keep]
+    n_patterns = len(pattern_ids)
     if pops.positive is not None:
-        parts += [pops.positive.cell(i) for i in rows]
+        parts += [salted(pops.positive.cell(i), salt) for i in rows]
         pub += [not suppressed[i] for i in rows]
-        layer += [len(pattern_ids) + pattern_ids[patterns[i]] for i in rows]
+        layer += [n_patterns + pattern_ids[patterns[i]] for i in rows]
         attr += [True] * len(rows)
-    cp = CellPopulations.from_lists([salted(p, salt) for p in parts])
+    kind = [UNITS] * len(parts)
+    elements = pops.elements
+    if elements is not None:
+        # magnitude and weighted tables: (unit, exact contribution) of every cell, suppressed ones
+        # included (a later output must not publish what this one suppresses)
+        for i in rows:
+            cell = elements.cell(i)
+            parts.append(element_keys(cell[:, 0], cell[:, 1], salt))
+        pub += [not suppressed[i] for i in rows]
+        layer += [2 * n_patterns + pattern_ids[patterns[i]] for i in rows]
+        attr += [False] * len(rows)
+        kind += [ELEMENTS] * len(rows)
+    cp = CellPopulations.from_lists(parts)
+    row_codes = tuple(tuple(str(labels[d][i]) for d in dims) for i in rows)
     codes = CellCodes(tuple(str(d) for d in dims), tuple(tuple(str(labels[d][i]) for d in dims) for i in keep)
-                      + (tuple(tuple(str(labels[d][i]) for d in dims) for i in rows) if pops.positive is not None
-                         else ()), tuple("numerator" if a else "" for a in attr))
-    return replace(OutputCells.build(table.spec.name, release, cp, pub, layer, attr), codes=codes)
+                      + (row_codes if pops.positive is not None else ()) + (row_codes if elements is not None else ()),
+                      tuple("numerator" if a else ("contributions" if kd == ELEMENTS else "")
+                            for a, kd in zip(attr, kind)))
+    return replace(OutputCells.build(table.spec.name, release, cp, pub, layer, attr, kind), codes=codes)
 
 
 def _protocol_cells(private: Any, name: str, release: str, salt: bytes) -> OutputCells | None:
@@ -256,14 +284,26 @@ def _protocol_cells(private: Any, name: str, release: str, salt: bytes) -> Outpu
             "this is a bug in the estimator; release with differencing=False only after a manual check",
         )
     items = sorted(mapping.items())
-    parts = [salted(np.asarray(v, dtype=np.uint64), salt) for _, v in items]
-    cp = CellPopulations.from_lists(parts)
     suppressed = [str(k).endswith(SUPPRESSED_SUFFIX) for k, _ in items]
     bare = [str(k).removesuffix(SUPPRESSED_SUFFIX) for k, _ in items]
     attr = [k.endswith(NUMERATOR_SUFFIX) for k in bare]
+    kind = [ELEMENTS if k.endswith(ELEMENTS_SUFFIX) else UNITS for k in bare]
+    parts = []
+    for (_, v), kd in zip(items, kind):
+        arr = np.asarray(v, dtype=np.uint64)
+        if kd == ELEMENTS:
+            if arr.ndim != 2 or arr.shape[1] != 2:
+                raise PopulationsUnknownError(
+                    f"output '{name}'", "its populations() gave element rows that are not (unit, tag) pairs",
+                    "this is a bug in the estimator; release with differencing=False only after a manual check",
+                )
+            parts.append(element_keys(arr[:, 0], arr[:, 1], salt))
+        else:
+            parts.append(salted(arr, salt))
+    cp = CellPopulations.from_lists(parts)
     pub = [not s for s in suppressed]
     codes = CellCodes((), ((),) * len(items), tuple(str(k) for k, _ in items))
-    return replace(OutputCells.build(name, release, cp, pub, list(range(len(parts))), attr), codes=codes)
+    return replace(OutputCells.build(name, release, cp, pub, list(range(len(parts))), attr, kind), codes=codes)
 
 
 def output_cells(
@@ -319,7 +359,7 @@ def _npz_bytes(cells: OutputCells) -> bytes:
     deltas = np.diff(cells.keys, prepend=np.uint64(0))  # sorted keys: small deltas compress better
     np.savez_compressed(
         buf, key_deltas=deltas, cells=cells.cells.astype(np.int32), published=cells.published,
-        layer=cells.layer, partition=cells.partition, attribute=cells.attribute,
+        layer=cells.layer, partition=cells.partition, attribute=cells.attribute, kind=cells.kinds,
     )
     return buf.getvalue()
 
@@ -484,8 +524,9 @@ class ReleaseRegistry:
     def _cells(self, e: Mapping[str, Any]) -> OutputCells:
         with np.load(io.BytesIO(self._read(e, "file", "sha256"))) as z:
             keys = np.cumsum(z["key_deltas"], dtype=np.uint64)
+            kind = z["kind"] if "kind" in z.files else None  # recorded before element cells: all units
             return OutputCells(str(e["output"]), str(e["release"]), keys, z["cells"], z["published"],
-                               z["layer"], z["partition"], z["attribute"])
+                               z["layer"], z["partition"], z["attribute"], kind)
 
     def entries(self) -> list[OutputCells]:
         """Every recorded output (checked against its index digest; pending ones included)."""
@@ -528,7 +569,9 @@ class ReleaseRegistry:
             members.sort(key=lambda p: int(entries[p]["index"]["cells"][0]))
             rows = self._sketches.load(groups, [entries[p]["index"] for p in members])
             for a in new:
-                fire = firing_outputs(NewSide(a, m), rows, k)
+                # t-1, or 2 (t-1) for an output with element cells (a unit whose contribution changed
+                # differs by two keys); a bound above the entries' buckets compares them exactly
+                fire = firing_outputs(NewSide(a, m), rows, max(k, key_bound(threshold, a.kinds)))
                 for j in np.flatnonzero(fire).tolist():
                     firing.setdefault(members[j], []).append(a)
         for pos in sorted(firing):
@@ -590,14 +633,15 @@ class ReleaseRegistry:
         (self.folder / "outputs").mkdir(parents=True, exist_ok=True)
         (self.folder / _CODES_FOLDER).mkdir(parents=True, exist_ok=True)
         k = threshold_of(rules) - 1 if bound is None else int(bound)
-        m = bucket_count(k)
         for cells in new:
+            k_cells = max(k, key_bound(threshold_of(rules), cells.kinds))  # element cells: 2 (t-1)
+            m = bucket_count(k_cells)
             data = _npz_bytes(cells)
             stem = f"{cells.release}--{cells.name}--{secrets.token_hex(4)}"
             atomic_write_bytes(self.folder / "outputs" / f"{stem}.npz", data)
             entry: dict[str, Any] = {
                 "release": cells.release, "output": cells.name, "file": f"{stem}.npz", "created": created,
-                "rule_set": rules.id, "threshold": threshold_of(rules), "bound": k, "n_cells": cells.n_cells,
+                "rule_set": rules.id, "threshold": threshold_of(rules), "bound": k_cells, "n_cells": cells.n_cells,
                 "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
                 "index": self._sketches.append(groups, OutputSketch.of(cells, m)),
             }

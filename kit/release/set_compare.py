@@ -1,33 +1,52 @@
 """Differencing between two outputs, on the units their cells count (pure functions, no I/O).
 
-An output is a list of cells, each a sorted array of (salted) unit keys, published or suppressed,
-in a *layer*: the cells of one margin pattern of a table (its inner cells, its row totals, ...),
-the numerators of a rate table, or one statistic of an estimate. A layer whose cells share no
-unit is a *partition*.
+An output is a list of cells, each a sorted array of (salted) keys, published or suppressed, of a
+*kind*, in a *layer*: the cells of one margin pattern of a table (its inner cells, its row totals,
+...), the numerators of a rate table, or one statistic of an estimate. A layer whose cells share no
+key is a *partition*. Cells are compared only with cells of the same kind:
 
-For two outputs ``a`` and ``b`` and the threshold ``t``, a cell pair or union is **risky** when
+- :data:`UNITS` (kind 0): the keys are units (:func:`kit.core.populations.salted`); a cell's
+  *distance* to another set is the number of keys in their symmetric difference;
+- :data:`ELEMENTS` (kind 1): the keys are (unit, exact contribution) elements of a magnitude cell
+  (a sum, mean, rate or weighted statistic; :func:`kit.core.populations.element_keys`). Two sets of
+  elements are at distance ``d`` = the number of **units** with an element in their symmetric
+  difference: a unit in one cell only adds one element, a unit whose contribution differs adds two
+  (its old and its new element), and both count as one unit. Two magnitude cells at distance ``d``
+  let their difference reveal the summed contributions of ``d`` units.
 
-1. *pairwise*: ``A`` in ``a`` and ``B`` in ``b`` share a unit and ``d = |A Δ B|`` is
+For two outputs ``a`` and ``b`` and the threshold ``t``, a cell pair or union of the same kind is
+**risky** when
+
+1. *pairwise*: ``A`` in ``a`` and ``B`` in ``b`` share a key and their distance ``d`` is
    ``1 <= d <= t-1`` with both published, or ``d <= t-1`` with one published and one suppressed
    (the published cell then reveals the suppressed one, exactly when ``d = 0``);
 2. *union*: ``A`` is compared with ``U``, the union of the cells of one partition layer of ``b``
-   that share a unit with ``A`` and have fewer than ``t`` units outside ``A`` (the cells an attacker
-   would add up to rebuild ``A``): ``d = |A Δ U| = |U| + |A| - 2 |A ∩ U|``. With ``A`` published it is
-   risky when ``d <= t-1`` and (``d >= 1``, or ``U`` holds a suppressed cell and ``b`` does not
+   that share a key with ``A`` and have fewer than ``t`` keys outside ``A`` (the cells an attacker
+   would add up to rebuild ``A``): ``d`` is the distance of ``A`` and ``U``. With ``A`` published it
+   is risky when ``d <= t-1`` and (``d >= 1``, or ``U`` holds a suppressed cell and ``b`` does not
    itself publish a cell equal to ``A``); with ``A`` suppressed, when every cell of ``U`` is
    published and ``d <= t-1``;
 3. the same with the roles of ``a`` and ``b`` exchanged.
 
-Cells without units never take part (an empty cell discloses nothing by difference). Two
+Cells without keys never take part (an empty cell discloses nothing by difference). Two
 *attribute* cells (the numerators of rates: the units with the attribute) are not compared with
-each other: what their difference discloses is governed by their denominators, which are compared;
-an attribute cell is compared with every other cell (a count of employed persons against a rate's
-numerator).
+each other; an attribute cell is compared with every other unit cell (a count of employed persons
+against a rate's numerator). Two rates over the same persons whose attributes differ for one person
+are caught by their element cells (the person's contribution, 0 or 1, differs).
+
+Cost: one sorted join of the two outputs' keys and a sparse product (cells sharing keys). Element
+cells are first screened on key counts with the bound ``2 (t-1)`` (``d`` units differ in at most
+``2 d`` elements), then the few candidates are settled exactly on their keys.
+
+Limits: the rule compares two outputs at a time, pairwise and through unions of one partition layer
+(not through sums and differences of several layers or outputs); element cells compare exact
+contributions, so a transformation that changes *every* unit's contribution (``x + 1``,
+``2 x``, ``log x``) is not seen as "the same contribution" (see docs/security.md).
 
 Examples
 --------
 >>> import numpy as np
->>> from kit.core.populations import CellPopulations
+>>> from kit.core.populations import CellPopulations, element_unit
 >>> k = np.arange(10, dtype=np.uint64)
 >>> a = OutputCells.build("a", "r1", CellPopulations.from_lists([k]), [True], [0])
 >>> b = OutputCells.build("b", "r1", CellPopulations.from_lists([k[1:]]), [True], [0])
@@ -40,17 +59,37 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-from kit.core.populations import CellPopulations
+from kit.core.populations import CellPopulations, element_unit
 
 if TYPE_CHECKING:
     from kit.release.cellnames import CellCodes
 
-__all__ = ["Comparison", "Link", "LinkKind", "OutputCells", "compare", "risky_links"]
+__all__ = ["ELEMENTS", "UNITS", "Comparison", "Link", "LinkKind", "OutputCells", "compare", "key_bound", "risky_links"]
+
+#: Kind of a cell whose keys are units.
+UNITS = 0
+#: Kind of a cell whose keys are (unit, contribution) elements of a magnitude statistic.
+ELEMENTS = 1
+
+
+def key_bound(threshold: int, kinds: np.ndarray | None) -> int:
+    """The largest key difference ``|A Δ B|`` at which cells of these kinds can be risky.
+
+    ``threshold - 1`` for unit cells; ``2 (threshold - 1)`` when element cells take part (a unit
+    whose contribution changed differs by two elements). A prefilter that rules out pairs from key
+    counts (:mod:`kit.release.prefilter`) must use this bound.
+
+    >>> key_bound(3, np.array([0, 0])), key_bound(3, np.array([0, 1]))
+    (2, 4)
+    """
+    k = threshold - 1
+    return 2 * k if kinds is not None and bool(np.any(np.asarray(kinds) == ELEMENTS)) else k
 
 
 @dataclass(frozen=True)
@@ -69,11 +108,30 @@ class OutputCells:
     layer: np.ndarray
     partition: np.ndarray
     attribute: np.ndarray
+    kind: np.ndarray | None = None  # per cell: UNITS or ELEMENTS (None: all UNITS)
     #: The public codes of the cells, for naming findings (:mod:`kit.release.cellnames`); ``None``: unknown.
     codes: CellCodes | None = None
 
     def __repr__(self) -> str:
         return f"<OutputCells {self.name!r}: {self.n_cells} cells; units hidden>"
+
+    @property
+    def kinds(self) -> np.ndarray:
+        """The kind of every cell (:data:`UNITS` or :data:`ELEMENTS`)."""
+        if self.kind is None:
+            return np.zeros(self.n_cells, dtype=np.int8)
+        return np.asarray(self.kind, dtype=np.int8)
+
+    @cached_property
+    def _by_cell(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.cells, kind="stable")  # keys stay sorted inside each cell
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(self.cells, minlength=self.n_cells))])
+        return self.keys[order], offsets.astype(np.int64)
+
+    def cell_keys(self, i: int) -> np.ndarray:
+        """The sorted keys of cell ``i`` (an index built on first use: for the few candidates only)."""
+        keys, offsets = self._by_cell
+        return keys[offsets[i] : offsets[i + 1]]
 
     @property
     def n_cells(self) -> int:
@@ -87,9 +145,11 @@ class OutputCells:
     @classmethod
     def build(
         cls, name: str, release: str, pops: CellPopulations, published: Sequence[bool], layer: Sequence[int],
-        attribute: Sequence[bool] | None = None,
+        attribute: Sequence[bool] | None = None, kind: Sequence[int] | None = None,
     ) -> OutputCells:
-        """From populations, a published flag, a layer number and an attribute flag per cell."""
+        """From populations, a published flag, a layer number, an attribute flag and a kind per cell.
+
+        A layer must hold cells of one kind."""
         lay = np.asarray(layer, dtype=np.int64)
         pub = np.asarray(published, dtype=bool)
         cell_of = np.repeat(np.arange(pops.n_cells, dtype=np.int32), pops.sizes())
@@ -102,7 +162,8 @@ class OutputCells:
             k = keys[cell_layer == L]
             partition[L] = not bool(np.any(k[1:] == k[:-1]))
         attr = np.zeros(len(pub), dtype=bool) if attribute is None else np.asarray(attribute, dtype=bool)
-        return cls(name, release, keys, cells, pub, lay, partition, attr)
+        kinds = None if kind is None else np.asarray(kind, dtype=np.int8)
+        return cls(name, release, keys, cells, pub, lay, partition, attr, kinds)
 
 
 @dataclass(frozen=True)
@@ -155,20 +216,32 @@ def _unique_inverse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s[start], inv
 
 
+def _units_apart(x: np.ndarray, y: np.ndarray) -> int:
+    """Units with an element in the symmetric difference of two sorted element-key arrays."""
+    sym = np.setxor1d(x, y, assume_unique=True)
+    return len(np.unique(element_unit(sym)))
+
+
 def _union_risk(
-    i: np.ndarray, j: np.ndarray, n: np.ndarray, sa: np.ndarray, pa: np.ndarray, sb: np.ndarray,
-    pb: np.ndarray, layer_b: np.ndarray, partition_b: np.ndarray, exact_pub: np.ndarray, threshold: int,
+    a: OutputCells, b: OutputCells, i: np.ndarray, j: np.ndarray, n: np.ndarray, exact_pub: np.ndarray,
+    threshold: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cells of ``a`` risky against the union of the cells of one partition layer of ``b`` that lie
-    (nearly) inside them, and their differences."""
+    (nearly) inside them, and their distances."""
+    empty = np.empty(0, dtype=np.int64)
     if len(i) == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return empty, empty
+    sa, pa, sb, pb = a.sizes(), a.published, b.sizes(), b.published
+    layer_b, partition_b = b.layer, b.partition
+    elem_a = a.kinds == ELEMENTS
+    k = threshold - 1
     n_layers = len(partition_b)
-    # cells of one partition layer of b nearly inside A: fewer than t of their units outside A
-    keep = partition_b[layer_b[j]] & (sb[j] - n <= threshold - 1)
+    # cells of one partition layer of b nearly inside A: fewer than t of their keys outside A (an
+    # element cell has one key per unit, so: fewer than t of its units not matched in A)
+    keep = partition_b[layer_b[j]] & (sb[j] - n <= k)
     i, j, n = i[keep], j[keep], n[keep]
     if len(i) == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return empty, empty
     group = i * n_layers + layer_b[j]
     keys, inv = _unique_inverse(group)
     union = np.bincount(inv, weights=sb[j]).astype(np.int64)
@@ -176,7 +249,12 @@ def _union_risk(
     n_supp = np.bincount(inv, weights=(~pb[j]).astype(np.int64)).astype(np.int64)
     cell = keys // n_layers
     d = union + sa[cell] - 2 * inter
-    near = d <= threshold - 1
+    # element cells: screened on keys (2 (t-1)), then settled on units
+    for g in np.flatnonzero(elem_a[cell] & (d >= 1) & (d <= 2 * k)):
+        members = j[inv == g]
+        u = np.concatenate([b.cell_keys(int(m)) for m in members])
+        d[g] = _units_apart(a.cell_keys(int(cell[g])), np.sort(u))
+    near = d <= k
     risky_pub = pa[cell] & near & ((d >= 1) | ((n_supp > 0) & ~exact_pub[cell]))
     risky_supp = ~pa[cell] & near & (n_supp == 0)
     hit = risky_pub | risky_supp
@@ -188,22 +266,29 @@ def compare(a: OutputCells, b: OutputCells, threshold: int) -> Comparison:
     i, j, n = _intersections(a, b)
     sa, sb = a.sizes(), b.sizes()
     pa, pb = a.published, b.published
-    # two attribute cells (numerators of rates) are differenced through their denominators only
-    keep = ~(a.attribute[i] & b.attribute[j])
+    keep = a.kinds[i] == b.kinds[j]  # units with units, elements with elements
+    # two attribute cells (numerators of rates) are differenced through their denominators and
+    # through the rates' element cells (a person whose attribute differs is a changed contribution)
+    keep &= ~(a.attribute[i] & b.attribute[j])
     i, j, n = i[keep], j[keep], n[keep]
     if len(i) == 0:
         return Comparison(0, 0, 0)
+    k = threshold - 1
+    elem = a.kinds[i] == ELEMENTS
     d = sa[i] + sb[j] - 2 * n
     both = pa[i] & pb[j]
     one = pa[i] ^ pb[j]
-    pair_hit = (both & (d >= 1) & (d <= threshold - 1)) | (one & (d <= threshold - 1))
+    # element pairs: screened on keys (a unit differs by at most 2 elements), then counted in units
+    for p in np.flatnonzero(elem & (d >= 1) & (d <= 2 * k) & (both | one)):
+        d[p] = _units_apart(a.cell_keys(int(i[p])), b.cell_keys(int(j[p])))
+    pair_hit = (both & (d >= 1) & (d <= k)) | (one & (d <= k))
     equal = (d == 0) & both
     exact_a = np.zeros(a.n_cells, dtype=bool)
     exact_a[i[equal]] = True
     exact_b = np.zeros(b.n_cells, dtype=bool)
     exact_b[j[equal]] = True
-    cells_a, d_a = _union_risk(i, j, n, sa, pa, sb, pb, b.layer, b.partition, exact_a, threshold)
-    cells_b, d_b = _union_risk(j, i, n, sb, pb, sa, pa, a.layer, a.partition, exact_b, threshold)
+    cells_a, d_a = _union_risk(a, b, i, j, n, exact_a, threshold)
+    cells_b, d_b = _union_risk(b, a, j, i, n, exact_b, threshold)
     risky_a = set(i[pair_hit].tolist()) | set(cells_a.tolist())
     risky_b = set(j[pair_hit].tolist()) | set(cells_b.tolist())
     diffs = np.concatenate([d[pair_hit], d_a, d_b])

@@ -39,8 +39,6 @@ def landed(s: kit.Session, folder: Path, outputs: list[object]) -> list[pd.DataF
     return [kit.clear(o).to_frame(symbols=False) for o in outputs]
 
 
-@pytest.mark.xfail(strict=True, reason="weighted and unweighted sums (or means) of the same cell: the "
-                   "difference is (w - 1) x one person's income; the registry compares units, not weights")
 @pytest.mark.parametrize("stat", ["sum", "mean"])
 def test_weighted_and_unweighted_statistic_give_the_reweighted_persons_income(tmp_path: Path, stat: str) -> None:
     w = 2.0

@@ -64,8 +64,6 @@ def published(cleared: Any, dims: Sequence[str], col: str = "value") -> dict[tup
 
 
 # --------------------------------------------------------------------------------- recodes
-@pytest.mark.xfail(strict=True, reason="same units, recoded measure: raw sum minus top-coded sum gives "
-                   "the one top-coded person's income (registry compares unit sets only)")
 def test_topcoded_and_raw_income_sums_give_the_rich_persons_income(tmp_path: Path) -> None:
     """An honest pair: income sums by municipality, raw and top-coded at 1 M (a common robustness
     table). In K2 one person earns above the cap: raw - topcoded + cap is her income."""
@@ -85,8 +83,6 @@ def test_topcoded_and_raw_income_sums_give_the_rich_persons_income(tmp_path: Pat
         assert recovered.get(("K2",)) != df.loc[rich, "income"], "one person's income is recovered"
 
 
-@pytest.mark.xfail(strict=True, reason="rates over the same denominators whose attributes differ for one "
-                   "person: numerator difference = a cell of 1 (numerators never compared)")
 def test_two_rate_definitions_over_the_same_persons_isolate_one(tmp_path: Path) -> None:
     """Employed in November vs employed at any time in the year, by municipality: in K2 one person
     was employed during the year but not in November. The two rates and their published n give the
@@ -135,8 +131,6 @@ def enterprises() -> pd.DataFrame:
     return df
 
 
-@pytest.mark.xfail(strict=True, reason="sum tables: suppressed (secondary) cells are not recorded, so the same "
-                   "table without margins publishes them and the row total gives the dominance primary")
 def test_sum_secondaries_published_by_the_same_table_without_margins(tmp_path: Path) -> None:
     df = enterprises()
     s = session("FIRM", "enterprise")
@@ -227,8 +221,6 @@ def determined(equations: list[tuple[dict[str, float], float]], unknowns: list[s
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="a mean table and a sum table of one measure get different secondary "
-                   "patterns; together their published cells give a 2-person primary's sum")
 def test_mean_and_sum_tables_with_margins_protected_apart(tmp_path: Path) -> None:
     """Income by municipality x sex with margins, as a sum table and as a mean table (one release).
     K0 x f holds 2 persons. Each table alone is protected; the two patterns differ."""
@@ -267,8 +259,6 @@ def test_mean_and_sum_tables_with_margins_protected_apart(tmp_path: Path) -> Non
             assert not np.isclose(got[f"x{c}"], truth[c]), f"the {n[c]}-person cell {c} is recovered"
 
 
-@pytest.mark.xfail(strict=True, reason="models record only their estimation sample: two C(KOM) models whose "
-                   "samples differ by 3 but whose K3 groups differ by one person give her income (n from the se's)")
 def test_two_group_mean_models_whose_groups_differ_by_one(tmp_path: Path) -> None:
     pytest.importorskip("statsmodels")
     df = persons()
