@@ -44,7 +44,7 @@ import pandas as pd
 
 import kit
 from kit.demo.extended import attachment_shares, movers_outputs, newcomer_share, outcome_studies
-from kit.demo.outcomes import MONTHS_COLUMN, add_outcomes, movers_frame, outcome
+from kit.demo.outcomes import MONTHS_COLUMN, add_outcomes, movers_frame, november_attachment, outcome
 from kit.errors import SchemaError, SpecError
 from kit.progress import Progress
 
@@ -193,6 +193,8 @@ def prepare_panel(panel: pd.DataFrame, config: AnalysisConfig) -> pd.DataFrame:
                   & (frame["year"] >= config.years[0]) & (frame["year"] <= config.years[1])].copy()
     status = frame.pop("status").to_numpy()
     frame["employed"] = ((status >= 100) & (status < 200)).astype(np.int8)
+    if "attachment" in frame.columns:  # one employment definition in every output (E0 and E6 alike)
+        frame["attachment"] = november_attachment(frame["attachment"].to_numpy(), frame["employed"].to_numpy() == 1)
     lived = np.fromiter((k in base_key for k in zip(frame["PNR"], frame["area"])), dtype=bool, count=len(frame))
     frame["newcomer"] = ~lived & (frame["year"] > config.base_year)
     frame["stayer"] = lived & (frame["year"] >= config.base_year)
@@ -256,14 +258,18 @@ def run_analysis(frame: pd.DataFrame, config: AnalysisConfig, *,
 
     say("E0: employment rates by area, group and year")
     e0_rows = stacked[~((stacked["group"] == "newcomers") & (stacked["year"] <= config.base_year))]
-    e0 = session.table(
-        e0_rows, rows=["area", "group"], cols="year", stat="rate", measure="employed",
-        codes={"area": keep_areas, "group": ["all", "newcomers"], "year": years},
-        name="e0_employment_rates",
-        title=f"Employment rate of residents aged {config.age[0]}-{config.age[1]} by area, group and year",
-        notes=("Newcomers: residents who did not live in the area in "
-               f"{config.base_year}; there are none in {config.base_year} or before.",),
-    )
+
+    def employment_rates(never: Sequence[tuple[str, ...]] = ()) -> Any:
+        return session.table(
+            e0_rows, rows=["area", "group"], cols="year", stat="rate", measure="employed",
+            codes={"area": keep_areas, "group": ["all", "newcomers"], "year": years}, never=never,
+            name="e0_employment_rates",
+            title=f"Employment rate of residents aged {config.age[0]}-{config.age[1]} by area, group and year",
+            notes=("Newcomers: residents who did not live in the area in "
+                   f"{config.base_year}; there are none in {config.base_year} or before.",),
+        )
+
+    e0 = employment_rates()
 
     say(f"E1: event study against {len(comparison)} comparison areas "
         f"({config.permutations} permutations at most)")
@@ -303,6 +309,14 @@ def run_analysis(frame: pd.DataFrame, config: AnalysisConfig, *,
         say("E6: labour-market attachment (SOCIO13 groups) by area and year")
         results.e6 = attachment_shares(session, frame[frame["area"].isin(keep_areas)], list(treated), years,
                                        config.age, published_elsewhere=[e0])
+        # E6 publishes an area's year whole or not at all; its employed share of a hidden year is E0's
+        # rate of all residents (one employment definition), so E0 hides that rate too
+        from kit.demo.movers_release import suppressed_cells
+
+        hidden = sorted((area, "all", year) for area, year in suppressed_cells(results.e6, ["area", "year"])
+                        if area in treated)
+        if hidden:
+            results.e0 = e0 = employment_rates(hidden)
     if config.movers_out and movers is not None:
         say("E7: movers-out by destination, against the comparison areas' movers")
         results.e7_attachment, results.e7_difference = movers_outputs(

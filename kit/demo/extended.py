@@ -103,7 +103,7 @@ def movers_outputs(session: Any, movers: pd.DataFrame, treated: Sequence[str], b
     cell partition the cell's movers, protected by :func:`kit.demo.movers_release.attachment_table`)
     and the employment difference (``e7_movers_difference``), or ``None`` for it without treated movers.
     """
-    from kit.demo.movers_release import attachment_table
+    from kit.demo.movers_release import attachment_table, suppressed_cells
 
     later = [y for y in years if int(y) > base_year]
     dests = [d.value for d in (Destination.SAME_MUNICIPALITY, Destination.ELSEWHERE, Destination.BACK)]
@@ -123,13 +123,17 @@ def movers_outputs(session: Any, movers: pd.DataFrame, treated: Sequence[str], b
         parts.append(mine.assign(origin="treated", pair=area))
         parts.append(comp.assign(origin="comparison", pair=area))
     difference = None
-    if parts:
-        pairs = pd.concat(parts, ignore_index=True)
-        difference = session.rate_difference(
-            pairs, outcome="employed", group="origin", compare=("treated", "comparison"),
+    pairs = pd.concat(parts, ignore_index=True) if parts else None
+
+    def differences(rows: pd.DataFrame) -> Any:
+        return session.rate_difference(
+            rows, outcome="employed", group="origin", compare=("treated", "comparison"),
             by=["pair", "destination", "year"], name="e7_movers_difference",
             title="Employment of movers-out: treated area's movers minus the comparison areas' movers",
         )
+
+    if pairs is not None:
+        difference = differences(pairs)
     attachment = attachment_table(
         session, movers, codes, published_elsewhere=[] if difference is None else [difference],
         name="e7_movers_attachment",
@@ -139,4 +143,15 @@ def movers_outputs(session: Any, movers: pd.DataFrame, treated: Sequence[str], b
                       "outside: the rest (education, pension, other, no AKM row). The four shares of a cell "
                       "sum to one: a cell is published whole or not at all."),
     )
+    hidden = suppressed_cells(attachment, ["area", "destination", "year"])
+    if pairs is not None and hidden:
+        # a movers' cell suppressed in the attachment table is not published by the difference either:
+        # each destination and year is compared only where both sides' cells are published there
+        side = pairs["area"].where(pairs["origin"] == "treated", COMPARISON_LABEL)
+        gone = [(a, d, str(y)) in hidden for a, d, y in zip(side, pairs["destination"], pairs["year"])]
+        drop = pairs.loc[gone, ["pair", "destination", "year"]].drop_duplicates()
+        keep = ~pairs.set_index(["pair", "destination", "year"]).index.isin(drop.set_index(
+            ["pair", "destination", "year"]).index)
+        kept = pairs[keep]
+        difference = differences(kept) if bool((kept["origin"] == "treated").any()) else None
     return attachment, difference

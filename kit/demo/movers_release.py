@@ -78,20 +78,23 @@ def _populations(frame: pd.DataFrame, unit: str, cell_dims: Sequence[str]) -> di
 
 def _others(outputs: Sequence[Any]) -> list[tuple[npt.NDArray[np.uint64], bool, bool]]:
     """(keys, published, attribute) of every population the other outputs record."""
-    from kit.core.populations import table_population_map
+    from kit.core.populations import ELEMENTS_SUFFIX, table_population_map
 
     out = []
     for o in outputs:
         is_table = hasattr(o, "evidence") and getattr(o, "unit_populations", None) is not None
         mapping: Mapping[str, Any] | None = table_population_map(o) if is_table else o.populations()
         for label, keys in (mapping or {}).items():
+            bare = str(label).removesuffix(" suppressed")
+            if bare.endswith(ELEMENTS_SUFFIX):
+                continue  # (unit, contribution) rows: compared by the release's registry, not here
             published = not str(label).endswith(" suppressed")
-            attribute = str(label).removesuffix(" suppressed").endswith(" numerator")
+            attribute = bare.endswith(" numerator")
             out.append((np.asarray(keys, dtype=np.uint64), published, attribute))
     return out
 
 
-def _suppressed_cells(table: Any, cell_dims: Sequence[str]) -> set[_Cell]:
+def suppressed_cells(table: Any, cell_dims: Sequence[str]) -> set[_Cell]:
     """Cells (one code per cell dimension) with at least one share suppressed."""
     cells = table.evidence.cells
     statuses = table.assessment.statuses
@@ -142,7 +145,7 @@ def distribution_table(session: Any, frame: pd.DataFrame, *, column: str, groups
                              never=never, name=name, title=title, notes=notes)
 
     first = evaluate(())
-    blocked = _suppressed_cells(first, cell_dims)
+    blocked = suppressed_cells(first, cell_dims)
     t = threshold_of(session.rules)
     pops = _populations(frame, session.unit, cell_dims)
     by_group = [_populations(frame[frame[column] == g], session.unit, cell_dims) for g in groups]
@@ -174,7 +177,7 @@ def distribution_table(session: Any, frame: pd.DataFrame, *, column: str, groups
             where[STATUS_DIM] = g
             never.append(tuple(where[d] for d in dims))
     table = evaluate(never)
-    if _suppressed_cells(table, cell_dims) != blocked:  # fail closed: the statuses must be the ones decided here
+    if suppressed_cells(table, cell_dims) != blocked:  # fail closed: the statuses must be the ones decided here
         from kit.errors import KitInternalError
 
         raise KitInternalError(f"{name}: the suppressed cells differ from the protection's")

@@ -67,6 +67,7 @@ __all__ = [
     "education_level",
     "mover_attachment",
     "movers_frame",
+    "november_attachment",
     "outcome",
     "year_share",
 ]
@@ -178,9 +179,25 @@ def mover_attachment(employed: npt.NDArray[np.bool_], socio13: npt.NDArray[np.fl
     >>> mover_attachment(np.array([True, False, False]), np.array([330.0, 210.0, 330.0])).tolist()
     ['employed', 'unemployed', 'support']
     """
-    out = (np.full(len(employed), Attachment.OUTSIDE.value, dtype=object) if socio13 is None
-           else attachment_group(socio13))
-    out[(out == Attachment.EMPLOYED.value)] = Attachment.OUTSIDE.value  # SOCIO13-employed, not in November
+    groups = (np.full(len(employed), Attachment.OUTSIDE.value, dtype=object) if socio13 is None
+              else attachment_group(socio13))
+    return november_attachment(groups, employed)
+
+
+def november_attachment(groups: npt.NDArray[np.object_], employed: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:
+    """SOCIO13 attachment groups with "employed" taken from the November status (RAS 1xx).
+
+    The employment outcome of every output is the November status; an attachment table whose
+    "employed" share came from SOCIO13 would count one or two persons differently in the same
+    cell, and the two employment shares together would single them out (the registry refuses
+    that pair). SOCIO13-employed persons not employed in November count as outside.
+
+    >>> november_attachment(np.array(["employed", "employed", "support"], dtype=object),
+    ...                     np.array([True, False, True])).tolist()
+    ['employed', 'outside', 'employed']
+    """
+    out: npt.NDArray[np.object_] = np.array(groups, dtype=object)
+    out[out == Attachment.EMPLOYED.value] = Attachment.OUTSIDE.value  # SOCIO13-employed, not in November
     out[np.asarray(employed, dtype=bool)] = Attachment.EMPLOYED.value
     return out
 

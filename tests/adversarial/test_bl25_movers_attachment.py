@@ -115,12 +115,21 @@ def test_attachment_table_is_whole_and_free_of_small_differences(tmp_path: Path)
 
 
 def test_movers_outputs_release_with_the_difference(tmp_path: Path) -> None:
-    """The attachment table and the employment difference together pass the registry."""
-    movers = _movers()
+    """The attachment table and the employment difference together pass the registry.
+
+    The difference publishes no movers' cell the attachment table hides (T elsewhere 2016: the
+    employed share there would be a suppressed cell's value, which the registry refuses), and keeps
+    the cells both publish (T elsewhere 2017, added here)."""
+    f = [f"f{i}" for i in range(12)]
+    movers = pd.concat([_movers(), pd.DataFrame(
+        _rows("T", "elsewhere", 2017, f, ["employed"] * 3 + ["unemployed"] * 3 + ["support"] * 3 + ["outside"] * 3),
+        columns=["PNR", "year", "area", "destination", "employed", "attachment", "support"])], ignore_index=True)
     session = kit.Session("dst", unit="PNR")
     attachment, difference = movers_outputs(session, movers.assign(year=movers["year"].astype(int)), ["T"], 2011,
                                             YEARS, (16, 64))
     assert difference is not None
+    shown = kit.clear(difference).to_frame(symbols=False)
+    assert set(shown["year"].astype(str)) == {"2017"}  # the hidden 2016 cell is not compared
     _attacker_check(kit.clear(attachment), movers)
     session.release(tmp_path / "rel", [attachment, difference], title="t",checker_dir=tmp_path / "chk",
                     state_dir=tmp_path / "st")
