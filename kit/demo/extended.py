@@ -89,8 +89,10 @@ def attachment_shares(session: Any, frame: pd.DataFrame, treated: Sequence[str],
         cols="year", codes={"area": [*treated, COMPARISON_LABEL], "year": list(years)},
         published_elsewhere=published_elsewhere, name="e6_attachment",
         title=f"Labour-market attachment of residents aged {age[0]}-{age[1]} (AKM SOCIO13 groups), share by year",
-        notes=("Groups: employed SOCIO13 110-139; unemployed 210; cash benefit or other public support 220, "
-               "321, 323, 330; outside (education 310, other 410, no AKM row). Comparison areas pooled. "
+        notes=("Groups: employed by the RAS status in November (1xx, as the employment rates); the others from "
+               "AKM SOCIO13: unemployed 210; cash benefit or other public support 220, 321, 323, 330; outside "
+               "(education 310, other 410, SOCIO13 1xx without November employment, no AKM row). Comparison "
+               "areas pooled. "
                "The four shares of an area and year sum to one: they are published whole or not at all.",),
     )
 
