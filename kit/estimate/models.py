@@ -716,8 +716,9 @@ def _cluster_checks(session: Any, groups: np.ndarray, unit_codes: np.ndarray, cl
     if k <= 1 or len(groups) == 0:
         return []
     held = groups >= 0  # rows without a cluster are dropped before the fit
-    pairs = np.unique(np.stack([groups[held].astype(np.int64), unit_codes[held].astype(np.int64)]), axis=1)
-    per_cluster = np.bincount(pairs[0], minlength=int(groups.max()) + 1)
+    n_units = int(unit_codes.max()) + 1
+    pairs = np.unique(groups[held].astype(np.int64) * n_units + unit_codes[held])  # distinct (cluster, unit)
+    per_cluster = np.bincount(pairs // n_units, minlength=int(groups.max()) + 1)
     small = int((per_cluster < k).sum())
     if not small:
         return []

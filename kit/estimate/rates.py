@@ -322,7 +322,7 @@ def rate_difference(
     if group in spec.by:
         raise SpecError("rate difference", "the compared column is also in 'by'", "remove it from 'by'")
     refuse_key_columns(session, [group, *spec.by], "rate difference")
-    check_columns(df, [group, outcome, *spec.by], "rate difference", unit=session.unit)
+    check_columns(df, [group, outcome, session.unit, *spec.by], "rate difference")  # ids: checked by session.table
     gtext = code_text(df[group])
     absent = [v for v in (a, b) if not (gtext == v).any()]
     if absent:
